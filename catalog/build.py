@@ -1,0 +1,231 @@
+"""Catalogue builder: images + product table -> detected, embedded, indexed objects; incremental by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from catalog.products import read_products
+from engine.detector import Detector, DetectorConfig
+from engine.embed import EmbeddingConfig, embed_boxes
+from engine.images import ImageLoadError, load_image
+from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, check_compatible
+from engine.settings import default_weights
+
+OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence"]
+
+
+@dataclass
+class BuildConfig:
+    """Everything that shapes the index; the detector and embedding parts go into the manifest."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    batch: int = 16
+    max_objects: int = 5  # detections kept per catalogue image, by confidence
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `failures` are (image, reason) pairs that were skipped."""
+
+    images: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    vectors: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def images_per_second(self) -> float:
+        """Throughput over the images that were actually embedded."""
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        """One line for the console."""
+        return (
+            f"{self.images} images: {self.embedded} embedded, {self.unchanged} unchanged, {self.removed} removed, "
+            f"{len(self.failures)} unreadable, {len(self.problems)} table problems; {self.vectors} vectors; "
+            f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s)"
+        )
+
+
+def build_catalog(
+    images_dir: str | Path,
+    out_dir: str | Path,
+    products_csv: str | Path | None = None,
+    weights: str | Path | None = None,
+    config: BuildConfig | None = None,
+    progress: bool = True,
+) -> BuildReport:
+    """Build or update the index at `out_dir`; unchanged images are reused, deleted ones dropped."""
+    started = time.perf_counter()
+    config = config or BuildConfig()
+    images_dir = Path(images_dir).resolve()
+    table = read_products(images_dir, products_csv)
+    report = BuildReport(images=len(table.frame), problems=table.problems)
+    detector = Detector(weights or default_weights(), config.detector)
+    previous = _reusable_index(out_dir, detector, config)
+    hashes = _hash_files(images_dir, table.frame["image"].tolist())
+    kept = _kept_rows(previous, hashes)
+    todo = [image for image in table.frame["image"] if (image, hashes[image]) not in kept["pairs"]]
+    report.unchanged = len(table.frame) - len(todo)
+    report.removed = _count_removed(previous, hashes)
+    next_id = int(previous.meta["id"].max()) + 1 if previous is not None and len(previous) else 0
+    new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress)
+    meta = pd.concat([kept["rows"], new_rows], ignore_index=True).assign(_row=lambda f: np.arange(len(f)))
+    vectors = np.concatenate([kept["vectors"].reshape(-1, new_vectors.shape[1]), new_vectors])
+    meta = meta.merge(table.frame, on="image", how="inner")  # product columns always from the current table
+    vectors = vectors[meta.pop("_row").to_numpy()]
+    report.embedded = len(todo) - len(report.failures)
+    report.seconds = time.perf_counter() - started
+    manifest = _manifest(detector, config, images_dir, products_csv, meta, vectors.shape[1], report)
+    index = CatalogIndex.from_vectors(vectors, meta, manifest)
+    index.save(out_dir)
+    report.vectors = len(index)
+    return report
+
+
+def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> CatalogIndex | None:
+    """The existing index if it was built the same way (same weights and configs), else None."""
+    try:
+        previous = CatalogIndex.load(out_dir)
+        check_compatible(previous.manifest, detector.weights_sha256, config.embedding.to_dict())
+    except (IndexNotFoundError, IndexMismatchError):
+        return None
+    if previous.manifest["detector"].get("config") != asdict(config.detector):
+        return None
+    if previous.manifest.get("max_objects") != config.max_objects:
+        return None
+    return previous
+
+
+def _hash_files(images_dir: Path, images: list[str]) -> dict[str, str]:
+    """sha1 of each file's bytes (unreadable files hash to '')."""
+
+    def digest(image: str) -> str:
+        try:
+            return hashlib.sha1((images_dir / image).read_bytes()).hexdigest()
+        except OSError:
+            return ""
+
+    with ThreadPoolExecutor(4) as pool:
+        return dict(zip(images, pool.map(digest, images)))
+
+
+def _kept_rows(previous: CatalogIndex | None, hashes: dict[str, str]) -> dict:
+    """Rows and vectors of the previous index whose image is still present with the same content."""
+    if previous is None:
+        return {"pairs": set(), "rows": pd.DataFrame(columns=OBJECT_COLUMNS), "vectors": np.zeros((0, 0))}
+    meta = previous.meta.reset_index(drop=True)
+    same = meta.apply(lambda row: hashes.get(row["image"]) == row["content_hash"], axis=1).astype(bool)
+    rows = meta.loc[same, OBJECT_COLUMNS].reset_index(drop=True)
+    vectors = previous.vectors(rows["id"].to_numpy())
+    return {"pairs": set(zip(rows["image"], rows["content_hash"])), "rows": rows, "vectors": vectors}
+
+
+def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int:
+    """Images in the previous index that are gone from the table now."""
+    if previous is None:
+        return 0
+    return len(set(previous.meta["image"]) - set(hashes))
+
+
+def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress):
+    """Detect and embed images in batches (decoding the next batch while the model runs)."""
+    rows: list[dict] = []
+    vectors: list[np.ndarray] = []
+    batches = [todo[i : i + config.batch] for i in range(0, len(todo), config.batch)]
+    bar = tqdm(total=len(todo), desc="Embedding catalogue", unit="img", disable=not progress)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(_decode_batch, images_dir, batches[0], report) if batches else None
+        for i in range(len(batches)):
+            decoded = pending.result()
+            if i + 1 < len(batches):
+                pending = pool.submit(_decode_batch, images_dir, batches[i + 1], report)
+            if decoded:
+                names, images = zip(*decoded)
+                for name, analysis in zip(names, detector.analyse(list(images), square=True)):
+                    boxes, kinds, found = _entries(analysis, config.max_objects)
+                    vectors.append(embed_boxes(analysis, boxes, config.embedding))
+                    for box, kind, det in zip(boxes, kinds, found):
+                        rows.append(_row(next_id + len(rows), name, hashes[name], kind, box, det))
+            bar.update(len(batches[i]))
+    bar.close()
+    dim = vectors[0].shape[1] if vectors else _probe_dim(detector, config)
+    stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
+
+
+def _decode_batch(images_dir: Path, names: list[str], report: BuildReport) -> list:
+    """(name, image) pairs for the readable files; the rest are recorded as failures."""
+    decoded = []
+    for name in names:
+        try:
+            decoded.append((name, load_image(images_dir / name)))
+        except (ImageLoadError, OSError) as err:
+            report.failures.append((name, str(err)))
+    return decoded
+
+
+def _entries(analysis, max_objects: int):
+    """Boxes to index for one image: its top detections plus the whole image."""
+    width, height = analysis.letterbox.source_size
+    found = sorted(analysis.detections, key=lambda d: -d.confidence)[:max_objects]
+    boxes = [d.box for d in found] + [(0.0, 0.0, float(width), float(height))]
+    kinds = ["object"] * len(found) + ["image"]
+    return np.array(boxes, dtype=np.float32), kinds, [*found, None]
+
+
+def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:
+    """One metadata row for an indexed object."""
+    return {
+        "id": row_id,
+        "image": image,
+        "content_hash": content_hash,
+        "kind": kind,
+        **dict(zip(("x0", "y0", "x1", "y1"), (float(v) for v in box))),
+        "class_name": detection.class_name if detection else "",
+        "confidence": detection.confidence if detection else 1.0,
+    }
+
+
+def _probe_dim(detector: Detector, config: BuildConfig) -> int:
+    """Embedding dimension, from one tiny forward pass (used when nothing new was embedded)."""
+    from PIL import Image
+
+    analysis = detector.analyse([Image.new("RGB", (64, 64))])[0]
+    return sum(int(analysis.feature_maps[level].shape[0]) for level in config.embedding.levels)
+
+
+def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> dict:
+    """The JSON manifest describing how the index was built."""
+    return {
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(report.seconds, 2),
+        "images_root": str(images_dir),
+        "products_csv": str(Path(products_csv).resolve()) if products_csv else None,
+        "detector": {
+            "weights": detector.weights_name,
+            "weights_path": str(detector.weights_path),
+            "weights_sha256": detector.weights_sha256,
+            "config": asdict(config.detector),
+            "class_names": [detector.names[i] for i in sorted(detector.names)],
+        },
+        "embedding": config.embedding.to_dict(),
+        "max_objects": config.max_objects,
+        "dim": int(dim),
+        "n_images": int(meta["image"].nunique()),
+        "n_products": int(meta["product_id"].nunique()),
+        "n_objects": int((meta["kind"] == "object").sum()),
+        "index_type": "IDMap2,FlatIP",
+    }

@@ -1,0 +1,104 @@
+"""Read a product table: a CSV with at least `image`, or a bare folder of images. Bad rows are reported, not fatal."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from engine.images import is_image_file
+from engine.search import INTERNAL_FIELDS
+
+KNOWN_COLUMNS = ("product_id", "image", "name", "category", "price", "currency", "url", "family")
+
+
+@dataclass
+class ProductTable:
+    """One row per catalogue image; `problems` lists every row that was dropped or repaired, and why."""
+
+    frame: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+
+
+def read_products(images_dir: str | Path, products_csv: str | Path | None = None) -> ProductTable:
+    """Products from `products_csv` (paths in `image` relative to `images_dir`), else every image in the folder."""
+    images_dir = Path(images_dir)
+    if not images_dir.is_dir():
+        raise FileNotFoundError(f"Image folder '{images_dir}' does not exist.")
+    if products_csv is None:
+        return ProductTable(_scan_folder(images_dir))
+    problems: list[str] = []
+    frame = _read_csv(Path(products_csv), problems)
+    frame = _clean(frame, images_dir, problems)
+    return ProductTable(frame.reset_index(drop=True), problems)
+
+
+def _scan_folder(images_dir: Path) -> pd.DataFrame:
+    """A table for a folder without CSV: id = relative path without suffix, category = sub-folder."""
+    paths = sorted(p for p in images_dir.rglob("*") if p.is_file() and is_image_file(p))
+    rows = []
+    for path in paths:
+        relative = PurePosixPath(path.relative_to(images_dir).as_posix())
+        parent = relative.parent.as_posix()
+        rows.append(
+            {
+                "product_id": str(relative.with_suffix("")),
+                "image": str(relative),
+                "name": path.stem,
+                "category": "" if parent == "." else parent,
+            }
+        )
+    return pd.DataFrame(rows, columns=["product_id", "image", "name", "category"])
+
+
+def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame:
+    """Parse as strings; malformed lines (wrong field count) are skipped and reported."""
+
+    def report(line: list[str]) -> None:
+        problems.append(f"malformed CSV line skipped: {','.join(line)[:120]}")
+
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, on_bad_lines=report, engine="python", quoting=csv.QUOTE_MINIMAL
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"Cannot read product CSV '{path}': {err}") from err
+    if "image" not in frame.columns:
+        raise ValueError(f"Product CSV '{path}' needs an 'image' column; it has {list(frame.columns)}.")
+    return frame
+
+
+def _clean(frame: pd.DataFrame, images_dir: Path, problems: list[str]) -> pd.DataFrame:
+    """Drop rows without a usable image, fill ids, parse prices and keep reserved names free."""
+    frame = frame.rename(columns={c: f"product_{c}" for c in frame.columns if c in INTERNAL_FIELDS})
+    frame["image"] = frame["image"].str.strip()
+    missing = frame["image"].eq("") | ~frame["image"].map(lambda p: (images_dir / p).is_file())
+    for line, image in frame.loc[missing, "image"].items():
+        problems.append(f"data row {line + 1}: image '{image}' not found under {images_dir}; row skipped")
+    frame = frame[~missing]
+    duplicated = frame["image"].duplicated()
+    for line, image in frame.loc[duplicated, "image"].items():
+        problems.append(f"data row {line + 1}: image '{image}' listed twice; later row skipped")
+    frame = frame[~duplicated].copy()
+    if "product_id" not in frame.columns:
+        frame["product_id"] = ""
+    no_id = frame["product_id"].str.strip().eq("")
+    frame.loc[no_id, "product_id"] = frame.loc[no_id, "image"].map(lambda p: str(PurePosixPath(p).with_suffix("")))
+    for column in ("name", "category", "currency", "url"):
+        if column not in frame.columns:
+            frame[column] = ""
+    frame["price"] = _parse_prices(frame.get("price"), problems)
+    return frame
+
+
+def _parse_prices(prices: pd.Series | None, problems: list[str]) -> pd.Series | float:
+    """Numbers stay numbers; anything else becomes missing and is reported."""
+    if prices is None:
+        return float("nan")
+    cleaned = prices.str.replace(r"[^\d.\-]", "", regex=True)
+    parsed = pd.to_numeric(cleaned, errors="coerce")
+    for line, raw in prices[parsed.isna() & prices.str.strip().ne("")].items():
+        problems.append(f"data row {line + 1}: price '{raw}' is not a number; left empty")
+    return parsed.astype(float)

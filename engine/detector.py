@@ -1,0 +1,152 @@
+"""Ultralytics YOLO wrapper: one forward pass gives the detections and the feature maps feeding the Detect head."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from engine.geometry import Letterbox, apply_letterbox, plan_letterbox
+
+RANDOM_INIT_SEED = 0  # a .yaml builds random weights; seeding makes them the same in every process
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Inference settings; recorded in the index manifest."""
+
+    imgsz: int = 640
+    conf: float = 0.25
+    iou: float = 0.7
+    max_det: int = 50
+
+
+@dataclass
+class Detection:
+    """One detected object, in original-image pixels."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+    class_name: str
+    confidence: float
+
+
+@dataclass
+class Analysis:
+    """Everything one forward pass yields for one image."""
+
+    detections: list[Detection]
+    feature_maps: list[torch.Tensor]  # per level: (C_l, H_l, W_l)
+    strides: list[float]  # per level, input pixels per cell
+    letterbox: Letterbox
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weights_fingerprint(weights: str | Path) -> str:
+    """sha256 of a checkpoint file; for a model yaml, of its name, parsed content and init seed."""
+    if not is_model_yaml(weights):
+        return file_sha256(weights)
+    from ultralytics.nn.tasks import yaml_model_load
+
+    spec = json.dumps(yaml_model_load(str(weights)), sort_keys=True, default=str)
+    return hashlib.sha256(f"{Path(weights).name}|seed={RANDOM_INIT_SEED}|{spec}".encode()).hexdigest()
+
+
+def is_model_yaml(weights: str | Path) -> bool:
+    """True for an architecture file (random weights) rather than a checkpoint."""
+    return str(weights).endswith((".yaml", ".yml"))
+
+
+def _open_checkpoint(weights: str | Path):
+    """YOLO(weights), with a clear message when the file is missing and cannot be downloaded."""
+    from ultralytics import YOLO
+
+    try:
+        return YOLO(str(weights))  # official names such as yolo11n.pt download when online
+    except (FileNotFoundError, ConnectionError, OSError) as err:
+        raise FileNotFoundError(
+            f"Detector weights '{weights}' could not be loaded ({err}). Offline, use the project's detector in "
+            f"models/ or a model yaml such as 'yolo11n.yaml' (random weights); online, 'yolo11n.pt' downloads."
+        ) from err
+
+
+class Detector:
+    """A YOLO detection model in eval mode on the CPU (or `device`), with a hook on the Detect head inputs."""
+
+    def __init__(self, weights: str | Path = "yolo11n.yaml", config: DetectorConfig | None = None, device="cpu"):
+        from ultralytics import YOLO
+
+        self.config = config or DetectorConfig()
+        self.device = torch.device(device)
+        self.weights_name = str(weights)
+        if is_model_yaml(weights):
+            with torch.random.fork_rng():
+                torch.manual_seed(RANDOM_INIT_SEED)
+                model = YOLO(str(weights)).model
+            self.weights_path = Path(weights)
+        else:
+            yolo = _open_checkpoint(weights)
+            model, self.weights_path = yolo.model, Path(yolo.ckpt_path or weights).resolve()
+        if not hasattr(model.model[-1], "stride"):
+            raise ValueError(f"'{weights}' is not a detection model.")
+        self.weights_sha256 = weights_fingerprint(weights if is_model_yaml(weights) else self.weights_path)
+        self.model = model.fuse(verbose=False).eval().to(self.device)
+        self.names: dict[int, str] = dict(self.model.names)
+        self.head = self.model.model[-1]
+        self.strides = [float(s) for s in self.model.stride]
+        self._captured: list[torch.Tensor] = []
+        self.head.register_forward_pre_hook(self._capture)
+
+    def _capture(self, module, inputs) -> None:
+        """Keep references to the per-level maps; Detect replaces list items, so copy the list."""
+        self._captured = list(inputs[0])
+
+    @torch.inference_mode()
+    def analyse(self, images: list[Image.Image], square: bool = False) -> list[Analysis]:
+        """Detect objects in RGB images and return their detections plus feature maps, one forward pass.
+
+        Images in one call are letterboxed to a common input size (square when `square` or when sizes differ).
+        """
+        imgsz, stride = self.config.imgsz, int(max(self.strides))
+        same = len({im.size for im in images}) == 1
+        plans = [plan_letterbox(im.size, imgsz, stride, square=square or not same) for im in images]
+        batch = np.stack([apply_letterbox(im, plan) for im, plan in zip(images, plans)])  # (B, H, W, 3)
+        tensor = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)  # (B, 3, H, W)
+        raw = self.model(tensor)
+        maps = self._captured
+        kept = self._nms(raw)
+        results = []
+        for i, plan in enumerate(plans):
+            detections = self._to_detections(kept[i], plan)
+            results.append(Analysis(detections, [level[i] for level in maps], self.strides, plan))
+        return results
+
+    def _nms(self, raw) -> list[torch.Tensor]:
+        """Non-maximum suppression (or top-k for end-to-end heads) -> per image (N, 6) xyxy, conf, cls."""
+        from ultralytics.utils.nms import non_max_suppression
+
+        cfg = self.config
+        end2end = bool(getattr(self.head, "end2end", False))
+        return non_max_suppression(raw, cfg.conf, cfg.iou, max_det=cfg.max_det, nc=len(self.names), end2end=end2end)
+
+    def _to_detections(self, rows: torch.Tensor, plan: Letterbox) -> list[Detection]:
+        """Map network-input boxes back to source pixels, dropping degenerate ones."""
+        rows = rows.cpu().numpy()
+        boxes = plan.to_source(rows[:, :4])
+        out = []
+        for box, conf, cls in zip(boxes, rows[:, 4], rows[:, 5]):
+            if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
+                out.append(Detection(tuple(float(v) for v in box), self.names[int(cls)], float(conf)))
+        return out

@@ -1,0 +1,71 @@
+"""Object embeddings: ROI-align any box over the detector's own feature maps (no second network pass)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.ops import roi_align
+
+from engine.detector import Analysis
+
+EMBEDDING_NAME = "yolo-roi"
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """How a box becomes a vector; recorded in the index manifest and checked on load."""
+
+    name: str = EMBEDDING_NAME
+    levels: tuple[int, ...] = (0, 1, 2)  # indices into the Detect head inputs (P3, P4, P5)
+    output_size: int = 4  # ROI-align grid per level, averaged afterwards
+    sampling_ratio: int = 2
+    shrink: float = 0.05  # fraction of width/height trimmed from each side, to drop background
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form for the manifest."""
+        data = asdict(self)
+        data["levels"] = list(self.levels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EmbeddingConfig:
+        """Inverse of `to_dict`."""
+        return cls(**{**data, "levels": tuple(data["levels"])})
+
+
+def shrink_boxes(boxes: np.ndarray, fraction: float) -> np.ndarray:
+    """Trim `fraction` of each box's width and height from every side; (N, 4) -> (N, 4)."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if fraction <= 0:
+        return boxes
+    size = np.concatenate([boxes[:, 2:] - boxes[:, :2]] * 2, axis=1)  # (N, 4) w, h, w, h
+    return boxes + size * np.array([fraction, fraction, -fraction, -fraction], dtype=np.float32)
+
+
+def embed_boxes(analysis: Analysis, boxes: np.ndarray, config: EmbeddingConfig = EmbeddingConfig()) -> np.ndarray:
+    """Embed (N, 4) source-pixel xyxy boxes of one analysed image -> (N, D) float32, unit L2 norm.
+
+    Each level is ROI-aligned, averaged over its grid and L2-normalised; the levels are concatenated and
+    normalised again, so every level weighs the same whatever its channel count.
+    """
+    boxes = shrink_boxes(boxes, config.shrink)
+    parts = []
+    for level in config.levels:
+        fmap = analysis.feature_maps[level].unsqueeze(0).float()  # (1, C, H, W)
+        stride = analysis.strides[level]
+        cells = torch.from_numpy(analysis.letterbox.to_cells(boxes, stride))  # (N, 4) in cell units
+        rois = torch.cat([torch.zeros(len(cells), 1), cells], dim=1)  # (N, 5) batch index + box
+        pooled = roi_align(
+            fmap, rois, config.output_size, spatial_scale=1.0, sampling_ratio=config.sampling_ratio, aligned=True
+        )  # (N, C, S, S)
+        parts.append(F.normalize(pooled.mean(dim=(2, 3)), dim=1))  # (N, C)
+    vectors = F.normalize(torch.cat(parts, dim=1), dim=1)  # (N, sum C)
+    return vectors.numpy().astype(np.float32)
+
+
+def embedding_dim(analysis: Analysis, config: EmbeddingConfig = EmbeddingConfig()) -> int:
+    """Dimension of the vectors `embed_boxes` returns for this detector."""
+    return sum(int(analysis.feature_maps[level].shape[0]) for level in config.levels)

@@ -1,0 +1,71 @@
+"""Letterbox geometry: exact mapping between original-image pixels, network input and feature-map cells."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+PAD_VALUE = 114  # Ultralytics' letterbox grey
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image of `source_size` (w, h) was resized to `resized_size` and padded into `input_size`."""
+
+    source_size: tuple[int, int]  # (w, h) original pixels
+    resized_size: tuple[int, int]  # (w, h) after the aspect-preserving resize
+    input_size: tuple[int, int]  # (w, h) network input, a multiple of the stride
+    pad: tuple[int, int]  # (left, top) padding in input pixels
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Per-axis scale (sx, sy, sx, sy) from source to input pixels."""
+        sx = self.resized_size[0] / self.source_size[0]
+        sy = self.resized_size[1] / self.source_size[1]
+        return np.array([sx, sy, sx, sy], dtype=np.float32)
+
+    def to_input(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) xyxy boxes in source pixels -> network-input pixels."""
+        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+        offset = np.array([*self.pad, *self.pad], dtype=np.float32)
+        return boxes * self.scale + offset
+
+    def to_source(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) xyxy boxes in network-input pixels -> source pixels, clipped to the image."""
+        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+        offset = np.array([*self.pad, *self.pad], dtype=np.float32)
+        out = (boxes - offset) / self.scale
+        width, height = self.source_size
+        out[:, [0, 2]] = out[:, [0, 2]].clip(0, width)
+        out[:, [1, 3]] = out[:, [1, 3]].clip(0, height)
+        return out
+
+    def to_cells(self, boxes: np.ndarray, stride: float) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> continuous coordinates on a feature map of the given stride."""
+        return self.to_input(boxes) / stride
+
+
+def plan_letterbox(source_size: tuple[int, int], imgsz: int, stride: int = 32, square: bool = False) -> Letterbox:
+    """Fit the long side to `imgsz`; pad to a multiple of `stride` (minimal rectangle) or to a square."""
+    width, height = source_size
+    scale = imgsz / max(width, height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if square:
+        in_w = in_h = math.ceil(imgsz / stride) * stride
+    else:
+        in_w, in_h = math.ceil(new_w / stride) * stride, math.ceil(new_h / stride) * stride
+    pad = ((in_w - new_w) // 2, (in_h - new_h) // 2)
+    return Letterbox(source_size, (new_w, new_h), (in_w, in_h), pad)
+
+
+def apply_letterbox(image: Image.Image, box: Letterbox) -> np.ndarray:
+    """Resize and pad an RGB image as planned; returns an (H, W, 3) uint8 array."""
+    new_w, new_h = box.resized_size
+    resized = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    canvas = np.full((box.input_size[1], box.input_size[0], 3), PAD_VALUE, dtype=np.uint8)
+    left, top = box.pad
+    canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
+    return canvas

@@ -1,0 +1,87 @@
+"""The loaded resources of a search service, bundled: detector + embedding config + catalogue index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.detector import Analysis, Detector, DetectorConfig, is_model_yaml
+from engine.embed import EmbeddingConfig, embed_boxes
+from engine.index import CatalogIndex, check_compatible, read_manifest
+from engine.search import Match, SearchFilters, search_products
+from engine.settings import default_weights
+
+
+@dataclass
+class Lookalike:
+    """Everything a query needs, loaded once and shared (the Streamlit app caches one per process)."""
+
+    detector: Detector
+    embedding: EmbeddingConfig
+    index: CatalogIndex
+    index_dir: Path
+
+    @property
+    def images_root(self) -> Path:
+        """Folder that catalogue `image` paths are relative to."""
+        return Path(self.index.manifest["images_root"])
+
+    def analyse(self, image: Image.Image) -> Analysis:
+        """Detect objects and keep the feature maps: the single forward pass of a query."""
+        return self.detector.analyse([image])[0]
+
+    def embed(self, analysis: Analysis, box) -> np.ndarray:
+        """(D,) unit vector for one xyxy box (detected or drawn) of an analysed image."""
+        return embed_boxes(analysis, np.asarray(box, dtype=np.float32).reshape(1, 4), self.embedding)[0]
+
+    def search(self, vector: np.ndarray, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
+        """Top-k distinct products for a query vector."""
+        return search_products(self.index, vector, k, filters)
+
+    def search_box(self, analysis: Analysis, box, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
+        """Embed a box of an analysed image and search the catalogue with it."""
+        return self.search(self.embed(analysis, box), k, filters)
+
+    def product_vector(self, product_id: str) -> np.ndarray:
+        """The stored whole-image vector of a catalogue product (falls back to its first object)."""
+        rows = self.index.meta[self.index.meta["product_id"] == product_id]
+        if rows.empty:
+            raise KeyError(f"Unknown product '{product_id}'")
+        whole = rows[rows["kind"] == "image"]
+        row_id = (whole if len(whole) else rows)["id"].iloc[0]
+        return self.index.vectors(np.array([row_id]))[0]
+
+
+def load(
+    index_dir: str | Path,
+    weights: str | Path | None = None,
+    embedding: EmbeddingConfig | None = None,
+    device: str = "cpu",
+) -> Lookalike:
+    """Load an index and the detector it was built with; refuse a mismatch.
+
+    `weights` defaults to the checkpoint recorded in the index manifest (else `default_weights()`);
+    `embedding` defaults to the manifest's config. Raises `IndexNotFoundError` when no index is built and
+    `IndexMismatchError` when the weights or embedding config differ from the ones the index was built with.
+    """
+    manifest = read_manifest(index_dir)
+    built = manifest["detector"]
+    weights = weights or _recorded_weights(built) or default_weights()
+    detector = Detector(weights, DetectorConfig(**built["config"]), device=device)
+    embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
+    check_compatible(manifest, detector.weights_sha256, embedding.to_dict())
+    return Lookalike(detector, embedding, CatalogIndex.load(index_dir), Path(index_dir))
+
+
+def _recorded_weights(built: dict) -> str | None:
+    """The manifest's weights, if they can still be found on this machine."""
+    name = str(built.get("weights", ""))
+    if is_model_yaml(name):
+        return name
+    for candidate in (built.get("weights_path"), name):
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    return None

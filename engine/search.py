@@ -1,0 +1,108 @@
+"""Product search: nearest vectors -> one best object per product, with category, price and self filters."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.index import CatalogIndex
+
+SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
+INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash")
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Optional constraints on the products returned."""
+
+    categories: tuple[str, ...] = ()  # empty: any category
+    price_min: float | None = None
+    price_max: float | None = None
+    exclude_products: tuple[str, ...] = ()  # e.g. the query's own product
+
+    def mask(self, rows: pd.DataFrame) -> np.ndarray:
+        """Boolean mask of the rows that pass every filter."""
+        keep = np.ones(len(rows), dtype=bool)
+        if self.categories:
+            keep &= rows["category"].isin(self.categories).to_numpy()
+        if self.price_min is not None or self.price_max is not None:
+            price = pd.to_numeric(rows["price"], errors="coerce").to_numpy(dtype=float)
+            low = -math.inf if self.price_min is None else self.price_min
+            high = math.inf if self.price_max is None else self.price_max
+            keep &= (price >= low) & (price <= high)
+        if self.exclude_products:
+            keep &= ~rows["product_id"].isin(self.exclude_products).to_numpy()
+        return keep
+
+
+@dataclass
+class Match:
+    """One product in a result list, represented by its best-matching indexed object."""
+
+    rank: int
+    product_id: str
+    score: float  # cosine similarity in [-1, 1]
+    image: str  # catalogue image path, relative to the index's images_root
+    name: str = ""
+    category: str = ""
+    price: float | None = None
+    currency: str = ""
+    url: str = ""
+    box: tuple[float, float, float, float] | None = None  # the matched object in the catalogue image
+    extra: dict = field(default_factory=dict)  # every other product column
+
+    def to_json(self) -> dict:
+        """The fields scripts print with --json."""
+        keys = ("rank", "product_id", "score", "image", "name", "category", "price", "url")
+        return {key: getattr(self, key) for key in keys}
+
+
+def search_products(
+    index: CatalogIndex, query: np.ndarray, k: int = 10, filters: SearchFilters | None = None
+) -> list[Match]:
+    """Top-k products for a (D,) unit query vector, best first; each product appears once.
+
+    Fetches more neighbours than `k` and widens the fetch until enough distinct products pass the filters
+    or the whole index has been scanned.
+    """
+    filters = filters or SearchFilters()
+    if len(index) == 0 or k <= 0:
+        return []
+    fetch = min(len(index), k * 8 + 32)
+    while True:
+        scores, ids = index.search(query.reshape(1, -1), fetch)
+        valid = ids[0] >= 0
+        rows = index.rows(ids[0][valid]).assign(score=scores[0][valid])
+        best = rows[filters.mask(rows)].drop_duplicates("product_id", keep="first")
+        if len(best) >= k or fetch >= len(index):
+            return [_to_match(rank, row) for rank, row in enumerate(best.head(k).to_dict("records"), 1)]
+        fetch = min(len(index), fetch * 4)
+
+
+def _to_match(rank: int, data: dict) -> Match:
+    """Build a Match from a metadata row."""
+    price = pd.to_numeric(data.get("price"), errors="coerce")
+    shown = {key: _text(data.get(key)) for key in ("name", "category", "currency", "url")}
+    extra = {
+        key: value
+        for key, value in data.items()
+        if key not in SHOWN_FIELDS and key not in INTERNAL_FIELDS and key != "score" and _text(value)
+    }
+    return Match(
+        rank=rank,
+        product_id=str(data["product_id"]),
+        score=float(data["score"]),
+        image=str(data["image"]),
+        price=None if pd.isna(price) else float(price),
+        box=(data["x0"], data["y0"], data["x1"], data["y1"]),
+        extra=extra,
+        **shown,
+    )
+
+
+def _text(value) -> str:
+    """A display string; missing values become empty."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)

@@ -1,0 +1,32 @@
+"""Default locations, overridable by environment variables (no Streamlit, no side effects)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolo11n.pt"
+RANDOM_DETECTOR = "yolo11n.yaml"
+
+
+def default_weights() -> str:
+    """$LOOKALIKE_WEIGHTS, else the project's trained detector when present, else random yolo11n weights."""
+    if os.environ.get("LOOKALIKE_WEIGHTS"):
+        return os.environ["LOOKALIKE_WEIGHTS"]
+    return str(TRAINED_DETECTOR) if TRAINED_DETECTOR.is_file() else RANDOM_DETECTOR
+
+
+def default_index_dir() -> Path:
+    """$LOOKALIKE_INDEX, else indexes/ikea-rooms in the project."""
+    return Path(os.environ.get("LOOKALIKE_INDEX", PROJECT_ROOT / "indexes" / "ikea-rooms"))
+
+
+def demo_catalog_dir() -> Path:
+    """$LOOKALIKE_DEMO_DATA, else ../shared/data/ikea-rooms beside the project."""
+    return Path(os.environ.get("LOOKALIKE_DEMO_DATA", PROJECT_ROOT.parent / "shared" / "data" / "ikea-rooms"))
+
+
+def sample_rooms_dir() -> Path:
+    """Room photos offered as samples in the app."""
+    return demo_catalog_dir() / "rooms"

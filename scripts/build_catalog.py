@@ -1,0 +1,70 @@
+"""Build or update a catalogue index from a folder of product images and an optional product CSV.
+
+python scripts/build_catalog.py --images DIR [--products CSV] --out INDEX_DIR [--weights W] [--batch N]
+python scripts/build_catalog.py --demo            # the IKEA demo catalogue into the default index folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from catalog.build import BuildConfig, build_catalog  # noqa: E402
+from engine.detector import DetectorConfig  # noqa: E402
+from engine.embed import EmbeddingConfig  # noqa: E402
+from engine.settings import default_index_dir, default_weights, demo_catalog_dir  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, help="folder of product images")
+    parser.add_argument("--products", type=Path, help="CSV with an 'image' column relative to --images")
+    parser.add_argument("--out", type=Path, help="index folder (default: $LOOKALIKE_INDEX or indexes/ikea-rooms)")
+    parser.add_argument("--weights", default=None, help=f"detector checkpoint or yaml (default: {default_weights()})")
+    parser.add_argument("--demo", action="store_true", help="build the IKEA demo catalogue (../shared/data/ikea-rooms)")
+    parser.add_argument("--batch", type=int, default=16, help="images per forward pass")
+    parser.add_argument("--imgsz", type=int, default=DetectorConfig.imgsz, help="detector input size")
+    parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
+    parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
+    parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.demo:
+        demo = demo_catalog_dir()
+        args.images = args.images or demo
+        args.products = args.products or demo / "products.csv"
+    args.out = args.out or default_index_dir()
+    if args.images is None:
+        parser.error("--images is required (or use --demo)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the build and print a summary of what happened, including every skipped file."""
+    args = parse_args(argv)
+    config = BuildConfig(
+        detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
+        embedding=EmbeddingConfig(shrink=args.shrink),
+        batch=args.batch,
+        max_objects=args.max_objects,
+    )
+    try:
+        report = build_catalog(args.images, args.out, args.products, args.weights, config, progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in report.problems:
+        print(f"  table: {problem}")
+    for image, reason in report.failures:
+        print(f"  unreadable: {image}: {reason}")
+    print(f"Index written to {args.out}")
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Search a catalogue index with a photo, by a box or by the largest detected object.
+
+python scripts/search.py --index INDEX_DIR --image F [--box x0,y0,x1,y1] [--k 10] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import engine  # noqa: E402
+from engine.settings import default_index_dir  # noqa: E402
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """'x0,y0,x1,y1' -> a box with positive width and height."""
+    values = tuple(float(v) for v in text.split(","))
+    if len(values) != 4 or values[2] <= values[0] or values[3] <= values[1]:
+        raise argparse.ArgumentTypeError("--box must be x0,y0,x1,y1 with x1 > x0 and y1 > y0")
+    return values
+
+
+def query_box(analysis: engine.Analysis) -> tuple[tuple[float, ...], str]:
+    """The largest detection, else the whole image; with a description."""
+    if analysis.detections:
+        best = max(analysis.detections, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+        return best.box, f"largest detection: {best.class_name} {best.confidence:.2f}"
+    width, height = analysis.letterbox.source_size
+    return (0.0, 0.0, float(width), float(height)), "no detection: whole image"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the top-k matches as a table, or as JSON with --json."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=default_index_dir(), help="index folder")
+    parser.add_argument("--image", type=Path, required=True, help="query photo")
+    parser.add_argument("--box", type=parse_box, help="x0,y0,x1,y1 in image pixels")
+    parser.add_argument("--k", type=int, default=10, help="number of products")
+    parser.add_argument("--weights", default=None, help="detector weights (default: the index's)")
+    parser.add_argument("--json", action="store_true", help="print JSON to stdout")
+    args = parser.parse_args(argv)
+    try:
+        service = engine.load(args.index, weights=args.weights)
+        image = engine.load_image(args.image)
+    except (engine.IndexNotFoundError, engine.IndexMismatchError, engine.ImageLoadError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    analysis = service.analyse(image)
+    box, how = (args.box, "given box") if args.box else query_box(analysis)
+    matches = service.search_box(analysis, box, k=args.k)
+    if args.json:
+        print(json.dumps([m.to_json() for m in matches], indent=2, ensure_ascii=False))
+        return 0
+    print(f"Query box {tuple(round(v) for v in box)} ({how}):")
+    for m in matches:
+        price = "" if m.price is None else f"{m.price:,.2f} {m.currency}".strip()
+        print(f"{m.rank:>3}  {m.score:.3f}  {m.product_id:<20} {m.category:<18} {price:>14}  {m.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
