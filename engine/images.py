@@ -9,9 +9,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+try:  # iPhone photos; registering it also stops Ultralytics' PIL patch from pip-installing it at runtime
+    from pi_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - optional
+    pass
+
 MAX_PIXELS = 40_000_000  # larger photos are downscaled on decode
 HARD_MAX_PIXELS = 400_000_000  # beyond this we refuse: decompression-bomb territory
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif")
 
 Image.MAX_IMAGE_PIXELS = HARD_MAX_PIXELS
 
@@ -35,7 +42,7 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Imag
             image = Image.open(io.BytesIO(data))
             _shrink_on_decode(image, max_pixels)
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except (UnidentifiedImageError, ImportError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageLoadError(_describe(err)) from err
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageLoadError(f"The image file is damaged or truncated ({err}).") from err
@@ -46,8 +53,8 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Imag
 
 def _describe(err: Exception) -> str:
     """A user-facing sentence for a decode failure."""
-    if isinstance(err, UnidentifiedImageError):
-        return "This file is not an image that can be read (JPEG, PNG, WebP, BMP or TIFF expected)."
+    if isinstance(err, (UnidentifiedImageError, ImportError)):
+        return "This file is not an image that can be read (JPEG, PNG, WebP, HEIC, BMP or TIFF expected)."
     return f"The image is too large to process safely (more than {HARD_MAX_PIXELS // 1_000_000} megapixels)."
 
 

@@ -86,7 +86,8 @@ class CatalogIndex:
         """Write a new version folder and atomically make it current; returns the version folder."""
         root = Path(index_dir)
         root.mkdir(parents=True, exist_ok=True)
-        version = root / f"v{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        now = time.time_ns()
+        version = root / f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now / 1e9))}.{now % 10**9:09d}-{os.getpid()}"
         staging = version.with_name(version.name + ".partial")
         staging.mkdir()
         faiss.write_index(self.index, str(staging / "index.faiss"))

@@ -22,9 +22,14 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("LOOKALIKE_INDEX", PROJECT_ROOT / "indexes" / "ikea-rooms"))
 
 
+def shared_data_dir() -> Path:
+    """$LOOKALIKE_DATA, else ../shared/data beside the project (the IKEA catalogues)."""
+    return Path(os.environ.get("LOOKALIKE_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
 def demo_catalog_dir() -> Path:
-    """$LOOKALIKE_DEMO_DATA, else ../shared/data/ikea-rooms beside the project."""
-    return Path(os.environ.get("LOOKALIKE_DEMO_DATA", PROJECT_ROOT.parent / "shared" / "data" / "ikea-rooms"))
+    """$LOOKALIKE_DEMO_DATA, else the ikea-rooms catalogue in the shared data folder."""
+    return Path(os.environ.get("LOOKALIKE_DEMO_DATA", shared_data_dir() / "ikea-rooms"))
 
 
 def sample_rooms_dir() -> Path:

@@ -1,0 +1,79 @@
+"""The catalogue builder with real YOLO and FAISS on 60 real IKEA images plus broken inputs."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+
+import engine
+from catalog.build import build_catalog
+from catalog.products import read_products
+from engine.index import read_manifest
+from tests.conftest import CATALOG
+
+
+def test_build_reports_bad_files_and_rows_without_stopping(built_index):
+    index_dir, report = built_index
+    failed = {image for image, _ in report.failures}
+    assert failed == {"bad/not-an-image.jpg", "bad/truncated.jpg"}
+    problems = " | ".join(report.problems)
+    assert "bad/missing.jpg" in problems and "malformed CSV line" in problems and "'n/a'" in problems
+    assert report.embedded == 60
+    manifest = read_manifest(index_dir)
+    assert manifest["n_products"] == 60 and manifest["dim"] == 448
+    assert manifest["detector"]["weights"] == "yolo11n.yaml"
+    assert len(manifest["detector"]["weights_sha256"]) == 64
+
+
+def test_every_catalogue_image_finds_itself_first(service, small_products, small_catalog):
+    """Integration bar: querying with each catalogue image returns that product first in >= 95% of cases."""
+    hits = 0
+    for row in small_products.itertuples():
+        image = engine.load_image(small_catalog["images"] / row.image)
+        analysis = service.analyse(image)
+        matches = service.search_box(analysis, (0, 0, *image.size), k=5)
+        hits += matches[0].product_id == row.product_id
+    assert hits / len(small_products) >= 0.95
+
+
+def test_product_columns_are_kept(service):
+    row = service.index.meta.iloc[0]
+    for column in ("product_id", "name", "category", "price", "currency", "url", "family", "article"):
+        assert column in service.index.meta.columns
+    assert row["image"].endswith(".jpg")
+    assert np.issubdtype(service.index.meta["price"].dtype, np.floating)
+
+
+def test_rebuild_skips_unchanged_and_drops_deleted(tmp_path, small_catalog, built_index):
+    images = tmp_path / "images"
+    shutil.copytree(small_catalog["images"], images)
+    out = tmp_path / "index"
+    shutil.copytree(built_index[0], out)  # start from the session's built index
+    table = pd.read_csv(small_catalog["csv"], dtype=str, keep_default_na=False, on_bad_lines="skip")
+    table = table[~table["image"].str.startswith("bad/")]
+    gone = table["image"].iloc[0]
+    (images / gone).unlink()
+    first_ids = engine.CatalogIndex.load(out).meta.set_index("image")["id"].to_dict()
+    report = build_catalog(images, out, _write(table.iloc[1:], tmp_path), "yolo11n.yaml", progress=False)
+    assert report.embedded == 0 and report.unchanged == 59 and report.removed == 1
+    index = engine.CatalogIndex.load(out)
+    assert gone not in set(index.meta["image"]) and index.manifest["n_products"] == 59
+    assert all(first_ids[image] == i for image, i in index.meta.set_index("image")["id"].items())
+
+
+def test_folder_without_csv_uses_subfolders_as_categories(tmp_path, small_products):
+    chairs = small_products[small_products["category"] == "chairs"]["image"].head(3)
+    (tmp_path / "chairs").mkdir()
+    for image in chairs:
+        shutil.copyfile(CATALOG / image, tmp_path / image)
+    (tmp_path / "notes.txt").write_text("not an image")
+    table = read_products(tmp_path).frame
+    assert sorted(table["image"]) == sorted(chairs)
+    assert set(table["category"]) == {"chairs"}
+    assert set(table["product_id"]) == {image.rsplit(".", 1)[0] for image in chairs}
+
+
+def _write(table: pd.DataFrame, folder) -> str:
+    path = folder / "products.csv"
+    table.to_csv(path, index=False)
+    return str(path)

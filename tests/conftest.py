@@ -1,0 +1,97 @@
+"""Shared fixtures: a real 60-product index built with real YOLO (random yolo11n weights) and real FAISS."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from engine.settings import shared_data_dir
+
+CATALOG = shared_data_dir() / "ikea-catalog"
+ROOMS = shared_data_dir() / "ikea-rooms"
+PER_CATEGORY = 10
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip data-dependent tests with a clear reason when the shared catalogues are absent."""
+    if CATALOG.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"IKEA catalogue not found at {CATALOG} (set LOOKALIKE_DATA)")
+    for item in items:
+        if "small_catalog" in getattr(item, "fixturenames", ()) or "service" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def small_products() -> pd.DataFrame:
+    """10 real products per category of the ikea-catalog (60 rows)."""
+    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False)
+    return table.groupby("category", sort=True).head(PER_CATEGORY).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory, small_products) -> dict:
+    """A catalogue folder: 60 real images plus a fake, a truncated JPEG and a CSV with broken rows."""
+    root = tmp_path_factory.mktemp("catalog")
+    images = root / "images"
+    for image in small_products["image"]:
+        (images / image).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CATALOG / image, images / image)
+    (images / "bad").mkdir()
+    (images / "bad" / "not-an-image.jpg").write_text("this is a text file, not a JPEG")
+    (images / "bad" / "truncated.jpg").write_bytes(truncated_jpeg())
+    bad_rows = pd.DataFrame(
+        [
+            {"product_id": "bad/text", "image": "bad/not-an-image.jpg", "category": "bad", "price": "1"},
+            {"product_id": "bad/trunc", "image": "bad/truncated.jpg", "category": "bad", "price": "n/a"},
+            {"product_id": "bad/missing", "image": "bad/missing.jpg", "category": "bad", "price": "1"},
+        ]
+    )
+    csv = root / "products.csv"
+    pd.concat([small_products, bad_rows]).to_csv(csv, index=False)
+    with open(csv, "a") as handle:
+        handle.write('broken,row,with,"too,many",fields,1,2,3,4,5,6,7\n')
+    return {"images": images, "csv": csv, "index": root / "index"}
+
+
+@pytest.fixture(scope="session")
+def built_index(small_catalog):
+    """The small catalogue built once with random yolo11n weights; returns (index_dir, BuildReport)."""
+    from catalog.build import build_catalog
+
+    report = build_catalog(small_catalog["images"], small_catalog["index"], small_catalog["csv"], "yolo11n.yaml")
+    return small_catalog["index"], report
+
+
+@pytest.fixture(scope="session")
+def service(built_index):
+    """The engine loaded over the small index."""
+    import engine
+
+    return engine.load(built_index[0])
+
+
+def truncated_jpeg(size=(320, 240)) -> bytes:
+    """A real JPEG with its second half cut off."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    return data[: len(data) // 2]
+
+
+def jpeg_bytes(image: Image.Image, **kwargs) -> bytes:
+    """Encode an image as JPEG bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def project_root() -> Path:
+    """The repository root."""
+    return Path(__file__).resolve().parent.parent
