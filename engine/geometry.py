@@ -69,3 +69,13 @@ def apply_letterbox(image: Image.Image, box: Letterbox) -> np.ndarray:
     left, top = box.pad
     canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
     return canvas
+
+
+def smallest_box_at(boxes, x: float, y: float) -> int | None:
+    """Index of the smallest-area box containing the point (x, y), or None; how a click picks an object."""
+    best, best_area = None, float("inf")
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        area = (x1 - x0) * (y1 - y0)
+        if x0 <= x <= x1 and y0 <= y <= y1 and area < best_area:
+            best, best_area = i, area
+    return best

@@ -1,0 +1,94 @@
+"""Catalogue gallery: browse products; clicking any image searches for products like it (?product=ID)."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import streamlit as st
+
+import engine
+from pages.shared import (
+    quote_param,
+    data_uri,
+    result_grid,
+    search_controls,
+    service_or_stop,
+    sidebar_facts,
+    thumbnail_bytes,
+)
+
+PAGE_SIZE = 30
+
+
+def catalogue_page() -> None:
+    """The gallery, or the lookalikes of the product named in the URL."""
+    service = service_or_stop()
+    sidebar_facts(service)
+    product_id = st.query_params.get("product")
+    if product_id:
+        lookalikes(service, product_id)
+    else:
+        gallery(service)
+
+
+def lookalikes(service: engine.Lookalike, product_id: str) -> None:
+    """T = the catalogue product, M = the most similar other products."""
+    products = service.index.meta.drop_duplicates("product_id").set_index("product_id")
+    if product_id not in products.index:
+        st.error(f"Unknown product “{product_id}”.")
+        st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
+        return
+    product = products.loc[product_id]
+    st.title(f"Like {product['name'] or product_id}")
+    st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
+    k, filters = search_controls(service, key="similar")
+    filters = engine.SearchFilters(filters.categories, filters.price_min, filters.price_max, (product_id,))
+    matches = service.search(service.product_vector(product_id), k=k, filters=filters)
+    target = engine.load_image(service.images_root / product["image"])
+    result_grid(target, str(product["name"] or product_id), matches, service.images_root)
+
+
+def gallery(service: engine.Lookalike) -> None:
+    """A filterable, paged grid of every product; each image links to its lookalikes."""
+    st.title("Catalogue")
+    products = service.index.meta.drop_duplicates("product_id")
+    left, right = st.columns([2, 3])
+    text = left.text_input("Search names", key="gallery-text", placeholder="e.g. sofa, KIVIK")
+    categories = sorted(c for c in products["category"].dropna().unique() if c)
+    chosen = right.multiselect("Categories", categories, key="gallery-categories", placeholder="All categories")
+    if chosen:
+        products = products[products["category"].isin(chosen)]
+    if text:
+        haystack = products["name"].fillna("") + " " + products["product_id"] + " " + products["category"].fillna("")
+        products = products[haystack.str.contains(text, case=False, regex=False)]
+    pages = max(1, math.ceil(len(products) / PAGE_SIZE))
+    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="gallery-page")
+    st.caption(f"{len(products):,} products · click any image to find products like it")
+    shown = products.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    st.markdown(_gallery_html(shown, service), unsafe_allow_html=True)
+
+
+def _gallery_html(products, service: engine.Lookalike) -> str:
+    """Linked thumbnails: clicking one opens ?product=ID on this page."""
+    cells = []
+    for row in products.itertuples(index=False):
+        src = data_uri(thumbnail_bytes(str(service.images_root / row.image), 200))
+        name = html.escape(str(row.name or row.product_id))
+        cells.append(
+            f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'
+            f'<img src="{src}" alt="{name}"/><span>{name}</span></a>'
+        )
+    return GALLERY_CSS + f'<div class="ll-gallery">{"".join(cells)}</div>'
+
+
+GALLERY_CSS = """<style>
+.ll-gallery {display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 10px;}
+.ll-item {display: block; text-decoration: none; color: inherit; font-size: .75rem; line-height: 1.2;}
+.ll-item img {width: 100%; aspect-ratio: 1; object-fit: contain; background: #fff; border-radius: 6px;
+              border: 1px solid rgba(128,128,128,.3);}
+.ll-item:hover img {outline: 3px solid #ff4b4b;}
+</style>"""
+
+
+catalogue_page()

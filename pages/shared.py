@@ -1,0 +1,159 @@
+"""Streamlit pieces shared by the pages: cached resources, the sidebar, search controls and the T/M grid."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+
+import engine
+from engine.detector import is_model_yaml
+from engine.settings import default_index_dir
+
+GRID_COLUMNS = 5
+THUMB_SIZE = 320
+
+
+@st.cache_resource(show_spinner="Loading the detector and the catalogue index…")
+def get_service(index_dir: str, weights: str | None) -> engine.Lookalike:
+    """One engine per process, shared by every session."""
+    return engine.load(index_dir, weights=weights)
+
+
+def service_or_stop() -> engine.Lookalike:
+    """The loaded engine; on a missing or mismatched index, explain how to fix it and stop the page."""
+    index_dir = str(default_index_dir())
+    try:
+        return get_service(index_dir, os.environ.get("LOOKALIKE_WEIGHTS"))
+    except engine.IndexNotFoundError as err:
+        st.title("No catalogue index yet")
+        st.warning("The app needs a catalogue index to search in. Build one, then reload this page.")
+        st.code(str(err), language="text")
+    except engine.IndexMismatchError as err:
+        st.title("The index does not match the detector")
+        st.error(str(err))
+        st.code(f"python scripts/build_catalog.py --demo --out {index_dir}", language="bash")
+    st.stop()
+
+
+def sidebar_facts(service: engine.Lookalike) -> None:
+    """Index facts: products, objects, weights, build time."""
+    manifest = service.index.manifest
+    detector = manifest["detector"]
+    with st.sidebar:
+        st.subheader("Catalogue index")
+        st.markdown(
+            f"- **Products:** {manifest['n_products']:,}\n"
+            f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
+            f"- **Embedding:** {manifest['embedding']['name']}, {manifest['dim']}-d\n"
+            f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
+            f"- **Built:** {manifest['built_at']}"
+        )
+        if is_model_yaml(detector["weights"]):
+            st.warning(
+                "The detector has **random weights** (no trained checkpoint in `models/`): it finds no objects "
+                "by itself. Draw a box around a product to search."
+            )
+
+
+def search_controls(service: engine.Lookalike, key: str) -> tuple[int, engine.SearchFilters]:
+    """k, category and price widgets -> (k, filters)."""
+    meta = service.index.meta
+    categories = sorted(c for c in meta["category"].dropna().unique() if c)
+    prices = meta["price"].dropna()
+    left, middle, right = st.columns([1, 2, 2])
+    k = left.slider("Matches", 1, 30, 10, key=f"{key}-k")
+    chosen = middle.multiselect("Categories", categories, key=f"{key}-categories", placeholder="All categories")
+    low, high = (float(prices.min()), float(prices.max())) if len(prices) else (0.0, 0.0)
+    price = (low, high)
+    if high > low:
+        price = right.slider("Price", low, high, (low, high), key=f"{key}-price")
+    filters = engine.SearchFilters(
+        categories=tuple(chosen),
+        price_min=price[0] if price[0] > low else None,
+        price_max=price[1] if price[1] < high else None,
+    )
+    return k, filters
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def thumbnail_bytes(path: str, size: int = THUMB_SIZE) -> bytes:
+    """A JPEG thumbnail of a catalogue image (grey placeholder when unreadable)."""
+    try:
+        image = engine.load_image(path)
+    except (engine.ImageLoadError, OSError):
+        image = Image.new("RGB", (size, size), (200, 200, 200))
+    return jpeg_bytes(image, size)
+
+
+def data_uri(jpeg: bytes) -> str:
+    """Inline an image in HTML."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+
+
+def result_grid(target: Image.Image, target_caption: str, matches: list[engine.Match], images_root: Path) -> None:
+    """The T tile (the query crop) then M1..Mk tiles with score, name, price, category and links."""
+    if not matches:
+        st.info("No catalogue product passes the current filters.")
+        return
+    tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html.escape(target_caption), "")]
+    for m in matches:
+        tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(images_root / m.image))), _caption(m), m.url))
+    st.markdown(_grid_html(tiles), unsafe_allow_html=True)
+
+
+def _caption(m: engine.Match) -> str:
+    """HTML caption for a match tile."""
+    price = "" if m.price is None else f"{m.price:,.2f} {html.escape(m.currency)}"
+    similar = f"catalogue?product={quote_param(m.product_id)}"
+    link = f'<a href="{html.escape(m.url)}" target="_blank">View product ↗</a> · ' if m.url else ""
+    return (
+        f'<span class="score">{m.score:.3f}</span><br><b>{html.escape(m.name or m.product_id)}</b><br>'
+        f"{price}<br><i>{html.escape(m.category)}</i><br>{link}"
+        f'<a href="{similar}" target="_self">More like this</a>'
+    )
+
+
+def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:
+    """A responsive grid of tagged image tiles."""
+    cells = "".join(
+        f'<div class="ll-tile" data-tag="{tag}"><div class="ll-tag">{tag}</div>'
+        f'<img src="{src}" alt="{tag}"/><div class="ll-cap">{caption}</div></div>'
+        for tag, src, caption, _ in tiles
+    )
+    return GRID_CSS + f'<div class="ll-grid" id="results">{cells}</div>'
+
+
+def jpeg_bytes(image: Image.Image, max_side: int | None = None) -> bytes:
+    """Encode an image as JPEG, shrunk to `max_side` first when given."""
+    if max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def quote_param(text: str) -> str:
+    """URL-encode a query parameter value."""
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+GRID_CSS = """<style>
+.ll-grid {display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 14px;}
+.ll-tile {position: relative; border: 1px solid rgba(128,128,128,.35); border-radius: 8px; padding: 8px;
+          background: rgba(255,255,255,.03);}
+.ll-tile[data-tag="T"] {border: 2px solid #ff4b4b;}
+.ll-tile img {width: 100%; aspect-ratio: 1; object-fit: contain; background: #fff; border-radius: 4px;}
+.ll-tag {position: absolute; top: 4px; left: 4px; background: #ff4b4b; color: #fff; font-weight: 700;
+         padding: 1px 8px; border-radius: 4px; font-size: .85rem;}
+.ll-cap {font-size: .8rem; line-height: 1.3; margin-top: 6px;}
+.ll-cap .score {font-family: monospace; color: #ff4b4b;}
+</style>"""

@@ -1,0 +1,144 @@
+"""Shop the look: upload a room photo, click a detected object (or draw a box), get lookalike products."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import streamlit as st
+
+import engine
+from engine.draw import crop, draw_boxes
+from engine.geometry import smallest_box_at
+from engine.settings import sample_rooms_dir
+from pages.shared import jpeg_bytes, result_grid, search_controls, service_or_stop, sidebar_facts
+
+CANVAS_WIDTH = 820
+MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
+CLICK, DRAW = "Click an object", "Draw a box"
+
+
+def shop_page() -> None:
+    """Read the photo, show boxes on a clickable canvas, search the selection, draw the grid."""
+    service = service_or_stop()
+    sidebar_facts(service)
+    st.title("Shop the look")
+    photo = choose_photo()
+    if photo is None:
+        st.info("Upload a room photo, take one with the camera, or pick a sample to start.")
+        return
+    state = analysed(service, photo)
+    if state is None:
+        return
+    selected = clickable_photo(state)
+    if selected is None:
+        return
+    k, filters = search_controls(service, key="shop")
+    started = time.perf_counter()
+    matches = service.search_box(state["analysis"], selected["box"], k=k, filters=filters)
+    elapsed = (time.perf_counter() - started) * 1000
+    st.subheader(f"Products like the {selected['label']}")
+    st.caption(f"Embedded and searched in {elapsed:.0f} ms · detection took {state['detect_ms']:.0f} ms")
+    result_grid(crop(state["image"], selected["box"]), selected["label"], matches, service.images_root)
+
+
+def choose_photo() -> tuple[str, bytes] | None:
+    """(name, bytes) from an upload, the camera or a sample room photo."""
+    sources = ["Upload", "Camera"] + (["Sample photo"] if sample_rooms_dir().is_dir() else [])
+    source = st.radio("Photo", sources, horizontal=True, key="source", index=len(sources) - 1)
+    if source == "Upload":
+        upload = st.file_uploader("Room photo", type=["jpg", "jpeg", "png", "webp", "heic"], key="upload")
+        return (upload.name, upload.getvalue()) if upload else None
+    if source == "Camera":
+        shot = st.camera_input("Take a photo", key="camera")
+        return ("camera.jpg", shot.getvalue()) if shot else None
+    samples = sorted(sample_rooms_dir().glob("*.jpg"))
+    pick = st.selectbox("Sample room", samples, format_func=_sample_title, key="sample")
+    return (pick.name, pick.read_bytes()) if pick else None
+
+
+def _sample_title(path) -> str:
+    """'ikea-a-cosy-space-for-coffee__136-s4.jpg' -> 'A cosy space for coffee'."""
+    words = path.stem.split("__")[0].removeprefix("ikea-").replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
+def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None:
+    """Decode and detect once per distinct photo; kept in the session so clicks cost no forward pass."""
+    digest = hashlib.sha1(photo[1]).hexdigest()
+    state = st.session_state.get("photo")
+    if state and state["digest"] == digest:
+        return state
+    try:
+        image = engine.load_image(photo[1])
+    except engine.ImageLoadError as err:
+        st.error(f"Cannot use “{photo[0]}”: {err}")
+        return None
+    started = time.perf_counter()
+    analysis = service.analyse(image)
+    detect_ms = (time.perf_counter() - started) * 1000
+    boxes = [d.box for d in analysis.detections]
+    labels = [f"{d.class_name} {d.confidence:.2f}" for d in analysis.detections]
+    state = {"digest": digest, "image": image, "analysis": analysis, "detect_ms": detect_ms}
+    state |= {"boxes": boxes, "labels": labels, "selected": None, "handled": None}
+    st.session_state["photo"] = state
+    return state
+
+
+def clickable_photo(state: dict) -> dict | None:
+    """The photo with its boxes on a canvas; returns the selected {'box', 'label'} or None."""
+    from streamlit_drawable_canvas import st_canvas  # needs a running Streamlit (components v2)
+
+    image = state["image"]
+    mode = st.radio("Select", [CLICK, DRAW], horizontal=True, key="mode", label_visibility="collapsed")
+    found = len(state["analysis"].detections)
+    st.caption(
+        f"{found} object{'s' * (found != 1)} detected. "
+        + ("Click inside a box to search for it." if mode == CLICK else "Drag a rectangle around any product.")
+    )
+    scale = min(1.0, CANVAS_WIDTH / image.width)
+    background = draw_boxes(image, state["boxes"], state["labels"], state["selected"], scale)
+    result = st_canvas(
+        background_image=jpeg_bytes(background),
+        width=background.width,
+        height=background.height,
+        drawing_mode="point" if mode == CLICK else "rect",
+        stroke_width=3,
+        stroke_color="#ffffff",
+        fill_color="rgba(255, 255, 255, 0.15)",
+        point_display_radius=5,
+        update_streamlit=True,
+        key=f"canvas-{state['digest'][:12]}-{mode == CLICK}",
+    )
+    _apply_canvas_event(state, result.json_data, scale)
+    if state["selected"] is None:
+        return None
+    return {"box": state["boxes"][state["selected"]], "label": state["labels"][state["selected"]]}
+
+
+def _apply_canvas_event(state: dict, json_data: dict | None, scale: float) -> None:
+    """Turn the newest canvas object into a selection: a click picks a box, a drag adds and picks one."""
+    objects = (json_data or {}).get("objects") or []
+    if not objects or state["handled"] == (len(objects), objects[-1].get("left"), objects[-1].get("top")):
+        return
+    state["handled"] = (len(objects), objects[-1].get("left"), objects[-1].get("top"))
+    shape = objects[-1]
+    width = float(shape.get("width", 0)) * float(shape.get("scaleX", 1))
+    height = float(shape.get("height", 0)) * float(shape.get("scaleY", 1))
+    left = float(shape.get("left", 0)) - (width / 2 if shape.get("originX") == "center" else 0)
+    top = float(shape.get("top", 0)) - (height / 2 if shape.get("originY") == "center" else 0)
+    if shape.get("type") == "rect" and min(width, height) >= MIN_DRAG:
+        box = tuple(v / scale for v in (left, top, left + width, top + height))
+        state["boxes"].append(box)
+        state["labels"].append(f"your box {sum(label.startswith('your box') for label in state['labels']) + 1}")
+        state["selected"] = len(state["boxes"]) - 1
+    else:
+        x, y = (left + width / 2) / scale, (top + height / 2) / scale
+        picked = smallest_box_at(state["boxes"], x, y)
+        if picked is None:
+            st.toast("No object there: click inside a box, or switch to “Draw a box”.")
+        state["selected"] = picked if picked is not None else state["selected"]
+    st.rerun()  # redraw the background with the new selection highlighted
+
+
+shop_page()

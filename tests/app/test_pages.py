@@ -1,0 +1,95 @@
+"""Streamlit AppTest: each page renders against a small real index, and the grid follows a selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 120
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def app_env(monkeypatch, built_index):
+    """Point the app at the session's small index, with the engine cache cleared."""
+    monkeypatch.setenv("LOOKALIKE_INDEX", str(built_index[0]))
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield built_index[0]
+    st.cache_resource.clear()
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_shop_page_renders_a_sample_and_the_sidebar(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "Shop the look"
+    assert at.radio(key="source").value == "Sample photo"
+    assert "Products:** 60" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert at.session_state["photo"]["analysis"].letterbox.source_size[0] > 0
+
+
+def test_a_selection_shows_the_target_and_matches(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    state = at.session_state["photo"]
+    width, height = state["image"].size
+    state["boxes"].append((width * 0.2, height * 0.3, width * 0.6, height * 0.9))
+    state["labels"].append("your box 1")
+    state["selected"] = len(state["boxes"]) - 1
+    at.run()
+    assert 'data-tag="M10"' in markdown_text(at)  # default k
+    at.slider(key="shop-k").set_value(4).run()
+    assert not at.exception
+    grid = markdown_text(at)
+    assert 'data-tag="T"' in grid and 'data-tag="M4"' in grid and 'data-tag="M5"' not in grid
+    assert "Products like the your box 1" in at.subheader[0].value
+
+
+def test_category_filter_limits_the_grid(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    state = at.session_state["photo"]
+    state["boxes"].append((0, 0, 200, 200))
+    state["labels"].append("your box 1")
+    state["selected"] = len(state["boxes"]) - 1
+    at.run()
+    at.multiselect(key="shop-categories").set_value(["lamps"]).run()
+    grid = markdown_text(at)
+    assert grid.count("<i>lamps</i>") == 10 and "<i>sofas</i>" not in grid
+
+
+def test_catalogue_gallery_links_every_product(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/catalogue.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Catalogue"
+    gallery = markdown_text(at)
+    assert gallery.count('href="?product=') == 30  # first page of 60 products
+    at.text_input(key="gallery-text").input("FRIHETEN").run()
+    assert 0 < markdown_text(at).count('href="?product=') < 30
+
+
+def test_catalogue_product_link_searches_lookalikes(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.query_params["product"] = "sofas/1"
+    at.switch_page("pages/catalogue.py").run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Like FRIHETEN")
+    grid = markdown_text(at)
+    assert 'data-tag="T"' in grid and 'data-tag="M10"' in grid
+    assert "sofas%2F1" not in grid  # the product itself is excluded from its matches
+
+
+def test_missing_index_explains_how_to_build(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOOKALIKE_INDEX", str(tmp_path / "no-index"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "No catalogue index yet"
+    assert "build_catalog.py" in at.code[0].value
