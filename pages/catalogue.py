@@ -9,8 +9,8 @@ import streamlit as st
 
 import engine
 from pages.shared import (
-    quote_param,
     data_uri,
+    quote_param,
     result_grid,
     search_controls,
     service_or_stop,

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Create .venv and install the pinned requirements (re-runs are instant when nothing changed).
+#   scripts/setup.sh          the app
+#   scripts/setup.sh --dev    the app plus test tools (pytest, playwright, ruff, Debian chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requirements=requirements.txt
+[[ "${1:-}" == "--dev" ]] && requirements=requirements-dev.txt
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Python 3.11 or newer is needed (found $("$python" --version 2>&1))." >&2
+  exit 1
+fi
+[[ -x .venv/bin/python ]] || "$python" -m venv .venv
+
+stamp=.venv/.requirements-$(cat requirements*.txt | sha1sum | cut -c1-12)-$(basename "$requirements" .txt)
+if [[ ! -f "$stamp" ]]; then
+  echo "Installing $requirements into .venv (first time: several minutes; torch is large)…"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r "$requirements"
+  touch "$stamp"
+fi
+
+if [[ "$requirements" == requirements-dev.txt && ! -x /usr/bin/chromium ]]; then
+  echo "Installing Debian chromium for the browser tests…"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  fi
+fi
