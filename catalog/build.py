@@ -30,6 +30,7 @@ class BuildConfig:
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     batch: int = 16
     max_objects: int = 5  # detections kept per catalogue image, by confidence
+    imgsz: int | None = None  # input size for catalogue shots; None: the detector's, as for queries
 
 
 @dataclass
@@ -104,9 +105,17 @@ def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> Catalog
         return None
     if previous.manifest["detector"].get("config") != asdict(config.detector):
         return None
-    if previous.manifest.get("max_objects") != config.max_objects:
+    if (previous.manifest.get("max_objects"), previous.manifest.get("catalog_imgsz")) != (
+        config.max_objects,
+        _catalog_imgsz(config),
+    ):
         return None
     return previous
+
+
+def _catalog_imgsz(config: BuildConfig) -> int:
+    """The input size used for catalogue images."""
+    return config.imgsz or config.detector.imgsz
 
 
 def _hash_files(images_dir: Path, images: list[str]) -> dict[str, str]:
@@ -152,18 +161,28 @@ def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, p
             decoded = pending.result()
             if i + 1 < len(batches):
                 pending = pool.submit(_decode_batch, images_dir, batches[i + 1], report)
-            if decoded:
-                names, images = zip(*decoded)
-                for name, analysis in zip(names, detector.analyse(list(images), square=True)):
-                    boxes, kinds, found = _entries(analysis, config.max_objects)
-                    vectors.append(embed_boxes(analysis, boxes, config.embedding))
-                    for box, kind, det in zip(boxes, kinds, found):
-                        rows.append(_row(next_id + len(rows), name, hashes[name], kind, box, det))
+            batch_rows, batch_vectors = _embed_batch(decoded, detector, config, hashes, next_id + len(rows))
+            rows += batch_rows
+            vectors += batch_vectors
             bar.update(len(batches[i]))
     bar.close()
     dim = vectors[0].shape[1] if vectors else _probe_dim(detector, config)
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
+
+
+def _embed_batch(decoded, detector, config, hashes, first_id) -> tuple[list[dict], list[np.ndarray]]:
+    """Rows and (n, D) vector blocks for one decoded batch; ids count up from `first_id`."""
+    if not decoded:
+        return [], []
+    names, images = zip(*decoded)
+    rows, vectors = [], []
+    for name, analysis in zip(names, detector.analyse(list(images), square=True, imgsz=_catalog_imgsz(config))):
+        boxes, kinds, found = _entries(analysis, config.max_objects)
+        vectors.append(embed_boxes(analysis, boxes, config.embedding))
+        for box, kind, det in zip(boxes, kinds, found):
+            rows.append(_row(first_id + len(rows), name, hashes[name], kind, box, det))
+    return rows, vectors
 
 
 def _decode_batch(images_dir: Path, names: list[str], report: BuildReport) -> list:
@@ -223,6 +242,7 @@ def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> 
         },
         "embedding": config.embedding.to_dict(),
         "max_objects": config.max_objects,
+        "catalog_imgsz": _catalog_imgsz(config),
         "dim": int(dim),
         "n_images": int(meta["image"].nunique()),
         "n_products": int(meta["product_id"].nunique()),

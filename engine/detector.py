@@ -114,12 +114,13 @@ class Detector:
         self._captured = list(inputs[0])
 
     @torch.inference_mode()
-    def analyse(self, images: list[Image.Image], square: bool = False) -> list[Analysis]:
+    def analyse(self, images: list[Image.Image], square: bool = False, imgsz: int | None = None) -> list[Analysis]:
         """Detect objects in RGB images and return their detections plus feature maps, one forward pass.
 
-        Images in one call are letterboxed to a common input size (square when `square` or when sizes differ).
+        Images in one call are letterboxed to a common input size (square when `square` or when sizes differ);
+        `imgsz` overrides the configured input size (the catalogue builder uses a smaller one).
         """
-        imgsz, stride = self.config.imgsz, int(max(self.strides))
+        imgsz, stride = imgsz or self.config.imgsz, int(max(self.strides))
         same = len({im.size for im in images}) == 1
         plans = [plan_letterbox(im.size, imgsz, stride, square=square or not same) for im in images]
         batch = np.stack([apply_letterbox(im, plan) for im, plan in zip(images, plans)])  # (B, H, W, 3)

@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weights", default=None, help=f"detector checkpoint or yaml (default: {default_weights()})")
     parser.add_argument("--demo", action="store_true", help="build the IKEA demo catalogue (../shared/data/ikea-rooms)")
     parser.add_argument("--batch", type=int, default=16, help="images per forward pass")
-    parser.add_argument("--imgsz", type=int, default=DetectorConfig.imgsz, help="detector input size")
+    parser.add_argument("--imgsz", type=int, default=DetectorConfig.imgsz, help="detector input size for queries")
+    parser.add_argument("--catalog-imgsz", type=int, help="input size for catalogue shots (default: --imgsz)")
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         embedding=EmbeddingConfig(shrink=args.shrink),
         batch=args.batch,
         max_objects=args.max_objects,
+        imgsz=args.catalog_imgsz,
     )
     try:
         report = build_catalog(args.images, args.out, args.products, args.weights, config, progress=not args.quiet)
