@@ -81,6 +81,26 @@ def search_controls(service: engine.Lookalike, key: str) -> tuple[int, engine.Se
     return k, filters
 
 
+def canvas_shape(shape: dict, min_drag: float) -> tuple[str, tuple[float, ...]]:
+    """A Fabric.js object from the canvas -> ("box", (x0, y0, x1, y1)) or ("click", (x, y)), canvas pixels.
+
+    Rect objects carry exact left/top/width/height. Point-mode objects are Circles whose `left` sits at
+    click x - radius - stroke/2 (origin left) and `top` at click y (origin centre). A rectangle smaller
+    than `min_drag` on a side counts as a click at its centre.
+    """
+    width = float(shape.get("width", 0)) * float(shape.get("scaleX", 1))
+    height = float(shape.get("height", 0)) * float(shape.get("scaleY", 1))
+    stroke = float(shape.get("strokeWidth", 0)) / 2 if str(shape.get("type", "")).lower() == "circle" else 0.0
+    left = float(shape.get("left", 0)) - ORIGIN[shape.get("originX", "left")] * width + stroke
+    top = float(shape.get("top", 0)) - ORIGIN[shape.get("originY", "top")] * height
+    if str(shape.get("type", "")).lower() == "rect" and min(width, height) >= min_drag:
+        return "box", (left, top, left + width, top + height)
+    return "click", (left + width / 2, top + height / 2)
+
+
+ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
+
+
 @st.cache_data(max_entries=4096, show_spinner=False)
 def thumbnail_bytes(path: str, size: int = THUMB_SIZE) -> bytes:
     """A JPEG thumbnail of a catalogue image (grey placeholder when unreadable)."""

@@ -11,7 +11,7 @@ import engine
 from engine.draw import crop, draw_boxes
 from engine.geometry import smallest_box_at
 from engine.settings import sample_rooms_dir
-from pages.shared import jpeg_bytes, result_grid, search_controls, service_or_stop, sidebar_facts
+from pages.shared import canvas_shape, jpeg_bytes, result_grid, search_controls, service_or_stop, sidebar_facts
 
 CANVAS_WIDTH = 820
 MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
@@ -37,7 +37,7 @@ def shop_page() -> None:
     started = time.perf_counter()
     matches = service.search_box(state["analysis"], selected["box"], k=k, filters=filters)
     elapsed = (time.perf_counter() - started) * 1000
-    st.subheader(f"Products like the {selected['label']}")
+    st.subheader(f"Products like {selected['label']}")
     st.caption(f"Embedded and searched in {elapsed:.0f} ms · detection took {state['detect_ms']:.0f} ms")
     result_grid(crop(state["image"], selected["box"]), selected["label"], matches, service.images_root)
 
@@ -80,7 +80,7 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
     boxes = [d.box for d in analysis.detections]
     labels = [f"{d.class_name} {d.confidence:.2f}" for d in analysis.detections]
     state = {"digest": digest, "image": image, "analysis": analysis, "detect_ms": detect_ms}
-    state |= {"boxes": boxes, "labels": labels, "selected": None, "handled": None}
+    state |= {"boxes": boxes, "labels": labels, "selected": None, "handled": {}}
     st.session_state["photo"] = state
     return state
 
@@ -90,14 +90,19 @@ def clickable_photo(state: dict) -> dict | None:
     from streamlit_drawable_canvas import st_canvas  # needs a running Streamlit (components v2)
 
     image = state["image"]
-    mode = st.radio("Select", [CLICK, DRAW], horizontal=True, key="mode", label_visibility="collapsed")
     found = len(state["analysis"].detections)
+    mode = st.radio(
+        "Select", [CLICK, DRAW], index=0 if found else 1, horizontal=True, key="mode", label_visibility="collapsed"
+    )
+    drawn = len(state["boxes"]) - found
     st.caption(
-        f"{found} object{'s' * (found != 1)} detected. "
+        f"{found} object{'s' * (found != 1)} detected"
+        + (f", {drawn} drawn by you. " if drawn else ". ")
         + ("Click inside a box to search for it." if mode == CLICK else "Drag a rectangle around any product.")
     )
     scale = min(1.0, CANVAS_WIDTH / image.width)
     background = draw_boxes(image, state["boxes"], state["labels"], state["selected"], scale)
+    canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}"
     result = st_canvas(
         background_image=jpeg_bytes(background),
         width=background.width,
@@ -108,36 +113,32 @@ def clickable_photo(state: dict) -> dict | None:
         fill_color="rgba(255, 255, 255, 0.15)",
         point_display_radius=5,
         update_streamlit=True,
-        key=f"canvas-{state['digest'][:12]}-{mode == CLICK}",
+        key=canvas_key,
     )
-    _apply_canvas_event(state, result.json_data, scale)
+    _apply_canvas_event(state, canvas_key, result.json_data, scale)
     if state["selected"] is None:
         return None
     return {"box": state["boxes"][state["selected"]], "label": state["labels"][state["selected"]]}
 
 
-def _apply_canvas_event(state: dict, json_data: dict | None, scale: float) -> None:
-    """Turn the newest canvas object into a selection: a click picks a box, a drag adds and picks one."""
+def _apply_canvas_event(state: dict, canvas_key: str, json_data: dict | None, scale: float) -> None:
+    """Turn a canvas's newest object into a selection: a click picks a box, a drag adds and picks one."""
     objects = (json_data or {}).get("objects") or []
-    if not objects or state["handled"] == (len(objects), objects[-1].get("left"), objects[-1].get("top")):
-        return
-    state["handled"] = (len(objects), objects[-1].get("left"), objects[-1].get("top"))
-    shape = objects[-1]
-    width = float(shape.get("width", 0)) * float(shape.get("scaleX", 1))
-    height = float(shape.get("height", 0)) * float(shape.get("scaleY", 1))
-    left = float(shape.get("left", 0)) - (width / 2 if shape.get("originX") == "center" else 0)
-    top = float(shape.get("top", 0)) - (height / 2 if shape.get("originY") == "center" else 0)
-    if shape.get("type") == "rect" and min(width, height) >= MIN_DRAG:
-        box = tuple(v / scale for v in (left, top, left + width, top + height))
-        state["boxes"].append(box)
+    event = (len(objects), objects[-1].get("left"), objects[-1].get("top")) if objects else None
+    if event is None or state["handled"].get(canvas_key) == event:
+        return  # nothing new from this canvas (reruns replay the last value of every canvas)
+    state["handled"][canvas_key] = event
+    kind, geometry = canvas_shape(objects[-1], MIN_DRAG)
+    if kind == "box":
+        state["boxes"].append(tuple(v / scale for v in geometry))
         state["labels"].append(f"your box {sum(label.startswith('your box') for label in state['labels']) + 1}")
         state["selected"] = len(state["boxes"]) - 1
     else:
-        x, y = (left + width / 2) / scale, (top + height / 2) / scale
-        picked = smallest_box_at(state["boxes"], x, y)
+        picked = smallest_box_at(state["boxes"], geometry[0] / scale, geometry[1] / scale)
         if picked is None:
             st.toast("No object there: click inside a box, or switch to “Draw a box”.")
-        state["selected"] = picked if picked is not None else state["selected"]
+            return
+        state["selected"] = picked
     st.rerun()  # redraw the background with the new selection highlighted
 
 

@@ -48,7 +48,7 @@ def test_a_selection_shows_the_target_and_matches(app_env):
     assert not at.exception
     grid = markdown_text(at)
     assert 'data-tag="T"' in grid and 'data-tag="M4"' in grid and 'data-tag="M5"' not in grid
-    assert "Products like the your box 1" in at.subheader[0].value
+    assert "Products like your box 1" in at.subheader[0].value
 
 
 def test_category_filter_limits_the_grid(app_env):

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from torchvision.ops import roi_align
 
-from engine.geometry import PAD_VALUE, apply_letterbox, plan_letterbox
+from engine.geometry import PAD_VALUE, apply_letterbox, plan_letterbox, smallest_box_at
 
 
 @pytest.mark.parametrize(("size", "square"), [((300, 200), False), ((200, 300), False), ((300, 200), True)])
@@ -68,3 +68,13 @@ def test_box_maps_to_the_right_feature_cells(stride):
     assert pooled((0, 0, x0 - m, 440)) < 0.15  # left of it
     assert abs(pooled((x0 - m, y0 + m, x0 + m, y1 - m)) - 0.5) < 0.1  # straddling the left edge
     assert abs(pooled((x0 + m, y0 - m, x1 - m, y0 + m)) - 0.5) < 0.15  # straddling the top edge
+
+
+def test_click_picks_the_smallest_box_containing_the_point():
+    boxes = [(0, 0, 100, 100), (10, 10, 40, 40), (30, 30, 90, 90)]
+    assert smallest_box_at(boxes, 20, 20) == 1
+    assert smallest_box_at(boxes, 35, 35) == 1  # inside all three: the smallest wins
+    assert smallest_box_at(boxes, 60, 60) == 2
+    assert smallest_box_at(boxes, 95, 5) == 0
+    assert smallest_box_at(boxes, 150, 5) is None
+    assert smallest_box_at([], 1, 1) is None
