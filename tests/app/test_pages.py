@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from engine.images import MAX_PIXELS
+from tests.conftest import jpeg_bytes, truncated_jpeg
 
 TIMEOUT = 120
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -93,3 +97,34 @@ def test_missing_index_explains_how_to_build(monkeypatch, tmp_path):
     assert not at.exception
     assert at.title[0].value == "No catalogue index yet"
     assert "build_catalog.py" in at.code[0].value
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="source").set_value("Upload").run()
+    at.file_uploader(key="upload").upload(name, data, "image/jpeg").run()
+    return at
+
+
+def test_bad_uploads_get_a_clear_message_and_the_page_keeps_working(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    upload(at, "broken.jpg", truncated_jpeg())
+    assert not at.exception
+    assert "damaged or truncated" in at.error[0].value and "broken.jpg" in at.error[0].value
+    upload(at, "notes.jpg", b"just some text, not a photo")
+    assert "not an image" in at.error[0].value
+    at.radio(key="source").set_value("Sample photo").run()
+    assert not at.exception and not at.error
+    assert at.session_state["photo"]["image"].width > 0
+
+
+def test_huge_and_rotated_uploads_are_handled(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    huge = Image.new("RGB", (9000, 6000), (120, 110, 90))  # 54 MP
+    upload(at, "huge.jpg", jpeg_bytes(huge, quality=40))
+    assert not at.exception and not at.error
+    image = at.session_state["photo"]["image"]
+    assert image.width * image.height <= MAX_PIXELS
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shot in portrait, stored in landscape
+    upload(at, "portrait.jpg", jpeg_bytes(Image.new("RGB", (600, 400), (9, 9, 9)), exif=exif.tobytes()))
+    assert at.session_state["photo"]["image"].size == (400, 600)
