@@ -14,9 +14,10 @@ from tqdm import tqdm
 
 from catalog.products import read_products
 from engine.detector import Detector, DetectorConfig
-from engine.embed import EmbeddingConfig, embed_boxes
+from engine.embed import EmbeddingConfig, make_embedder
 from engine.images import ImageLoadError, load_image
-from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, check_compatible
+from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError
+from engine.pipeline import check_index
 from engine.settings import default_weights
 
 OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence"]
@@ -100,7 +101,7 @@ def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> Catalog
     """The existing index if it was built the same way (same weights and configs), else None."""
     try:
         previous = CatalogIndex.load(out_dir)
-        check_compatible(previous.manifest, detector.weights_sha256, config.embedding.to_dict())
+        check_index(previous.manifest, detector, config.embedding)
     except (IndexNotFoundError, IndexMismatchError):
         return None
     if previous.manifest["detector"].get("config") != asdict(config.detector):
@@ -151,6 +152,7 @@ def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int
 
 def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress):
     """Detect and embed images in batches (decoding the next batch while the model runs)."""
+    embedder = make_embedder(config.embedding, detector)
     rows: list[dict] = []
     vectors: list[np.ndarray] = []
     batches = [todo[i : i + config.batch] for i in range(0, len(todo), config.batch)]
@@ -161,17 +163,17 @@ def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, p
             decoded = pending.result()
             if i + 1 < len(batches):
                 pending = pool.submit(_decode_batch, images_dir, batches[i + 1], report)
-            batch_rows, batch_vectors = _embed_batch(decoded, detector, config, hashes, next_id + len(rows))
+            batch_rows, batch_vectors = _embed_batch(decoded, detector, embedder, config, hashes, next_id + len(rows))
             rows += batch_rows
             vectors += batch_vectors
             bar.update(len(batches[i]))
     bar.close()
-    dim = vectors[0].shape[1] if vectors else _probe_dim(detector, config)
+    dim = vectors[0].shape[1] if vectors else _probe_dim(detector, embedder)
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
 
 
-def _embed_batch(decoded, detector, config, hashes, first_id) -> tuple[list[dict], list[np.ndarray]]:
+def _embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple[list[dict], list[np.ndarray]]:
     """Rows and (n, D) vector blocks for one decoded batch; ids count up from `first_id`."""
     if not decoded:
         return [], []
@@ -179,7 +181,7 @@ def _embed_batch(decoded, detector, config, hashes, first_id) -> tuple[list[dict
     rows, vectors = [], []
     for name, analysis in zip(names, detector.analyse(list(images), square=True, imgsz=_catalog_imgsz(config))):
         boxes, kinds, found = _entries(analysis, config.max_objects)
-        vectors.append(embed_boxes(analysis, boxes, config.embedding))
+        vectors.append(embedder.embed(analysis, boxes))
         for box, kind, det in zip(boxes, kinds, found):
             rows.append(_row(first_id + len(rows), name, hashes[name], kind, box, det))
     return rows, vectors
@@ -218,12 +220,12 @@ def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) 
     }
 
 
-def _probe_dim(detector: Detector, config: BuildConfig) -> int:
+def _probe_dim(detector: Detector, embedder) -> int:
     """Embedding dimension, from one tiny forward pass (used when nothing new was embedded)."""
     from PIL import Image
 
     analysis = detector.analyse([Image.new("RGB", (64, 64))])[0]
-    return sum(int(analysis.feature_maps[level].shape[0]) for level in config.embedding.levels)
+    return int(embedder.embed(analysis, np.array([[0, 0, 64, 64]], dtype=np.float32)).shape[1])
 
 
 def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> dict:

@@ -43,6 +43,7 @@ class Analysis:
     feature_maps: list[torch.Tensor]  # per level: (C_l, H_l, W_l)
     strides: list[float]  # per level, input pixels per cell
     letterbox: Letterbox
+    image: Image.Image | None = None  # the source photo, for crop-based embedders
 
 
 def file_sha256(path: str | Path) -> str:
@@ -131,7 +132,7 @@ class Detector:
         results = []
         for i, plan in enumerate(plans):
             detections = self._to_detections(kept[i], plan)
-            results.append(Analysis(detections, [level[i] for level in maps], self.strides, plan))
+            results.append(Analysis(detections, [level[i] for level in maps], self.strides, plan, images[i]))
         return results
 
     def _nms(self, raw) -> list[torch.Tensor]:

@@ -1,8 +1,15 @@
-"""Object embeddings: ROI-align any box over the detector's own feature maps (no second network pass)."""
+"""Object embeddings: any box of an analysed image -> a unit vector.
+
+The default, `yolo-roi`, ROI-aligns the box over the detector's own feature maps (no second network pass).
+Other methods register themselves in `EMBEDDERS` (see `engine/embedders.py`); `make_embedder` picks one by the
+config's name, so the catalogue builder, the app and the benchmark all embed through the same call.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -18,11 +25,12 @@ EMBEDDING_NAME = "yolo-roi"
 class EmbeddingConfig:
     """How a box becomes a vector; recorded in the index manifest and checked on load."""
 
-    name: str = EMBEDDING_NAME
+    name: str = EMBEDDING_NAME  # a key of EMBEDDERS
     levels: tuple[int, ...] = (0, 1, 2)  # indices into the Detect head inputs (P3, P4, P5)
     output_size: int = 4  # ROI-align grid per level, averaged afterwards
     sampling_ratio: int = 2
     shrink: float = 0.05  # fraction of width/height trimmed from each side, to drop background
+    crop_size: int = 224  # crop-based methods: side of the square network input
 
     def to_dict(self) -> dict:
         """JSON-friendly form for the manifest."""
@@ -32,8 +40,43 @@ class EmbeddingConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> EmbeddingConfig:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict` (fields added later take their defaults)."""
         return cls(**{**data, "levels": tuple(data["levels"])})
+
+
+class Embedder(Protocol):
+    """Turns boxes of an analysed image into unit vectors."""
+
+    config: EmbeddingConfig
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel xyxy boxes -> (N, D) float32 unit vectors."""
+        ...
+
+
+@dataclass
+class RoiEmbedder:
+    """`yolo-roi`: ROI-align over the Detect-head input levels of the same forward pass."""
+
+    config: EmbeddingConfig
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """See `embed_boxes`."""
+        return embed_boxes(analysis, boxes, self.config)
+
+
+EMBEDDERS: dict[str, Callable[[EmbeddingConfig, Any], Embedder]] = {
+    EMBEDDING_NAME: lambda config, detector: RoiEmbedder(config),
+}
+
+
+def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
+    """The embedder named by `config.name`; `detector` is passed to methods that reuse its network."""
+    import engine.embedders  # noqa: F401  (registers the other methods)
+
+    if config.name not in EMBEDDERS:
+        raise ValueError(f"Unknown embedding '{config.name}'; known: {', '.join(sorted(EMBEDDERS))}")
+    return EMBEDDERS[config.name](config, detector)
 
 
 def shrink_boxes(boxes: np.ndarray, fraction: float) -> np.ndarray:

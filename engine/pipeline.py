@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from engine.detector import Analysis, Detector, DetectorConfig, is_model_yaml
-from engine.embed import EmbeddingConfig, embed_boxes
+from engine.embed import Embedder, EmbeddingConfig, make_embedder
 from engine.index import CatalogIndex, check_compatible, read_manifest
 from engine.search import Match, SearchFilters, search_products
 from engine.settings import default_weights
@@ -20,9 +20,14 @@ class Lookalike:
     """Everything a query needs, loaded once and shared (the Streamlit app caches one per process)."""
 
     detector: Detector
-    embedding: EmbeddingConfig
+    embedder: Embedder
     index: CatalogIndex
     index_dir: Path
+
+    @property
+    def embedding(self) -> EmbeddingConfig:
+        """The embedding config in use (the index was built with the same)."""
+        return self.embedder.config
 
     @property
     def images_root(self) -> Path:
@@ -35,7 +40,7 @@ class Lookalike:
 
     def embed(self, analysis: Analysis, box) -> np.ndarray:
         """(D,) unit vector for one xyxy box (detected or drawn) of an analysed image."""
-        return embed_boxes(analysis, np.asarray(box, dtype=np.float32).reshape(1, 4), self.embedding)[0]
+        return self.embedder.embed(analysis, np.asarray(box, dtype=np.float32).reshape(1, 4))[0]
 
     def search(self, vector: np.ndarray, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
         """Top-k distinct products for a query vector."""
@@ -72,8 +77,15 @@ def load(
     weights = weights or _recorded_weights(built) or default_weights()
     detector = Detector(weights, DetectorConfig(**built["config"]), device=device)
     embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
-    check_compatible(manifest, detector.weights_sha256, embedding.to_dict())
-    return Lookalike(detector, embedding, CatalogIndex.load(index_dir), Path(index_dir))
+    check_index(manifest, detector, embedding)
+    embedder = make_embedder(embedding, detector)
+    return Lookalike(detector, embedder, CatalogIndex.load(index_dir), Path(index_dir))
+
+
+def check_index(manifest: dict, detector: Detector, embedding: EmbeddingConfig) -> None:
+    """Raise `IndexMismatchError` unless the index was built with this detector and embedding config."""
+    built_with = EmbeddingConfig.from_dict(manifest["embedding"]).to_dict()  # fills fields added since
+    check_compatible({**manifest, "embedding": built_with}, detector.weights_sha256, embedding.to_dict())
 
 
 def _recorded_weights(built: dict) -> str | None:

@@ -18,7 +18,7 @@ stamp=.venv/.requirements-$(cat requirements*.txt | sha1sum | cut -c1-12)-$(base
 if [[ ! -f "$stamp" ]]; then
   echo "Installing $requirements into .venv (first time: several minutes; torch is large)…"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r "$requirements"
+  .venv/bin/python -m pip install --quiet -r "$requirements" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   touch "$stamp"
 fi
 
