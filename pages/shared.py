@@ -123,7 +123,8 @@ def result_grid(target: Image.Image, target_caption: str, matches: list[engine.M
         return
     tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html.escape(target_caption), "")]
     for m in matches:
-        tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(images_root / m.image))), _caption(m), m.url))
+        details = "; ".join(f"{key}: {value}" for key, value in m.extra.items())
+        tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(images_root / m.image))), _caption(m), details))
     st.markdown(_grid_html(tiles), unsafe_allow_html=True)
 
 
@@ -132,19 +133,22 @@ def _caption(m: engine.Match) -> str:
     price = "" if m.price is None else f"{m.price:,.2f} {html.escape(m.currency)}"
     similar = f"catalogue?product={quote_param(m.product_id)}"
     link = f'<a href="{html.escape(m.url)}" target="_blank">View product ↗</a> · ' if m.url else ""
+    extras = " · ".join(html.escape(str(v)) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
     return (
         f'<span class="score">{m.score:.3f}</span><br><b>{html.escape(m.name or m.product_id)}</b><br>'
-        f"{price}<br><i>{html.escape(m.category)}</i><br>{link}"
+        f"{price}<br><i>{html.escape(m.category)}</i><br>"
+        + (f'<span class="extra">{extras}</span><br>' if extras else "")
+        + f"{link}"
         f'<a href="{similar}" target="_self">More like this</a>'
     )
 
 
 def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:
-    """A responsive grid of tagged image tiles."""
+    """A responsive grid of tagged image tiles; hovering a tile shows every product column."""
     cells = "".join(
-        f'<div class="ll-tile" data-tag="{tag}"><div class="ll-tag">{tag}</div>'
+        f'<div class="ll-tile" data-tag="{tag}" title="{html.escape(details)}"><div class="ll-tag">{tag}</div>'
         f'<img src="{src}" alt="{tag}"/><div class="ll-cap">{caption}</div></div>'
-        for tag, src, caption, _ in tiles
+        for tag, src, caption, details in tiles
     )
     return GRID_CSS + f'<div class="ll-grid" id="results">{cells}</div>'
 
@@ -176,4 +180,5 @@ GRID_CSS = """<style>
          padding: 1px 8px; border-radius: 4px; font-size: .85rem;}
 .ll-cap {font-size: .8rem; line-height: 1.3; margin-top: 6px;}
 .ll-cap .score {font-family: monospace; color: #ff4b4b;}
+.ll-cap .extra {opacity: .75;}
 </style>"""

@@ -1,0 +1,57 @@
+"""The command lines: build_catalog.py and search.py, run in-process on the session's small index."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import build_catalog  # noqa: E402
+import search  # noqa: E402
+
+
+def test_search_json_lists_ranked_products(built_index, small_catalog, capsys):
+    image = small_catalog["images"] / "sofas" / "1.jpg"
+    assert search.main(["--index", str(built_index[0]), "--image", str(image), "--k", "3", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["rank"] for r in results] == [1, 2, 3]
+    assert set(results[0]) == {"rank", "product_id", "score", "image", "name", "category", "price", "url"}
+    assert results[0]["product_id"] == "sofas/1"  # whole image (no detection with random weights) finds itself
+    assert results[0]["score"] >= results[1]["score"] >= results[2]["score"]
+
+
+def test_search_with_a_box_prints_a_table(built_index, small_catalog, capsys):
+    image = small_catalog["images"] / "chairs" / small_catalog_first(small_catalog, "chairs")
+    args = ["--index", str(built_index[0]), "--image", str(image), "--box", "10,10,200,220", "--k", "2"]
+    assert search.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Query box (10, 10, 200, 220) (given box)") and len(out) == 3
+
+
+def test_search_reports_bad_input_without_a_traceback(built_index, tmp_path, capsys):
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("no image here")
+    assert search.main(["--index", str(built_index[0]), "--image", str(fake)]) == 2
+    assert "not an image" in capsys.readouterr().err
+    assert search.main(["--index", str(tmp_path / "none"), "--image", str(fake)]) == 2
+    assert "build_catalog.py" in capsys.readouterr().err
+
+
+def test_build_refuses_a_missing_folder(tmp_path, capsys):
+    assert build_catalog.main(["--images", str(tmp_path / "nope"), "--out", str(tmp_path / "idx")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_build_cli_prints_a_summary_with_every_problem(small_catalog, tmp_path):
+    args = [sys.executable, str(ROOT / "scripts" / "build_catalog.py"), "--images", str(small_catalog["images"])]
+    args += ["--products", str(small_catalog["csv"]), "--out", str(tmp_path / "idx"), "--weights", "yolo11n.yaml"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+    assert "unreadable: bad/truncated.jpg" in done.stdout and "table: data row" in done.stdout
+    assert "60 embedded" in done.stdout.splitlines()[-1]
+    assert "Embedding catalogue" in done.stderr  # the progress bar
+
+
+def small_catalog_first(small_catalog, category: str) -> str:
+    return sorted(p.name for p in (small_catalog["images"] / category).iterdir())[0]
