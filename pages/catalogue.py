@@ -12,6 +12,7 @@ from pages.shared import (
     data_uri,
     quote_param,
     result_grid,
+    routed_through_app,
     search_controls,
     service_or_stop,
     sidebar_facts,
@@ -91,4 +92,5 @@ GALLERY_CSS = """<style>
 </style>"""
 
 
-catalogue_page()
+if routed_through_app():
+    catalogue_page()

@@ -19,6 +19,30 @@ GRID_COLUMNS = 5
 THUMB_SIZE = 320
 
 
+def app_navigation():
+    """The app's pages (app.py runs this): shop the look, and the catalogue gallery."""
+    st.set_page_config(page_title="Lookalike", page_icon=":material/chair:", layout="wide")
+    pages = [
+        st.Page("pages/shop.py", title="Shop the look", icon=":material/search:", url_path="shop", default=True),
+        st.Page("pages/catalogue.py", title="Catalogue", icon=":material/grid_view:", url_path="catalogue"),
+    ]
+    return st.navigation(pages)
+
+
+def routed_through_app() -> bool:
+    """False when Streamlit ran a page file directly; then route it through `app_navigation` instead.
+
+    Because a `pages/` folder exists, the first request of a fresh server that deep-links to a page
+    (e.g. /catalogue?product=…) runs that file in Streamlit's legacy multipage mode, without app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        app_navigation().run()  # runs this very page again, now as an st.navigation page
+        return False
+    return True
+
+
 @st.cache_resource(show_spinner="Loading the detector and the catalogue index…")
 def get_service(index_dir: str, weights: str | None) -> engine.Lookalike:
     """One engine per process, shared by every session."""

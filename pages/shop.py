@@ -11,7 +11,15 @@ import engine
 from engine.draw import crop, draw_boxes
 from engine.geometry import smallest_box_at
 from engine.settings import sample_rooms_dir
-from pages.shared import canvas_shape, jpeg_bytes, result_grid, search_controls, service_or_stop, sidebar_facts
+from pages.shared import (
+    canvas_shape,
+    jpeg_bytes,
+    result_grid,
+    routed_through_app,
+    search_controls,
+    service_or_stop,
+    sidebar_facts,
+)
 
 CANVAS_WIDTH = 820
 MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
@@ -142,4 +150,5 @@ def _apply_canvas_event(state: dict, canvas_key: str, json_data: dict | None, sc
     st.rerun()  # redraw the background with the new selection highlighted
 
 
-shop_page()
+if routed_through_app():
+    shop_page()

@@ -35,6 +35,30 @@ def _room_photo():
         pytest.skip(f"room photo not found: {ROOM} (set LOOKALIKE_DATA)")
 
 
+def test_catalogue_deep_link_on_a_fresh_server_then_gallery_click(browser, streamlit_url):
+    """First request of the module's fresh server: a product link, then back to the gallery and click an image."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.goto(f"{streamlit_url}/catalogue?product=sofas%2F1", timeout=DETECT_TIMEOUT)
+    expect(page.get_by_role("heading", name=re.compile("^Like FRIHETEN"))).to_be_visible(timeout=DETECT_TIMEOUT)
+    expect(results(page).locator('[data-tag="M10"]')).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_text("Shop the look")).to_be_visible()  # the app's navigation, not the raw pages/ files
+    expect(nav.get_by_text("shared", exact=True)).to_have_count(0)
+
+    page.get_by_role("link", name="← Back to the catalogue").click()
+    expect(page.get_by_role("heading", name="Catalogue", exact=True)).to_be_visible(timeout=DETECT_TIMEOUT)
+    first = page.locator("a.ll-item").first
+    name = first.get_attribute("title")
+    first.click()
+    expect(page.get_by_role("heading", name=f"Like {name}")).to_be_visible(timeout=DETECT_TIMEOUT)
+    expect(results(page).locator('[data-tag="T"]')).to_contain_text(name)
+    expect(results(page).locator('[data-tag="M1"]')).to_be_visible()
+    page.context.close()
+
+
 def test_draw_a_box_then_click_it_shows_lookalikes(browser_page):
     from playwright.sync_api import expect
 
