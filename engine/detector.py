@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class Detector:
         self.head = self.model.model[-1]
         self.strides = [float(s) for s in self.model.stride]
         self._captured: list[torch.Tensor] = []
+        self._lock = threading.Lock()  # one detector is shared by every app session
         self.head.register_forward_pre_hook(self._capture)
 
     def _capture(self, module, inputs) -> None:
@@ -126,14 +128,20 @@ class Detector:
         plans = [plan_letterbox(im.size, imgsz, stride, square=square or not same) for im in images]
         batch = np.stack([apply_letterbox(im, plan) for im, plan in zip(images, plans)])  # (B, H, W, 3)
         tensor = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)  # (B, 3, H, W)
-        raw = self.model(tensor)
-        maps = self._captured
+        raw, maps = self.forward(tensor)
         kept = self._nms(raw)
         results = []
         for i, plan in enumerate(plans):
             detections = self._to_detections(kept[i], plan)
             results.append(Analysis(detections, [level[i] for level in maps], self.strides, plan, images[i]))
         return results
+
+    @torch.inference_mode()
+    def forward(self, tensor: torch.Tensor) -> tuple:
+        """(B, 3, H, W) in [0, 1] -> (raw head output, per-level (B, C_l, H/s, W/s) Detect-head inputs)."""
+        with self._lock:
+            raw = self.model(tensor)
+            return raw, self._captured
 
     def _nms(self, raw) -> list[torch.Tensor]:
         """Non-maximum suppression (or top-k for end-to-end heads) -> per image (N, 6) xyxy, conf, cls."""

