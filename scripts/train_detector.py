@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--out", default=str(REPO_ROOT / "models" / "furniture-yolo11n.pt"))
     ap.add_argument("--resume", action="store_true", help="resume the run's last.pt")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing run")
+    ap.add_argument("--plot", default=None, help="write training curves (losses, val mAP) to this PNG")
     return ap.parse_args(argv)
 
 
@@ -93,6 +94,33 @@ def box_metrics(metrics, best: Path, args: argparse.Namespace) -> tuple[float, f
     return float(metrics.box.map50), float(metrics.box.map)
 
 
+def plot_curves(results_csv: Path, out: Path) -> None:
+    """Losses and validation mAP per epoch, from Ultralytics' results.csv, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    frame = pd.read_csv(results_csv).rename(columns=str.strip)
+    fig, (losses, quality) = plt.subplots(1, 2, figsize=(11, 4))
+    for column in ("train/box_loss", "train/cls_loss", "train/dfl_loss", "val/box_loss", "val/cls_loss"):
+        if column in frame:
+            losses.plot(frame["epoch"], frame[column], label=column, linestyle="--" if "val" in column else "-")
+    for column in ("metrics/mAP50(B)", "metrics/mAP50-95(B)", "metrics/recall(B)"):
+        if column in frame:
+            quality.plot(frame["epoch"], frame[column], marker="o", label=column.removeprefix("metrics/"))
+    losses.set(title="Losses", xlabel="epoch")
+    quality.set(title="Validation (held-out product families)", xlabel="epoch", ylim=(0, 1))
+    for axes in (losses, quality):
+        axes.legend(fontsize=8)
+        axes.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train, copy best.pt to --out and print the validation mAP."""
     args = parse_args(argv)
@@ -106,6 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     shutil.copy2(best, out)
     map50, map5095 = box_metrics(metrics, best, args)
     print(f"copied {best} -> {out}")
+    if args.plot and (run_dir / "results.csv").exists():
+        plot_curves(run_dir / "results.csv", Path(args.plot))
+        print(f"training curves -> {args.plot}")
     print(f"val mAP50={map50:.4f} mAP50-95={map5095:.4f}")
 
 

@@ -35,10 +35,11 @@ def test_one_epoch_from_yaml_then_a_rerun_does_not_retrain(tmp_path, capsys):
     out = tmp_path / "models" / "tiny.pt"
     args = ["--data", str(data / "data.yaml"), "--weights", "yolo11n.yaml", "--epochs", "1", "--imgsz", "64"]
     args += ["--batch", "4", "--workers", "0", "--cache", "none", "--project", str(tmp_path / "runs")]
-    args += ["--name", "tiny", "--out", str(out)]
+    args += ["--name", "tiny", "--out", str(out), "--plot", str(tmp_path / "curves.png")]
     train.main(args)
     assert "val mAP50=" in capsys.readouterr().out
     assert out.is_file()
+    assert Image.open(tmp_path / "curves.png").size[0] > 500
 
     detector = Detector(out)  # the trained checkpoint loads through the engine like any Ultralytics one
     assert len(detector.names) == len(train_classes(data))
