@@ -31,6 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--catalog-imgsz", type=int, help="input size for catalogue shots (default: --imgsz)")
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
+    parser.add_argument("--embedding", default=EmbeddingConfig.name, help="embedding method (engine.embed.EMBEDDERS)")
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
-        embedding=EmbeddingConfig(shrink=args.shrink),
+        embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink),
         batch=args.batch,
         max_objects=args.max_objects,
         imgsz=args.catalog_imgsz,
