@@ -9,6 +9,7 @@ the app uses, so the picture shows what a shopper clicking that object sees.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def largest_box_centre(index_dir: Path, photo: Path) -> tuple[float, float, str]
 
 def main(argv: list[str] | None = None) -> int:
     """Open the app, click, wait for the grid, save a full-page screenshot."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,18 +49,24 @@ def main(argv: list[str] | None = None) -> int:
     x, y, label = largest_box_centre(args.index, photo)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1400, "height": 2300})  # Streamlit scrolls inside; show it all
         page.goto(args.url, timeout=120_000)
         canvas = page.locator('[class*="st-key-canvas-"][class*="-True"] canvas.upper-canvas')
         canvas.wait_for(timeout=120_000)
-        page.wait_for_timeout(2000)
-        canvas.click(position={"x": x, "y": y})
-        page.get_by_role("heading", name=f"Products like {label}").wait_for(timeout=60_000)
+        heading = page.get_by_role("heading", name=re.compile("^Products like"))
+        for _ in range(3):  # a click made while the fresh canvas is still settling can be dropped: retry
+            page.wait_for_timeout(4000)
+            canvas.click(position={"x": x, "y": y})
+            try:
+                heading.wait_for(timeout=30_000)
+                break
+            except PlaywrightTimeout:
+                continue
         page.locator("#results [data-tag='M10'] img").wait_for(timeout=60_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(args.out), full_page=True)
         browser.close()
-    print(f"clicked {label} at ({x:.0f}, {y:.0f}) on {photo.name}; saved {args.out}")
+    print(f"clicked the {label} at ({x:.0f}, {y:.0f}) on {photo.name}; saved {args.out}")
     return 0
 
 
