@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from engine.effnet import register_yolo_modules
 from engine.geometry import Letterbox, apply_letterbox, plan_letterbox
 
 RANDOM_INIT_SEED = 0  # a .yaml builds random weights; seeding makes them the same in every process
@@ -90,6 +91,7 @@ class Detector:
     def __init__(self, weights: str | Path = "yolo11n.yaml", config: DetectorConfig | None = None, device="cpu"):
         from ultralytics import YOLO
 
+        register_yolo_modules()  # a yaml or checkpoint may use the EfficientNet-Lite0 backbone
         self.config = config or DetectorConfig()
         self.device = torch.device(device)
         self.weights_name = str(weights)

