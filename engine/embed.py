@@ -1,6 +1,8 @@
 """Object embeddings: any box of an analysed image -> a unit vector.
 
-The default, `yolo-roi`, ROI-aligns the box over the detector's own feature maps (no second network pass).
+`yolo-roi` (this module) ROI-aligns the box over the detector's own feature maps: no second network pass.
+The default, `effnet-crop`, re-embeds the box crop with an ImageNet EfficientNet-Lite0: the retrieval benchmark
+chose it (docs/BENCHMARKS.md), since the offline detector's features barely carry product identity.
 Other methods register themselves in `EMBEDDERS` (see `engine/embedders.py`); `make_embedder` picks one by the
 config's name, so the catalogue builder, the app and the benchmark all embed through the same call.
 """
@@ -18,14 +20,15 @@ from torchvision.ops import roi_align
 
 from engine.detector import Analysis
 
-EMBEDDING_NAME = "yolo-roi"
+ROI_EMBEDDING = "yolo-roi"
+DEFAULT_EMBEDDING = "effnet-crop"  # chosen by scripts/benchmark.py, see docs/BENCHMARKS.md
 
 
 @dataclass(frozen=True)
 class EmbeddingConfig:
     """How a box becomes a vector; recorded in the index manifest and checked on load."""
 
-    name: str = EMBEDDING_NAME  # a key of EMBEDDERS
+    name: str = DEFAULT_EMBEDDING  # a key of EMBEDDERS
     levels: tuple[int, ...] = (0, 1, 2)  # indices into the Detect head inputs (P3, P4, P5)
     output_size: int = 4  # ROI-align grid per level, averaged afterwards
     sampling_ratio: int = 2
@@ -66,7 +69,7 @@ class RoiEmbedder:
 
 
 EMBEDDERS: dict[str, Callable[[EmbeddingConfig, Any], Embedder]] = {
-    EMBEDDING_NAME: lambda config, detector: RoiEmbedder(config),
+    ROI_EMBEDDING: lambda config, detector: RoiEmbedder(config),
 }
 
 

@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--cache", default="ram", help="ram, disk or none")
+    ap.add_argument("--fraction", type=float, default=1.0, help="train on this share of the training images")
+    ap.add_argument("--freeze", type=int, default=0, help="freeze the first N layers (1: a pretrained backbone module)")
     ap.add_argument("--close-mosaic", type=int, default=3, help="last epochs w/o mosaic")
     ap.add_argument("--project", default=str(REPO_ROOT / "runs"))
     ap.add_argument("--name", default="furniture")
@@ -84,6 +86,8 @@ def train(args: argparse.Namespace, run_dir: Path):
         pretrained=not from_yaml,
         cache=False if args.cache == "none" else args.cache,
         close_mosaic=args.close_mosaic,
+        freeze=args.freeze or None,
+        fraction=args.fraction,
         **common,
     )
 

@@ -20,7 +20,7 @@ def test_build_reports_bad_files_and_rows_without_stopping(built_index):
     assert "bad/missing.jpg" in problems and "malformed CSV line" in problems and "'n/a'" in problems
     assert report.embedded == 60
     manifest = read_manifest(index_dir)
-    assert manifest["n_products"] == 60 and manifest["dim"] == 448
+    assert manifest["n_products"] == 60 and manifest["dim"] == 1280
     assert manifest["detector"]["weights"] == "yolo11n.yaml"
     assert len(manifest["detector"]["weights_sha256"]) == 64
 

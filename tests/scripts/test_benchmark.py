@@ -101,7 +101,7 @@ def test_query_mode_reports_every_figure(query_run):
     out, printed = query_run
     line = printed.strip().splitlines()[-1]
     result = json.loads(out.read_text())
-    assert set(result) >= HEADER_KEYS and result["embedding"] == "yolo-roi" and result["weights"] == "yolo11n.yaml"
+    assert set(result) >= HEADER_KEYS and result["embedding"] == "effnet-crop" and result["weights"] == "yolo11n.yaml"
     assert result["family_column"] == "family" and result["n_queries"] == 6 and result["n_held_out"] == 3
     for group in ("all", "held_out"):
         assert set(result[group]["given"]) == RANKED_KEYS
@@ -114,7 +114,7 @@ def test_query_mode_reports_every_figure(query_run):
             assert stats["n"] >= result[group]["n"] and 0 < stats["p50_ms"] <= stats["p95_ms"]
     assert result["all"]["given"]["category_p@10"] > 0  # the index has 10 products per category
     assert len(result["per_query"]) == 6
-    assert line.startswith("summary: yolo-roi R@1 ") and "(given box)" in line and "det-recall" in line
+    assert line.startswith("summary: effnet-crop R@1 ") and "(given box)" in line and "det-recall" in line
 
 
 def test_rooms_mode_with_and_without_windows(built_index, service, query_dir, tmp_path, capsys, monkeypatch):
@@ -141,7 +141,7 @@ def test_rooms_mode_with_and_without_windows(built_index, service, query_dir, tm
             assert_fraction(result[group]["recall@10"], group)
         assert result["windows_per_room"] == (4.0 if extra else 0.0)
         assert result["detections_per_room"] >= 0 and len(result["per_room"]) == 2
-        assert last_line(capsys).startswith("summary: yolo-roi rooms recall@10 ")
+        assert last_line(capsys).startswith("summary: effnet-crop rooms recall@10 ")
     if result["rooms_without_detections"] == 2:  # random weights: no boxes, so only the windows can find anything
         assert json.loads((tmp_path / "rooms0.json").read_text())["all"]["recall@10"] == 0.0
 
@@ -154,6 +154,6 @@ def test_table_mode_renders_one_row_per_run(query_run, tmp_path, capsys):
     assert capsys.readouterr().out.startswith(benchmark.TABLE_HEADERS["queries"])
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\nintro\n") and "<!-- retrieval:start -->" in text
-    rows = [line for line in text.splitlines() if line.startswith("| yolo-roi | yolo11n.yaml | 6 |")]
+    rows = [line for line in text.splitlines() if line.startswith("| effnet-crop | yolo11n.yaml | 6 |")]
     assert len(rows) == 2 and rows[0].count("|") == benchmark.TABLE_HEADERS["queries"].count("|")
     assert benchmark.render_row(json.loads(out.read_text())) == rows[0]
