@@ -17,6 +17,7 @@ is found when it is in the top 10 of at least one; recall over all listed produc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -179,6 +180,12 @@ def run_rooms(service, args, products: pd.DataFrame) -> dict:
     return result | {"latency": latency(records), "per_room": records}
 
 
+def query_detector(service, conf: float | None, max_det: int | None) -> None:
+    """Override the detector's confidence threshold and detection cap for queries (the index is unaffected)."""
+    changes = {k: v for k, v in (("conf", conf), ("max_det", max_det)) if v is not None}
+    service.detector.config = dataclasses.replace(service.detector.config, **changes)
+
+
 def header(service, args, column: str) -> dict:
     """What was measured, with what."""
     manifest = service.index.manifest
@@ -192,6 +199,8 @@ def header(service, args, column: str) -> dict:
         "dim": int(manifest.get("dim") or service.index.dim),
         "weights": manifest["detector"]["weights"],
         "weights_sha256": manifest["detector"]["weights_sha256"],
+        "query_detector": dataclasses.asdict(service.detector.config),
+        "query_overrides": {k: v for k, v in (("conf", args.conf), ("max_det", args.max_det)) if v is not None},
         "index_products": int(manifest.get("n_products") or 0),
         "family_column": column,
         "split": {"seed": args.split_seed, "val_fraction": args.val_fraction},
@@ -214,6 +223,7 @@ def render_row(result: dict) -> str:
     method, weights = result["embedding"], Path(result["weights"]).name
     if result["mode"] == "rooms":
         method += f" + {result['fallback_windows']['n']} windows" if result["windows_per_room"] else ""
+        method += "".join(f", {k} {v}" for k, v in result.get("query_overrides", {}).items())
         cells = [method, weights, result["n_rooms"], fmt(result["all"]["recall@10"])]
         cells += [fmt(result["large"]["recall@10"]), fmt(result["detections_per_room"], 1)]
         cells += [fmt(result["windows_per_room"], 1), ms(result, "detect"), ms(result, "embed"), result["dim"]]
@@ -301,6 +311,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--val-fraction", type=float, default=0.1, help="share of families held out of training")
     ap.add_argument("--fallback-windows", type=int, default=0, help="N sliding windows for rooms with no detection")
     ap.add_argument("--windows-always", action="store_true", help="add the windows to every room")
+    ap.add_argument("--conf", type=float, default=None, help="query-time detection confidence (default: the index's)")
+    ap.add_argument("--max-det", type=int, default=None, help="query-time cap on detections per photo")
     ap.add_argument("--doc", type=Path, help="Markdown file to write a section into (e.g. docs/BENCHMARKS.md)")
     ap.add_argument("--section", default="retrieval", help="section name in --doc")
     args = ap.parse_args(argv)
@@ -319,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             write_section(args.doc, args.section, markdown)
         return 0
     service = engine.load(args.index)
+    query_detector(service, args.conf, args.max_det)
     column = family_column(service.index.meta, args.family_column)
     products = product_table(service.index.meta, column, args.split_seed, args.val_fraction)
     result = header(service, args, column)
