@@ -2,31 +2,44 @@
 
 Layout of an index directory::
 
-    INDEX_DIR/CURRENT              name of the live version folder (replaced atomically)
-    INDEX_DIR/v<time>-<pid>/index.faiss
-    INDEX_DIR/v<time>-<pid>/meta.parquet
-    INDEX_DIR/v<time>-<pid>/manifest.json
+    INDEX_DIR/CURRENT                      name of the live version folder (replaced atomically)
+    INDEX_DIR/v<time>-<host>-<pid>/index.faiss     (+ tombstones.npy, codes.faissb, itq.faisst by index type)
+    INDEX_DIR/v<time>-<host>-<pid>/meta.parquet
+    INDEX_DIR/v<time>-<host>-<pid>/manifest.json
+    INDEX_DIR/.lock                        held by writers (`writer_lock`), never by readers
 
-A save writes a complete new version folder, then swaps CURRENT with `os.replace`; a crash at any point
-leaves the previous version live. Old versions beyond the last `KEEP_VERSIONS` are pruned.
+A save writes a complete new version folder (`*.partial` until it is complete and flushed), then swaps CURRENT
+with `os.replace`; a crash or kill at any point leaves the previous version live. Later saves delete the
+partial folders of writers that died, and all but the last `KEEP_VERSIONS` versions.
+
+The vectors live in an `engine.ann.AnnIndex`: exact `Flat` for small catalogues, HNSW+SQ8 above
+`FLAT_MAX_VECTORS`, or any FAISS factory string; vectors can be added and removed without a rebuild.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pandas as pd
 
-FORMAT_VERSION = 1
+from engine.ann import INDEX_FILE, AnnIndex, build_ann, choose_factory, read_ann
+
+FORMAT_VERSION = 2
 KEEP_VERSIONS = 2
 POINTER = "CURRENT"
+LOCK = ".lock"
+MMAP_MIN_BYTES = 256 * 2**20  # `load(mmap=None)` maps index files at least this big
+STALE_PARTIAL_SECONDS = 3600  # partial folders of other hosts' writers are removed after this long
+LEGACY_INFO = {"kind": "FaissAnn", "factory": "Flat", "params": {}}  # format 1: IndexIDMap2(IndexFlatIP)
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -39,35 +52,59 @@ class IndexMismatchError(ValueError):
 
 @dataclass
 class CatalogIndex:
-    """Vectors with stable int64 ids, one metadata row per id (column `id`), and the manifest."""
+    """Vectors with stable int64 ids, one metadata row per live id (column `id`), and the manifest.
 
-    index: faiss.Index  # IndexIDMap2 over an inner-product index
+    `index` is an `engine.ann.AnnIndex` (exact or approximate, see `from_vectors`). `add` and `remove` change
+    it in place without a rebuild; `save` commits the result as a new version. An index loaded with `mmap`
+    is read-only.
+    """
+
+    index: AnnIndex
     meta: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    read_only: bool = False
 
     def __post_init__(self) -> None:
         self.meta = self.meta.set_index("id", drop=False).rename_axis(None)
 
     @classmethod
-    def from_vectors(cls, vectors: np.ndarray, meta: pd.DataFrame, manifest: dict) -> CatalogIndex:
-        """Index (N, D) unit vectors; `meta` has N rows in the same order and an int64 `id` column."""
+    def from_vectors(
+        cls, vectors: np.ndarray, meta: pd.DataFrame, manifest: dict, factory: str | None = None, params=None
+    ) -> CatalogIndex:
+        """Index (N, D) unit vectors; `meta` has N rows in the same order and an int64 `id` column.
+
+        `factory` is a FAISS `index_factory` string (inner product), or `"ITQ<bits>,B…"` for binary codes;
+        None picks by size with `engine.ann.choose_factory` (exact `Flat` for small catalogues). `params`
+        override the search-time defaults (`efSearch`, `nprobe`, `rerank`); both are kept in the manifest.
+        """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(vectors) != len(meta):
             raise ValueError(f"{len(vectors)} vectors but {len(meta)} metadata rows")
-        dim = int(manifest["dim"])
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        if len(vectors):
-            index.add_with_ids(vectors, meta["id"].to_numpy(np.int64))
-        manifest = {**manifest, "format": FORMAT_VERSION, "n_vectors": int(index.ntotal)}
-        return cls(index, meta, manifest)
+        vectors = vectors.reshape(len(meta), int(manifest["dim"]))
+        ids = meta["id"].to_numpy(np.int64)
+        ann = build_ann(factory or choose_factory(len(vectors)), vectors, ids, params)
+        made = cls(ann, meta, {**manifest, "index_auto": factory is None})
+        made.manifest["max_id"] = int(ids.max()) if len(ids) else -1
+        made._refresh_manifest()
+        return made
 
     @property
     def dim(self) -> int:
         """Vector dimension."""
         return int(self.index.d)
 
+    @property
+    def factory(self) -> str:
+        """The FAISS factory string of the vector index."""
+        return self.index.factory
+
+    @property
+    def next_id(self) -> int:
+        """The smallest id never used by this index (removed ids are not reused)."""
+        return max(int(self.manifest.get("max_id", -1)), int(self.meta["id"].max()) if len(self.meta) else -1) + 1
+
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.index.live)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(Q, D) queries -> (Q, k) cosine scores and (Q, k) ids; missing hits have id -1."""
@@ -75,27 +112,74 @@ class CatalogIndex:
         return self.index.search(queries, max(1, min(k, max(len(self), 1))))
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
-        """Stored (N, D) vectors for the given ids."""
-        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim))
+        """Stored (N, D) vectors for the given ids (decoded, so approximate for SQ/PQ/IVF-PQ indexes)."""
+        return self.index.reconstruct(ids)
 
     def rows(self, ids: np.ndarray) -> pd.DataFrame:
         """Metadata rows for ids, in the order given."""
         return self.meta.loc[np.asarray(ids, dtype=np.int64)]
+
+    def add(self, vectors: np.ndarray, meta: pd.DataFrame) -> None:
+        """Add (N, D) vectors with their N metadata rows (new, unused ids) without rebuilding the index."""
+        self._check_writable()
+        ids = meta["id"].to_numpy(np.int64)
+        if len(ids) != len(np.unique(ids)) or np.isin(ids, self.meta["id"].to_numpy(np.int64)).any():
+            raise ValueError("add() needs new, distinct ids (see next_id)")
+        self.index.add(np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim), ids)
+        frame = meta if not len(self.meta) else pd.concat([self.meta, meta], ignore_index=True)
+        self.meta = frame.set_index("id", drop=False).rename_axis(None)
+        self.manifest["max_id"] = max(self.next_id - 1, int(ids.max()) if len(ids) else -1)
+        self._refresh_manifest()
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Remove ids (unknown ones are ignored): deleted where FAISS can, tombstoned for HNSW."""
+        self._check_writable()
+        ids = np.intersect1d(np.asarray(ids, dtype=np.int64), self.meta["id"].to_numpy(np.int64))
+        self.index.remove(ids)
+        self.meta = self.meta.drop(index=ids)
+        self._refresh_manifest()
+
+    def replace_meta(self, meta: pd.DataFrame) -> None:
+        """New metadata (e.g. refreshed product columns) for exactly the same live ids."""
+        if set(meta["id"]) != set(self.meta["id"]) or len(meta) != len(self.meta):
+            raise ValueError("replace_meta() must keep the same ids")
+        self.meta = meta.set_index("id", drop=False).rename_axis(None)
+
+    @property
+    def tombstone_fraction(self) -> float:
+        """Share of stored vectors that are removed but not yet compacted away."""
+        return len(self.index.tombstones) / self.index.ntotal if self.index.ntotal else 0.0
+
+    def compact(self, retrain: bool = False, factory: str | None = None, params=None) -> None:
+        """Rebuild the vector index from the live vectors: drops tombstones; `retrain` re-learns the codecs.
+
+        A new `factory` (and `params`) switches the index type, rebuilding from the stored (decoded) vectors.
+        """
+        self._check_writable()
+        ids = self.meta["id"].to_numpy(np.int64)
+        if factory and factory != self.factory:
+            self.index = build_ann(factory, self.index.reconstruct(ids), ids, params)
+            self.manifest["index_auto"] = False
+        else:
+            self.index = self.index.rebuilt(ids, retrain)
+        self._refresh_manifest()
 
     def save(self, index_dir: str | Path) -> Path:
         """Write a new version folder and atomically make it current; returns the version folder."""
         root = Path(index_dir)
         root.mkdir(parents=True, exist_ok=True)
         now = time.time_ns()
-        version = root / f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now / 1e9))}.{now % 10**9:09d}-{os.getpid()}"
+        stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now / 1e9))}.{now % 10**9:09d}"
+        version = root / f"v{stamp}-{_host()}-{os.getpid()}"
         staging = version.with_name(version.name + ".partial")
         staging.mkdir()
-        faiss.write_index(self.index, str(staging / "index.faiss"))
+        self._refresh_manifest()
+        self.index.write(staging)
         self.meta.to_parquet(staging / "meta.parquet", index=False)
         (staging / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
         _fsync_dir(staging)
         os.replace(staging, version)
-        pointer_tmp = root / f".{POINTER}.{os.getpid()}.tmp"
+        pointer_tmp = root / f".{POINTER}.{_host()}-{os.getpid()}.tmp"
         pointer_tmp.write_text(version.name)
         os.replace(pointer_tmp, root / POINTER)  # the commit point
         _fsync_dir(root)
@@ -103,14 +187,47 @@ class CatalogIndex:
         return version
 
     @classmethod
-    def load(cls, index_dir: str | Path, mmap: bool = False) -> CatalogIndex:
-        """Load the current version; raises `IndexNotFoundError` with build instructions when absent."""
+    def load(cls, index_dir: str | Path, mmap: bool | None = False) -> CatalogIndex:
+        """Load the current version; raises `IndexNotFoundError` with build instructions when absent.
+
+        `mmap=True` maps the index files read-only instead of copying them into the process, so app
+        processes on one machine share one copy in the page cache; None maps when the vector file is at
+        least `MMAP_MIN_BYTES`. A mapped index cannot be changed (`add`/`remove` raise).
+        """
         version = current_version(index_dir)
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
-        index = faiss.read_index(str(version / "index.faiss"), flags)
-        meta = pd.read_parquet(version / "meta.parquet")
         manifest = json.loads((version / "manifest.json").read_text())
-        return cls(index, meta, manifest)
+        if mmap is None:
+            mmap = (version / INDEX_FILE).stat().st_size >= MMAP_MIN_BYTES
+        index = read_ann(version, manifest.get("index", LEGACY_INFO), mmap=bool(mmap))
+        meta = pd.read_parquet(version / "meta.parquet")
+        return cls(index, meta, manifest, read_only=bool(mmap))
+
+    def _check_writable(self) -> None:
+        """Refuse to change a memory-mapped index (FAISS would abort the process)."""
+        if self.read_only:
+            raise PermissionError("this index was loaded with mmap (read-only); load it with mmap=False to change it")
+
+    def _refresh_manifest(self) -> None:
+        """Keep the manifest's counts and index description in step with the contents."""
+        self.manifest.update(
+            format=FORMAT_VERSION,
+            n_vectors=len(self),
+            index=self.index.info(),
+            index_type=self.index.factory,
+        )
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: str | Path):
+    """Hold the index directory's writer lock (blocking): one build, update or compaction at a time."""
+    root = Path(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield root
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def current_version(index_dir: str | Path) -> Path:
@@ -164,11 +281,41 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _prune(root: Path, keep: str) -> None:
-    """Delete stale partial folders and all but the newest `KEEP_VERSIONS` versions."""
+    """Delete the partial folders of dead writers and all but the newest `KEEP_VERSIONS` versions."""
     versions = sorted(p for p in root.glob("v*") if p.is_dir() and not p.name.endswith(".partial"))
     for old in versions[:-KEEP_VERSIONS]:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
     for partial in root.glob("v*.partial"):
-        if partial.stat().st_mtime < time.time() - 3600:
+        if _abandoned(partial.name.removesuffix(".partial"), partial):
             shutil.rmtree(partial, ignore_errors=True)
+    for pointer_tmp in root.glob(f".{POINTER}.*.tmp"):
+        if _abandoned(pointer_tmp.name.removesuffix(".tmp"), pointer_tmp):
+            pointer_tmp.unlink(missing_ok=True)
+
+
+def _abandoned(name: str, path: Path) -> bool:
+    """True when the writer named in `...-<host>-<pid>` is dead (same host) or the file is over an hour old."""
+    writer, _, pid = name.rpartition("-")
+    if writer.endswith("-" + _host()) or writer.endswith("." + _host()):
+        return not (pid.isdigit() and _alive(int(pid)))
+    try:
+        return path.stat().st_mtime < time.time() - STALE_PARTIAL_SECONDS
+    except FileNotFoundError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _host() -> str:
+    """This machine's name, safe for a folder name."""
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
