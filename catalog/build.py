@@ -13,14 +13,16 @@ import pandas as pd
 from tqdm import tqdm
 
 from catalog.products import read_products
+from engine.ann import FLAT_MAX_VECTORS, LARGE_FACTORY, choose_factory
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, make_embedder
 from engine.images import ImageLoadError, load_image
-from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError
+from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, writer_lock
 from engine.pipeline import check_index
 from engine.settings import default_weights
 
 OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence"]
+COMPACT_ABOVE = 0.2  # an update compacts the vector index when more than this share of it is tombstones
 
 
 @dataclass
@@ -32,6 +34,10 @@ class BuildConfig:
     batch: int = 16
     max_objects: int = 5  # detections kept per catalogue image, by confidence
     imgsz: int | None = None  # input size for catalogue shots; None: the detector's, as for queries
+    index_factory: str | None = None  # FAISS factory string; None: by catalogue size (engine.ann.choose_factory)
+    index_params: dict | None = None  # search-time parameters (efSearch, nprobe, …) over the factory's defaults
+    compact: bool = False  # rebuild the vector index from the stored vectors (drops tombstones, retrains)
+    rebuild: bool = False  # ignore the existing index and embed every image again
 
 
 @dataclass
@@ -46,6 +52,7 @@ class BuildReport:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    index: str = ""  # e.g. "HNSW32,SQ8 (updated in place)"
 
     @property
     def images_per_second(self) -> float:
@@ -57,7 +64,7 @@ class BuildReport:
         return (
             f"{self.images} images: {self.embedded} embedded, {self.unchanged} unchanged, {self.removed} removed, "
             f"{len(self.failures)} unreadable, {len(self.problems)} table problems; {self.vectors} vectors; "
-            f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s)"
+            f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s); index {self.index}"
         )
 
 
@@ -76,25 +83,76 @@ def build_catalog(
     table = read_products(images_dir, products_csv)
     report = BuildReport(images=len(table.frame), problems=table.problems)
     detector = Detector(weights or default_weights(), config.detector)
-    previous = _reusable_index(out_dir, detector, config)
-    hashes = _hash_files(images_dir, table.frame["image"].tolist())
-    kept = _kept_rows(previous, hashes)
-    todo = [image for image in table.frame["image"] if (image, hashes[image]) not in kept["pairs"]]
-    report.unchanged = len(table.frame) - len(todo)
-    report.removed = _count_removed(previous, hashes)
-    next_id = int(previous.meta["id"].max()) + 1 if previous is not None and len(previous) else 0
-    new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress)
-    meta = pd.concat([kept["rows"], new_rows], ignore_index=True).assign(_row=lambda f: np.arange(len(f)))
-    vectors = np.concatenate([kept["vectors"].reshape(-1, new_vectors.shape[1]), new_vectors])
-    meta = meta.merge(table.frame, on="image", how="inner")  # product columns always from the current table
-    vectors = vectors[meta.pop("_row").to_numpy()]
-    report.embedded = len(todo) - len(report.failures)
-    report.seconds = time.perf_counter() - started
-    manifest = _manifest(detector, config, images_dir, products_csv, meta, vectors.shape[1], report)
-    index = CatalogIndex.from_vectors(vectors, meta, manifest)
-    index.save(out_dir)
+    with writer_lock(out_dir):
+        previous = None if config.rebuild else _reusable_index(out_dir, detector, config)
+        hashes = _hash_files(images_dir, table.frame["image"].tolist())
+        current = _current_mask(previous, hashes)
+        kept = set() if previous is None else set(previous.meta[current][["image", "content_hash"]].itertuples(False))
+        todo = [image for image in table.frame["image"] if (image, hashes[image]) not in kept]
+        report.unchanged = len(table.frame) - len(todo)
+        report.removed = _count_removed(previous, hashes)
+        next_id = previous.next_id if previous is not None else 0
+        new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress)
+        index = _updated_index(previous, current, new_rows, new_vectors, config, report)
+        index.replace_meta(_with_products(index.meta, table.frame))
+        report.embedded = len(todo) - len(report.failures)
+        report.seconds = time.perf_counter() - started
+        index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
+        index.save(out_dir)
     report.vectors = len(index)
     return report
+
+
+def _current_mask(previous: CatalogIndex | None, hashes: dict[str, str]) -> np.ndarray:
+    """Which rows of the previous index still match an image of the table with the same content."""
+    if previous is None:
+        return np.zeros(0, dtype=bool)
+    known = previous.meta["image"].map(hashes)
+    return (known == previous.meta["content_hash"]).to_numpy(dtype=bool)
+
+
+def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig, report) -> CatalogIndex:
+    """The previous index updated in place (stale rows removed, new ones added), or a new one when it must be."""
+    n_after = int(current.sum()) + len(new_rows)
+    if previous is None or not _can_update(previous, config, n_after):
+        kept = previous.meta[current][OBJECT_COLUMNS] if previous is not None else new_rows.iloc[:0]
+        stored = previous.vectors(kept["id"].to_numpy()) if previous is not None else new_vectors[:0]
+        meta = pd.concat([kept, new_rows], ignore_index=True)
+        vectors = np.concatenate([stored.reshape(-1, new_vectors.shape[1]), new_vectors])
+        factory, params = config.index_factory, config.index_params  # no factory: by size
+        index = CatalogIndex.from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory, params)
+        report.index = f"{index.factory} ({'built' if previous is None else 'rebuilt from stored vectors'})"
+        return index
+    previous.remove(previous.meta["id"].to_numpy()[~current])
+    previous.add(new_vectors, new_rows)
+    if config.index_params:
+        previous.index.params.update(config.index_params)
+        previous.index.apply_params()
+    action = "updated in place"
+    if config.compact or previous.tombstone_fraction > COMPACT_ABOVE:
+        previous.compact(retrain=config.compact)
+        action += ", compacted"
+    report.index = f"{previous.factory} ({action})"
+    return previous
+
+
+def _can_update(previous: CatalogIndex, config: BuildConfig, n_after: int) -> bool:
+    """Whether the previous vector index can take the update: same type, still the right one for the size."""
+    if config.index_factory:
+        return config.index_factory == previous.factory
+    if not previous.manifest.get("index_auto", True):
+        return True  # an explicit choice sticks until another is given
+    if previous.factory == "Flat":
+        return n_after <= FLAT_MAX_VECTORS
+    if previous.factory == LARGE_FACTORY:
+        return n_after > FLAT_MAX_VECTORS // 2  # hysteresis: no flapping around the threshold
+    return choose_factory(n_after) == previous.factory
+
+
+def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Object rows joined with the current product table (product columns always come from the table)."""
+    meta = objects[OBJECT_COLUMNS].merge(products, on="image", how="inner")
+    return meta.drop_duplicates("id").reset_index(drop=True)
 
 
 def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> CatalogIndex | None:
@@ -130,17 +188,6 @@ def _hash_files(images_dir: Path, images: list[str]) -> dict[str, str]:
 
     with ThreadPoolExecutor(4) as pool:
         return dict(zip(images, pool.map(digest, images)))
-
-
-def _kept_rows(previous: CatalogIndex | None, hashes: dict[str, str]) -> dict:
-    """Rows and vectors of the previous index whose image is still present with the same content."""
-    if previous is None:
-        return {"pairs": set(), "rows": pd.DataFrame(columns=OBJECT_COLUMNS), "vectors": np.zeros((0, 0))}
-    meta = previous.meta.reset_index(drop=True)
-    same = meta.apply(lambda row: hashes.get(row["image"]) == row["content_hash"], axis=1).astype(bool)
-    rows = meta.loc[same, OBJECT_COLUMNS].reset_index(drop=True)
-    vectors = previous.vectors(rows["id"].to_numpy())
-    return {"pairs": set(zip(rows["image"], rows["content_hash"])), "rows": rows, "vectors": vectors}
 
 
 def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int:
@@ -249,5 +296,4 @@ def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> 
         "n_images": int(meta["image"].nunique()),
         "n_products": int(meta["product_id"].nunique()),
         "n_objects": int((meta["kind"] == "object").sum()),
-        "index_type": "IDMap2,FlatIP",
     }

@@ -69,6 +69,17 @@ def train_size(factory: str, n_vectors: int) -> int:
     return min(n_vectors, wanted)
 
 
+def parse_params(items: list[str]) -> dict:
+    """Command-line search parameters: ["efSearch=96", "nprobe=8"] -> {"efSearch": 96, "nprobe": 8}."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"expected NAME=VALUE, got '{item}'")
+        params[name] = int(value) if value.lstrip("-").isdigit() else float(value)
+    return params
+
+
 def training_sample(vectors: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     """A uniform random sample of `size` rows (all rows, in order, when `size` covers them)."""
     if size >= len(vectors):

@@ -122,13 +122,15 @@ class CatalogIndex:
     def add(self, vectors: np.ndarray, meta: pd.DataFrame) -> None:
         """Add (N, D) vectors with their N metadata rows (new, unused ids) without rebuilding the index."""
         self._check_writable()
+        if not len(meta):
+            return
         ids = meta["id"].to_numpy(np.int64)
         if len(ids) != len(np.unique(ids)) or np.isin(ids, self.meta["id"].to_numpy(np.int64)).any():
             raise ValueError("add() needs new, distinct ids (see next_id)")
         self.index.add(np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim), ids)
         frame = meta if not len(self.meta) else pd.concat([self.meta, meta], ignore_index=True)
-        self.meta = frame.set_index("id", drop=False).rename_axis(None)
-        self.manifest["max_id"] = max(self.next_id - 1, int(ids.max()) if len(ids) else -1)
+        self.meta = frame.astype({"id": np.int64}).set_index("id", drop=False).rename_axis(None)
+        self.manifest["max_id"] = max(self.next_id - 1, int(ids.max()))
         self._refresh_manifest()
 
     def remove(self, ids: np.ndarray) -> None:
@@ -143,17 +145,18 @@ class CatalogIndex:
         """New metadata (e.g. refreshed product columns) for exactly the same live ids."""
         if set(meta["id"]) != set(self.meta["id"]) or len(meta) != len(self.meta):
             raise ValueError("replace_meta() must keep the same ids")
-        self.meta = meta.set_index("id", drop=False).rename_axis(None)
+        self.meta = meta.astype({"id": np.int64}).set_index("id", drop=False).rename_axis(None)
 
     @property
     def tombstone_fraction(self) -> float:
         """Share of stored vectors that are removed but not yet compacted away."""
         return len(self.index.tombstones) / self.index.ntotal if self.index.ntotal else 0.0
 
-    def compact(self, retrain: bool = False, factory: str | None = None, params=None) -> None:
+    def compact(self, retrain: bool = False, factory: str | None = None, params: dict | None = None) -> None:
         """Rebuild the vector index from the live vectors: drops tombstones; `retrain` re-learns the codecs.
 
-        A new `factory` (and `params`) switches the index type, rebuilding from the stored (decoded) vectors.
+        A new `factory` switches the index type, rebuilding from the stored (decoded) vectors; `params`
+        override search-time parameters.
         """
         self._check_writable()
         ids = self.meta["id"].to_numpy(np.int64)
@@ -162,6 +165,8 @@ class CatalogIndex:
             self.manifest["index_auto"] = False
         else:
             self.index = self.index.rebuilt(ids, retrain)
+            self.index.params.update(params or {})
+            self.index.apply_params()
         self._refresh_manifest()
 
     def save(self, index_dir: str | Path) -> Path:

@@ -12,7 +12,7 @@ from engine.detector import Analysis, Detector, DetectorConfig, is_model_yaml
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
 from engine.index import CatalogIndex, check_compatible, read_manifest
 from engine.search import Match, SearchFilters, search_products
-from engine.settings import default_weights
+from engine.settings import default_weights, index_mmap
 
 
 @dataclass
@@ -65,12 +65,14 @@ def load(
     weights: str | Path | None = None,
     embedding: EmbeddingConfig | None = None,
     device: str = "cpu",
+    mmap: bool | None = None,
 ) -> Lookalike:
     """Load an index and the detector it was built with; refuse a mismatch.
 
     `weights` defaults to the checkpoint recorded in the index manifest (else `default_weights()`);
     `embedding` defaults to the manifest's config. Raises `IndexNotFoundError` when no index is built and
     `IndexMismatchError` when the weights or embedding config differ from the ones the index was built with.
+    `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
     """
     manifest = read_manifest(index_dir)
     built = manifest["detector"]
@@ -79,7 +81,8 @@ def load(
     embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
     check_index(manifest, detector, embedding)
     embedder = make_embedder(embedding, detector)
-    return Lookalike(detector, embedder, CatalogIndex.load(index_dir), Path(index_dir))
+    index = CatalogIndex.load(index_dir, mmap=index_mmap() if mmap is None else mmap)
+    return Lookalike(detector, embedder, index, Path(index_dir))
 
 
 def check_index(manifest: dict, detector: Detector, embedding: EmbeddingConfig) -> None:

@@ -22,6 +22,13 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("LOOKALIKE_INDEX", PROJECT_ROOT / "indexes" / "ikea-rooms"))
 
 
+def index_mmap() -> bool | None:
+    """$LOOKALIKE_INDEX_MMAP: 1 maps the index files read-only (shared between processes), 0 copies them into
+    each process, unset or "auto" maps files of at least `engine.index.MMAP_MIN_BYTES`."""
+    value = os.environ.get("LOOKALIKE_INDEX_MMAP", "auto").strip().lower()
+    return None if value in ("", "auto") else value in ("1", "true", "yes", "on")
+
+
 def shared_data_dir() -> Path:
     """$LOOKALIKE_DATA, else ../shared/data beside the project (the IKEA catalogues)."""
     return Path(os.environ.get("LOOKALIKE_DATA", PROJECT_ROOT.parent / "shared" / "data"))

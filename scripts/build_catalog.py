@@ -2,6 +2,10 @@
 
 python scripts/build_catalog.py --images DIR [--products CSV] --out INDEX_DIR [--weights W] [--batch N]
 python scripts/build_catalog.py --demo            # the IKEA demo catalogue into the default index folder
+
+An existing index is updated in place: new and changed images are added, deleted ones removed, without
+rebuilding the vector index. --index-factory picks the FAISS index (default: by catalogue size, exact Flat for
+small ones, HNSW32,SQ8 for large ones); --compact rebuilds it from the stored vectors; --rebuild re-embeds all.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog.build import BuildConfig, build_catalog  # noqa: E402
+from engine.ann import parse_params  # noqa: E402
 from engine.detector import DetectorConfig  # noqa: E402
 from engine.embed import EmbeddingConfig  # noqa: E402
 from engine.settings import default_index_dir, default_weights, demo_catalog_dir  # noqa: E402
@@ -33,6 +38,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
     parser.add_argument("--embedding", default=EmbeddingConfig.name, help="embedding method (engine.embed.EMBEDDERS)")
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
+    parser.add_argument("--index-factory", help="FAISS index_factory string, e.g. HNSW32,SQ8 (default: by size)")
+    parser.add_argument(
+        "--index-param", action="append", default=[], metavar="NAME=VALUE", help="search parameter, e.g. efSearch=96"
+    )
+    parser.add_argument("--compact", action="store_true", help="rebuild the vector index (drop removed, retrain)")
+    parser.add_argument("--rebuild", action="store_true", help="ignore the existing index, embed every image again")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.demo:
@@ -42,6 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.out = args.out or default_index_dir()
     if args.images is None:
         parser.error("--images is required (or use --demo)")
+    try:
+        args.index_params = parse_params(args.index_param)
+    except ValueError as err:
+        parser.error(str(err))
     return args
 
 
@@ -54,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         batch=args.batch,
         max_objects=args.max_objects,
         imgsz=args.catalog_imgsz,
+        index_factory=args.index_factory,
+        index_params=args.index_params or None,
+        compact=args.compact,
+        rebuild=args.rebuild,
     )
     try:
         report = build_catalog(args.images, args.out, args.products, args.weights, config, progress=not args.quiet)

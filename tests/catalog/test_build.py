@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import engine
-from catalog.build import build_catalog
+from catalog.build import BuildConfig, build_catalog
 from catalog.products import read_products
 from engine.index import read_manifest
 from tests.conftest import CATALOG
@@ -77,3 +77,29 @@ def _write(table: pd.DataFrame, folder) -> str:
     path = folder / "products.csv"
     table.to_csv(path, index=False)
     return str(path)
+
+
+def test_updates_go_in_place_and_an_index_type_switch_reuses_stored_vectors(tmp_path, small_catalog, built_index):
+    images, out = tmp_path / "images", tmp_path / "index"
+    shutil.copytree(small_catalog["images"], images)
+    shutil.copytree(built_index[0], out)
+    table = pd.read_csv(small_catalog["csv"], dtype=str, keep_default_na=False, on_bad_lines="skip")
+    csv = _write(table[~table["image"].str.startswith("bad/")], tmp_path)
+    before = engine.CatalogIndex.load(out)
+    hnsw = BuildConfig(index_factory="HNSW32", index_params={"efSearch": 40})
+    switched = build_catalog(images, out, csv, "yolo11n.yaml", hnsw, progress=False)
+    assert switched.embedded == 0 and "HNSW32 (rebuilt from stored vectors)" in switched.summary()
+    gone, changed = table["image"].iloc[0], table["image"].iloc[1]
+    (images / gone).unlink()
+    shutil.copyfile(images / table["image"].iloc[2], images / changed)  # new content under an old name
+    report = build_catalog(images, out, _write(table.iloc[1:60], tmp_path), "yolo11n.yaml", hnsw, progress=False)
+    assert report.embedded == 1 and report.removed == 1 and report.index == "HNSW32 (updated in place)"
+    index = engine.CatalogIndex.load(out)
+    old_ids = before.meta.set_index("image")["id"]
+    assert index.manifest["index"]["tombstones"] == 2 and index.manifest["index"]["params"] == {"efSearch": 40}
+    assert index.meta.set_index("image")["id"][changed] >= before.next_id  # re-embedded under a fresh id
+    same = index.meta[~index.meta["image"].isin([changed])].set_index("image")["id"]
+    assert (same == old_ids[same.index]).all() and gone not in set(index.meta["image"])
+    vector = index.vectors(np.array([same.iloc[0]]))
+    assert index.search(vector, 1)[1][0, 0] == same.iloc[0]
+    assert not np.isin(index.search(vector, len(index))[1], old_ids[[gone, changed]].to_numpy()).any()

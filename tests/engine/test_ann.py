@@ -176,3 +176,19 @@ def test_the_default_is_exact_for_small_catalogues_and_approximate_above_the_thr
     assert choose_factory(FLAT_MAX_VECTORS + 1) == LARGE_FACTORY
     assert ivf_factory(1_000_000) == "IVF4096,SQ8" and ivf_factory(100) == "IVF32,SQ8"
     assert train_size("IVF4096,SQ8", 10**7) == 163_840 and train_size("HNSW32,SQ8", 10**7) == 100_000
+
+
+def test_an_index_written_before_index_types_still_loads_and_updates(tmp_path, data):
+    version = tmp_path / "v20260101T000000.000000000-1"
+    version.mkdir()
+    legacy = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))  # format 1: always this, no "index" manifest section
+    legacy.add_with_ids(data["vectors"][:100], data["ids"][:100])
+    faiss.write_index(legacy, str(version / "index.faiss"))
+    pd.DataFrame({"id": data["ids"][:100], "product_id": "old"}).to_parquet(version / "meta.parquet")
+    (version / "manifest.json").write_text('{"dim": 64, "format": 1, "index_type": "IDMap2,FlatIP"}')
+    (tmp_path / "CURRENT").write_text(version.name)
+    index = CatalogIndex.load(tmp_path)
+    assert index.factory == "Flat" and len(index) == 100 and index.next_id == data["ids"][99] + 1
+    index.remove(data["ids"][:10])
+    index.save(tmp_path)
+    assert CatalogIndex.load(tmp_path).manifest["index"]["ntotal"] == 90
