@@ -17,6 +17,7 @@ per result) and `efSearch` for binary codes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from pathlib import Path
@@ -53,7 +54,7 @@ def default_params(factory: str) -> dict:
         lists = int(nlist.group(1))
         params["nprobe"] = min(lists, max(8, lists // 16))
     if factory.startswith("ITQ"):
-        params["rerank"] = 10
+        params["rerank"] = 20
     if factory.endswith("RFlat") or "Refine(" in factory:
         params["k_factor_rf"] = 4
     return params
@@ -86,6 +87,17 @@ def training_sample(vectors: np.ndarray, size: int, seed: int = 0) -> np.ndarray
         return vectors
     rows = np.sort(np.random.default_rng(seed).choice(len(vectors), size, replace=False))
     return vectors[rows]
+
+
+@contextlib.contextmanager
+def omp_threads(count: int):
+    """Run FAISS on `count` OpenMP threads inside the block (many small parallel steps thrash on a busy CPU)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def as_ids(ids) -> np.ndarray:

@@ -15,9 +15,18 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from engine.ann import INDEX_FILE, TOMBSTONE_FILE, AnnIndex, as_ids, as_vectors, default_params, training_sample
-from engine.ann import train_size as default_train_size
+from engine.ann import (
+    INDEX_FILE,
+    TOMBSTONE_FILE,
+    AnnIndex,
+    as_ids,
+    as_vectors,
+    default_params,
+    omp_threads,
+    training_sample,
+)
 
+ITQ_TRAIN_MAX = 32_768
 CODES_FILE = "codes.faissb"
 ITQ_FILE = "itq.faisst"
 
@@ -52,8 +61,9 @@ class BinaryAnn(AnnIndex):
         if bits > dim:
             raise ValueError(f"ITQ{bits} needs bits <= the vector dimension ({dim})")
         itq = faiss.ITQTransform(dim, bits, True)
-        sample_size = default_train_size(factory, len(vectors))
-        itq.train(training_sample(vectors, sample_size, seed))
+        sample_size = min(len(vectors), max(10 * dim, ITQ_TRAIN_MAX))  # ITQTransform.train's own cap
+        with omp_threads(1):  # ITQ's 50 small SVD rounds: 10x slower on 2 threads of a busy machine (measured)
+            itq.train(training_sample(vectors, sample_size, seed))
         codes = faiss.IndexBinaryIDMap2(faiss.index_binary_factory(bits, binary_factory))
         floats = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         ann = cls(itq, codes, floats, factory, {**default_params(factory), **(params or {})}, sample_size)

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 
 
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    """p50 / p95 / mean of millisecond timings, rounded."""
+def percentiles(samples_ms: list[float], digits: int = 1) -> dict[str, float]:
+    """p50 / p95 / mean of millisecond timings, rounded to `digits` decimals."""
     values = np.asarray(samples_ms, dtype=float)
     return {
-        "p50_ms": round(float(np.percentile(values, 50)), 1),
-        "p95_ms": round(float(np.percentile(values, 95)), 1),
-        "mean_ms": round(float(values.mean()), 1),
+        "p50_ms": round(float(np.percentile(values, 50)), digits),
+        "p95_ms": round(float(np.percentile(values, 95)), digits),
+        "mean_ms": round(float(values.mean()), digits),
         "n": int(len(values)),
     }
 

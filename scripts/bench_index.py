@@ -1,0 +1,346 @@
+"""Index scaling benchmark: build time, memory, single-query latency and recall@10 of each index type.
+
+python scripts/bench_index.py --n 100000 [--n 1000000] --dim 448 [--real INDEX_DIR] [--json OUT] [--note TEXT]
+
+Data: a Gaussian mixture on the unit sphere (N/200 clusters), and with --real the vectors of an existing index
+replicated with Gaussian noise (`--noise` times each dimension's spread) and renormalised. Each index type is
+built through `CatalogIndex`, saved, then loaded twice: into the process (heap) and memory-mapped. Latency is
+one query at a time on one thread; recall@10 is against exact search (IndexFlatIP) on held-out queries. The
+results go to docs/BENCHMARKS.md (section "index-scaling"); the last line printed sums up the default index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import gc
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pandas as pd
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
+
+from engine.ann import FLAT_MAX_VECTORS, choose_factory, ivf_factory  # noqa: E402
+from engine.index import CatalogIndex, current_version  # noqa: E402
+
+LATENCY_TARGET_MS = 5.0
+TYPES = {  # name -> factory string for (N, dim)
+    "Flat": lambda n, d: "Flat",
+    "HNSW32": lambda n, d: "HNSW32",
+    "HNSW32,SQ8": lambda n, d: "HNSW32,SQ8",
+    "HNSW32,SQfp16": lambda n, d: "HNSW32,SQfp16",
+    "IVF,SQ8": lambda n, d: ivf_factory(n, "SQ8"),
+    "IVF,PQ": lambda n, d: ivf_factory(n, f"PQ{d // 8}np"),
+    "ITQ256,BFlat": lambda n, d: f"ITQ{min(256, d // 8 * 8)},BFlat",
+    "ITQ256,BHNSW32": lambda n, d: f"ITQ{min(256, d // 8 * 8)},BHNSW32",
+}
+FLAT_SIZES = (10_000, 20_000, 50_000, 100_000, 300_000, 1_000_000)
+SWEEPS = {"efSearch": (32, 64, 128, 256), "nprobe": (8, 16, 32, 64, 128), "rerank": (5, 10, 20)}
+
+
+def clustered(n: int, dim: int, seed: int, spread: float = 0.75) -> np.ndarray:
+    """(n, dim) unit vectors from a Gaussian mixture with max(16, n/200) unit centres."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.standard_normal((max(16, n // 200), dim), dtype=np.float32))
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
+        noise = rng.standard_normal((stop - start, dim), dtype=np.float32) * (spread / np.sqrt(dim))
+        out[start:stop] = unit(centres[rng.integers(0, len(centres), stop - start)] + noise)
+    return out
+
+
+def replicated(real: np.ndarray, n: int, seed: int, noise: float) -> np.ndarray:
+    """(n, dim) copies of real vectors plus Gaussian noise of `noise` x each dimension's std, renormalised."""
+    rng = np.random.default_rng(seed)
+    scale = (noise * real.std(axis=0)).astype(np.float32)
+    out = np.empty((n, real.shape[1]), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
+        jitter = rng.standard_normal((stop - start, real.shape[1]), dtype=np.float32) * scale
+        out[start:stop] = unit(real[rng.integers(0, len(real), stop - start)] + jitter)
+    return out
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length."""
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def anon_mb() -> float:
+    """Private (anonymous) resident memory of this process in MB: RSS minus file-backed shared pages."""
+    info = psutil.Process().memory_info()
+    return (info.rss - info.shared) / 2**20
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB, file-backed (memory-mapped) pages included."""
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def release() -> None:
+    """Collect garbage and hand freed heap back to the OS so memory deltas mean something."""
+    gc.collect()
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def timed_queries(index: CatalogIndex, queries: np.ndarray, truth: np.ndarray) -> dict:
+    """Single-query latency on one thread (after a warm-up) and recall@10 against the exact ids."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        for query in queries[:20]:
+            index.search(query, 10)
+        watch, found = Stopwatch(), []
+        for query in queries:
+            with watch:
+                found.append(index.search(query, 10)[1][0])
+    finally:
+        faiss.omp_set_num_threads(threads)
+    hits = [len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]
+    return {**percentiles(watch.samples, digits=2), "recall_at_10": round(float(np.mean(hits)), 3)}
+
+
+def bench_type(name: str, factory: str, vectors: np.ndarray, queries, truth, workdir: Path) -> dict:
+    """Build, save, reload (heap and mmap) and measure one index type."""
+    release()
+    before = anon_mb()
+    started = time.perf_counter()
+    meta = pd.DataFrame({"id": np.arange(len(vectors), dtype=np.int64)})
+    built = CatalogIndex.from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory)
+    result = {"type": name, "factory": factory, "build_s": round(time.perf_counter() - started, 1)}
+    result["build_delta_mb"] = round(anon_mb() - before, 1)
+    result["params"] = built.manifest["index"]["params"]
+    result["train_size"] = built.manifest["index"]["train_size"]
+    folder = workdir / name.replace(",", "_")
+    built.save(folder)
+    del built
+    version = current_version(folder)
+    files = sum(p.stat().st_size for p in version.iterdir() if p.name != "meta.parquet")
+    result["bytes_per_vector"] = round(files / len(vectors), 1)
+    result.update(_heap_run(folder, queries, truth), **_mmap_run(folder, queries, truth))
+    shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def _heap_run(folder: Path, queries, truth) -> dict:
+    """Load into the process: resident delta, latency, recall, and the search-parameter sweep."""
+    release()
+    before = anon_mb()
+    index = CatalogIndex.load(folder, mmap=False)
+    out = {"heap_mb": round(anon_mb() - before, 1), **timed_queries(index, queries, truth)}
+    out["sweep"] = sweep(index, queries, truth)
+    del index
+    return out
+
+
+def _mmap_run(folder: Path, queries, truth) -> dict:
+    """Load memory-mapped: private memory, pages touched by the queries, latency."""
+    release()
+    anon, rss = anon_mb(), rss_mb()
+    index = CatalogIndex.load(folder, mmap=True)
+    private = anon_mb() - anon
+    timing = timed_queries(index, queries, truth)
+    out = {"mmap_private_mb": round(private, 1), "mmap_touched_mb": round(rss_mb() - rss - private, 1)}
+    out["mmap_p50_ms"] = timing["p50_ms"]
+    del index
+    return out
+
+
+def sweep(index: CatalogIndex, queries, truth) -> list[dict]:
+    """Recall and latency for other values of the index's search parameters (no rebuild needed)."""
+    rows = []
+    for param, default in dict(index.index.params).items():
+        for value in SWEEPS.get(param, ()):
+            index.index.params[param] = value
+            index.index.apply_params()
+            timing = timed_queries(index, queries[:100], truth[:100])
+            rows.append({"param": param, "value": value, "p50_ms": timing["p50_ms"], "recall": timing["recall_at_10"]})
+        index.index.params[param] = default
+        index.index.apply_params()
+    return rows
+
+
+def flat_threshold(dim: int, sizes: list[int], queries: np.ndarray) -> dict:
+    """Exact search p50 by catalogue size, and the size where it reaches the latency target (linear fit)."""
+    rows = []
+    for size in sizes:
+        vectors = clustered(size, dim, seed=7)
+        index = CatalogIndex.from_vectors(vectors, pd.DataFrame({"id": np.arange(size)}), {"dim": dim}, "Flat")
+        truth = index.search(queries, 10)[1]
+        rows.append({"n": size, "p50_ms": timed_queries(index, queries, truth)["p50_ms"]})
+        del index, vectors
+    slope = np.polyfit([r["n"] for r in rows], [r["p50_ms"] for r in rows], 1)
+    crossing = int((LATENCY_TARGET_MS - slope[1]) / slope[0]) if slope[0] > 0 else None
+    return {"sizes": rows, "n_at_target": crossing, "target_ms": LATENCY_TARGET_MS}
+
+
+def exact_truth(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Ids (row numbers) of the exact top 10 for each query."""
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    return flat.search(queries, 10)[1]
+
+
+def datasets(args, n: int):
+    """(label, vectors, queries) for each data set at size n."""
+    yield "synthetic", clustered(n + args.queries, args.dim, seed=n)
+    if args.real and n <= (args.real_max_n or n):
+        real = CatalogIndex.load(args.real, mmap=False)
+        base = real.vectors(real.meta["id"].to_numpy())
+        yield f"real x{n // len(base)} + noise", replicated(base, n + args.queries, seed=n, noise=args.noise)
+
+
+def run(args) -> dict:
+    """Every data set, size and index type; returns everything measured."""
+    results = {"machine": machine(), "threads": faiss.omp_get_max_threads(), "dim": args.dim, "runs": []}
+    started = time.strftime("%Y-%m-%d %H:%M")
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        for n in args.n:
+            for label, data in datasets(args, n):
+                queries, vectors = data[: args.queries], data[args.queries :]
+                truth = exact_truth(vectors, queries)
+                for name in args.types:
+                    factory = TYPES[name](n, args.dim)
+                    row = bench_type(name, factory, vectors, queries, truth, Path(tmp) / f"{label[:4]}-{n}")
+                    row.update(data=label, n=n)
+                    print(json.dumps(row), flush=True)
+                    results["runs"].append(row)
+                del data, vectors
+                release()
+        sizes = sorted({s for s in FLAT_SIZES if s <= max(args.n)} | {min(args.n)})
+        results["flat"] = flat_threshold(args.dim, sizes, clustered(args.queries, args.dim, seed=3))
+    results["date"] = started
+    return results
+
+
+def markdown(results: dict, args) -> str:
+    """The BENCHMARKS.md section."""
+    command = "python scripts/bench_index.py " + " ".join(f"--n {n}" for n in args.n) + f" --dim {args.dim}"
+    command += f" --real {args.real}" if args.real else ""
+    command += f" --real-max-n {args.real_max_n}" if args.real and args.real_max_n else ""
+    lines = [
+        "## Index scaling (`scripts/bench_index.py`)",
+        "",
+        f"Measured {results['date']} on {results['machine']}, faiss {faiss.__version__}: builds on "
+        f"{results['threads']} OpenMP threads, queries one at a time on 1 thread; {args.queries} held-out queries, "
+        f"recall@10 against exact IndexFlatIP search. {args.note}".strip(),
+        "",
+        f"`{command}`",
+        "",
+        "| data | N | index | factory | build s | bytes/vector | heap MB | mmap private MB | mmap touched MB "
+        "| p50 ms | p95 ms | mmap p50 ms | recall@10 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["runs"]:
+        lines.append(
+            f"| {r['data']} | {r['n']:,} | {r['type']} | `{r['factory']}` {_params(r['params'])} | {r['build_s']} "
+            f"| {r['bytes_per_vector']:.0f} | {r['heap_mb']:.0f} | {r['mmap_private_mb']:.0f} "
+            f"| {r['mmap_touched_mb']:.0f} | {r['p50_ms']} | {r['p95_ms']} | {r['mmap_p50_ms']} | {r['recall_at_10']} |"
+        )
+    lines += ["", _legend(), "", *_sweep_table(results), "", *_flat_table(results)]
+    return "\n".join(lines)
+
+
+def _params(params: dict) -> str:
+    """`efSearch=128` style."""
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _legend() -> str:
+    """What the memory columns mean."""
+    return (
+        "bytes/vector: the saved index files (codes, graph, ids; binary codes also keep the float vectors for "
+        "re-ranking). heap MB: private memory added by loading the index into the process. mmap private MB: the "
+        "same when memory-mapped (IO_FLAG_MMAP_IFC); mmap touched MB: file pages the queries brought into this "
+        "process (page cache, shared by every process mapping the same file)."
+    )
+
+
+def _sweep_table(results: dict) -> list[str]:
+    """Search-parameter sweep at the largest N on synthetic data."""
+    n = max(r["n"] for r in results["runs"])
+    rows = [r for r in results["runs"] if r["n"] == n and r["data"] == "synthetic" and r["sweep"]]
+    lines = [f"Search-time parameters at N = {n:,} (synthetic, 100 queries, no rebuild):", ""]
+    lines += ["| index | parameter | value | p50 ms | recall@10 |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines += [f"| {r['type']} | {s['param']} | {s['value']} | {s['p50_ms']} | {s['recall']} |" for s in r["sweep"]]
+    return lines
+
+
+def _flat_table(results: dict) -> list[str]:
+    """Exact-search latency by size: where the default switches."""
+    flat = results["flat"]
+    lines = ["Exact search (`Flat`) single-query p50 by catalogue size (synthetic):", ""]
+    lines += ["| N | p50 ms |", "|---|---|", *[f"| {r['n']:,} | {r['p50_ms']} |" for r in flat["sizes"]], ""]
+    lines.append(
+        f"A linear fit puts `Flat` at the {flat['target_ms']:g} ms target near N ≈ {flat['n_at_target']:,}; "
+        f"the default switches from `Flat` to `{choose_factory(FLAT_MAX_VECTORS + 1)}` above "
+        f"`FLAT_MAX_VECTORS` = {FLAT_MAX_VECTORS:,} vectors."
+        if flat["n_at_target"]
+        else "Exact search stayed under the target at every size measured."
+    )
+    return lines
+
+
+def summary(results: dict) -> str:
+    """The last line: the default index at the largest N."""
+    n = max(r["n"] for r in results["runs"])
+    default = choose_factory(n)
+    hits = [r for r in results["runs"] if r["n"] == n and r["factory"] == default and r["data"] == "synthetic"]
+    if not hits:
+        return f"default {default} at N={n:,}: not measured (add it to --types)"
+    r = hits[0]
+    return (
+        f"default {default} at N={n:,} (synthetic, dim {results['dim']}): recall@10 "
+        f"{r['recall_at_10']}, p50 {r['p50_ms']} ms, {r['heap_mb']:.0f} MB heap / {r['mmap_private_mb']:.0f} MB mmap"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, action="append", help="catalogue size (repeatable; default 100000)")
+    parser.add_argument("--dim", type=int, default=448, help="vector dimension")
+    parser.add_argument("--queries", type=int, default=200, help="held-out queries")
+    parser.add_argument("--types", nargs="+", choices=list(TYPES), default=list(TYPES), help="index types")
+    parser.add_argument("--real", type=Path, help="index folder whose vectors are replicated with noise")
+    parser.add_argument("--real-max-n", type=int, help="replicate --real only up to this N (default: every N)")
+    parser.add_argument("--noise", type=float, default=0.5, help="noise for --real, x each dimension's std")
+    parser.add_argument("--json", type=Path, help="write every measurement here")
+    parser.add_argument("--doc", type=Path, default=Path("docs/BENCHMARKS.md"), help="Markdown file to update")
+    parser.add_argument("--no-doc", action="store_true", help="do not touch the Markdown file")
+    parser.add_argument("--note", default="", help="a sentence about the conditions (e.g. background load)")
+    args = parser.parse_args(argv)
+    args.n = sorted(args.n or [100_000])
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, write the JSON and the Markdown section, print the summary last."""
+    args = parse_args(argv)
+    results = run(args)
+    results["note"] = args.note
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    if not args.no_doc:
+        write_section(args.doc, "index-scaling", markdown(results, args))
+    print(markdown(results, args))
+    print(summary(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
