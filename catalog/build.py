@@ -13,7 +13,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from catalog.products import read_products
-from engine.ann import FLAT_MAX_VECTORS, LARGE_FACTORY, choose_factory
+from engine.ann import keeps_factory
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, make_embedder
 from engine.images import ImageLoadError, load_image
@@ -142,11 +142,7 @@ def _can_update(previous: CatalogIndex, config: BuildConfig, n_after: int) -> bo
         return config.index_factory == previous.factory
     if not previous.manifest.get("index_auto", True):
         return True  # an explicit choice sticks until another is given
-    if previous.factory == "Flat":
-        return n_after <= FLAT_MAX_VECTORS
-    if previous.factory == LARGE_FACTORY:
-        return n_after > FLAT_MAX_VECTORS // 2  # hysteresis: no flapping around the threshold
-    return choose_factory(n_after) == previous.factory
+    return keeps_factory(previous.factory, n_after)
 
 
 def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Vector indexes behind `CatalogIndex`: index choice by size, FAISS factory strings, add/remove, tombstones, mmap.
 
 Every index here ranks by inner product (the vectors are L2-unit, so this is cosine) and keys vectors by stable
-int64 ids. Three families share one interface (`AnnIndex`):
+int64 ids. By default (`choose_factory`) small catalogues get exact `Flat` search and large ones an IVF with
+SQ8 codes; any factory string can be asked for instead. Three families share one interface (`AnnIndex`):
 
 - IVF factories (`"IVF1024,SQ8"`, `"IVF4096,PQ56"`, `"OPQ56,IVF4096,PQ56"`): the IVF stores the ids itself (a
   hashtable direct map gives `reconstruct` and `remove_ids` with `IDSelectorArray`).
@@ -12,7 +13,8 @@ int64 ids. Three families share one interface (`AnnIndex`):
 
 Search-time parameters live in the manifest and are applied on every load: any `faiss.ParameterSpace` name
 (`efSearch`, `nprobe`, `k_factor_rf` for a refining `…,RFlat` index) for FAISS factories, `rerank` (candidates
-per result) and `efSearch` for binary codes.
+per result) and `efSearch` for binary codes. `efConstruction` (HNSW) is a build parameter, kept the same way.
+PQ factories should use the `np` suffix (`PQ56np`): without it FAISS trains polysemous codes, ~40x slower.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-FLAT_MAX_VECTORS = 50_000  # measured (docs/SCALING.md): above this, exact search misses the 5 ms target
-LARGE_FACTORY = "HNSW32,SQ8"
+FLAT_MAX_VECTORS = 50_000  # measured (docs/SCALING.md): exact search costs ~3.6 ms here, 7.5 ms at 100k
+LARGE_CODEC = "SQ8"  # above it: IVF (nlist ≈ 4·sqrt(N)) with SQ8 codes, the one type that met every 1e6 target
+BUILD_PARAMS = ("efConstruction",)  # set before vectors are added, not at search time
 TRAIN_MAX = 100_000  # training sample for SQ/PQ/ITQ (IVF: up to 256 * nlist, at least 40 * nlist)
 HNSW_EF_SEARCH = 128
 INDEX_FILE = "index.faiss"
@@ -34,8 +37,19 @@ TOMBSTONE_FILE = "tombstones.npy"
 
 
 def choose_factory(n_vectors: int) -> str:
-    """The default index for a catalogue of `n_vectors`: exact `Flat` up to `FLAT_MAX_VECTORS`, else HNSW+SQ8."""
-    return "Flat" if n_vectors <= FLAT_MAX_VECTORS else LARGE_FACTORY
+    """The default index for `n_vectors`: exact `Flat` up to `FLAT_MAX_VECTORS`, else e.g. `IVF4096,SQ8`."""
+    return "Flat" if n_vectors <= FLAT_MAX_VECTORS else ivf_factory(n_vectors, LARGE_CODEC)
+
+
+def keeps_factory(factory: str, n_vectors: int) -> bool:
+    """Whether an automatically chosen index still suits `n_vectors` (with slack, so updates do not flap)."""
+    if factory == "Flat":
+        return n_vectors <= FLAT_MAX_VECTORS
+    nlist = ivf_nlist(factory)
+    if nlist and factory == f"IVF{nlist},{LARGE_CODEC}":
+        ideal = ivf_nlist(ivf_factory(n_vectors))
+        return n_vectors > FLAT_MAX_VECTORS // 2 and ideal // 2 <= nlist <= ideal * 2
+    return choose_factory(n_vectors) == factory
 
 
 def ivf_factory(n_vectors: int, codec: str = "SQ8") -> str:
@@ -44,14 +58,19 @@ def ivf_factory(n_vectors: int, codec: str = "SQ8") -> str:
     return f"IVF{min(nlist, 65536)},{codec}"
 
 
+def ivf_nlist(factory: str) -> int | None:
+    """The number of inverted lists named in a factory string (None when it is not an IVF)."""
+    match = re.search(r"IVF(\d+)", factory)
+    return int(match.group(1)) if match else None
+
+
 def default_params(factory: str) -> dict:
     """Search-time parameters for a factory string: efSearch for HNSW, nprobe for IVF, rerank for binary codes."""
     params: dict = {}
     if "HNSW" in factory:
         params["efSearch"] = HNSW_EF_SEARCH
-    nlist = re.search(r"IVF(\d+)", factory)
-    if nlist:
-        lists = int(nlist.group(1))
+    lists = ivf_nlist(factory)
+    if lists:
         params["nprobe"] = min(lists, max(8, lists // 16))
     if factory.startswith("ITQ"):
         params["rerank"] = 20
@@ -62,10 +81,9 @@ def default_params(factory: str) -> dict:
 
 def train_size(factory: str, n_vectors: int) -> int:
     """How many vectors train a factory: all of them up to `TRAIN_MAX`; IVF gets 40..256 points per list."""
-    nlist = re.search(r"IVF(\d+)", factory)
+    lists = ivf_nlist(factory)
     wanted = TRAIN_MAX
-    if nlist:
-        lists = int(nlist.group(1))
+    if lists:
         wanted = min(256 * lists, max(TRAIN_MAX, 40 * lists))
     return min(n_vectors, wanted)
 
@@ -178,6 +196,8 @@ class FaissAnn(AnnIndex):
             trained = train_size(factory, len(vectors))
             index.train(training_sample(vectors, trained, seed))
         ann = cls(index, factory, {**default_params(factory), **(params or {})}, trained)
+        if "efConstruction" in ann.params:
+            _hnsw(index).efConstruction = int(ann.params["efConstruction"])
         ann.add(vectors, ids)
         return ann
 
@@ -202,7 +222,8 @@ class FaissAnn(AnnIndex):
         """Set the search-time parameters (efSearch, nprobe, k_factor_rf, …) through any wrapper."""
         space = faiss.ParameterSpace()
         for name, value in self.params.items():
-            space.set_index_parameter(self.index, name, value)
+            if name not in BUILD_PARAMS:
+                space.set_index_parameter(self.index, name, value)
 
     def add(self, vectors, ids) -> None:
         """Add (N, D) vectors under new ids."""
@@ -279,6 +300,14 @@ class FaissAnn(AnnIndex):
         params.efSearch = int(inner.hnsw.efSearch)
         params.sel = self._selector[1]
         return params
+
+
+def _hnsw(index: faiss.Index):
+    """The HNSW graph inside an (ID-mapped) index; ValueError when there is none."""
+    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
+    if not isinstance(inner, faiss.IndexHNSW):
+        raise ValueError("efConstruction applies to HNSW indexes only")
+    return inner.hnsw
 
 
 def _native_ids(index: faiss.Index) -> bool:

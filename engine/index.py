@@ -12,7 +12,7 @@ A save writes a complete new version folder (`*.partial` until it is complete an
 with `os.replace`; a crash or kill at any point leaves the previous version live. Later saves delete the
 partial folders of writers that died, and all but the last `KEEP_VERSIONS` versions.
 
-The vectors live in an `engine.ann.AnnIndex`: exact `Flat` for small catalogues, HNSW+SQ8 above
+The vectors live in an `engine.ann.AnnIndex`: exact `Flat` for small catalogues, IVF with SQ8 codes above
 `FLAT_MAX_VECTORS`, or any FAISS factory string; vectors can be added and removed without a rebuild.
 """
 

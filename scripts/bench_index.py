@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
 
-from engine.ann import FLAT_MAX_VECTORS, choose_factory, ivf_factory  # noqa: E402
+from engine.ann import FLAT_MAX_VECTORS, choose_factory, ivf_factory, parse_params  # noqa: E402
 from engine.index import CatalogIndex, current_version  # noqa: E402
 
 LATENCY_TARGET_MS = 5.0
@@ -46,7 +46,7 @@ TYPES = {  # name -> factory string for (N, dim)
     "ITQ256,BHNSW32": lambda n, d: f"ITQ{min(256, d // 8 * 8)},BHNSW32",
 }
 FLAT_SIZES = (10_000, 20_000, 50_000, 100_000, 300_000, 1_000_000)
-SWEEPS = {"efSearch": (32, 64, 128, 256), "nprobe": (8, 16, 32, 64, 128), "rerank": (5, 10, 20)}
+SWEEPS = {"efSearch": (32, 64, 128, 256, 512, 1024), "nprobe": (8, 16, 32, 64, 128, 256), "rerank": (5, 10, 20)}
 
 
 def clustered(n: int, dim: int, seed: int, spread: float = 0.75) -> np.ndarray:
@@ -113,13 +113,13 @@ def timed_queries(index: CatalogIndex, queries: np.ndarray, truth: np.ndarray) -
     return {**percentiles(watch.samples, digits=2), "recall_at_10": round(float(np.mean(hits)), 3)}
 
 
-def bench_type(name: str, factory: str, vectors: np.ndarray, queries, truth, workdir: Path) -> dict:
+def bench_type(name: str, factory: str, vectors: np.ndarray, queries, truth, workdir: Path, params=None) -> dict:
     """Build, save, reload (heap and mmap) and measure one index type."""
     release()
     before = anon_mb()
     started = time.perf_counter()
     meta = pd.DataFrame({"id": np.arange(len(vectors), dtype=np.int64)})
-    built = CatalogIndex.from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory)
+    built = CatalogIndex.from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory, params)
     result = {"type": name, "factory": factory, "build_s": round(time.perf_counter() - started, 1)}
     result["build_delta_mb"] = round(anon_mb() - before, 1)
     result["params"] = built.manifest["index"]["params"]
@@ -214,29 +214,38 @@ def run(args) -> dict:
                 truth = exact_truth(vectors, queries)
                 for name in args.types:
                     factory = TYPES[name](n, args.dim)
-                    row = bench_type(name, factory, vectors, queries, truth, Path(tmp) / f"{label[:4]}-{n}")
+                    folder = Path(tmp) / f"{label[:4]}-{n}"
+                    row = bench_type(name, factory, vectors, queries, truth, folder, args.params)
                     row.update(data=label, n=n)
                     print(json.dumps(row), flush=True)
                     results["runs"].append(row)
                 del data, vectors
                 release()
-        sizes = sorted({s for s in FLAT_SIZES if s <= max(args.n)} | {min(args.n)})
-        results["flat"] = flat_threshold(args.dim, sizes, clustered(args.queries, args.dim, seed=3))
+        if "Flat" in args.types:
+            sizes = sorted({s for s in FLAT_SIZES if s <= max(args.n)} | {min(args.n)})
+            results["flat"] = flat_threshold(args.dim, sizes, clustered(args.queries, args.dim, seed=3))
     results["date"] = started
     return results
 
 
-def markdown(results: dict, args) -> str:
-    """The BENCHMARKS.md section."""
+def command_line(args) -> str:
+    """The command that reproduces a run."""
     command = "python scripts/bench_index.py " + " ".join(f"--n {n}" for n in args.n) + f" --dim {args.dim}"
     command += f" --real {args.real}" if args.real else ""
     command += f" --real-max-n {args.real_max_n}" if args.real and args.real_max_n else ""
+    command += f" --types {' '.join(args.types)}" if args.types != list(TYPES) else ""
+    return command + "".join(f" --param {k}={v}" for k, v in args.params.items())
+
+
+def markdown(results: dict, args) -> str:
+    """The BENCHMARKS.md section."""
+    command = results.get("command") or command_line(args)
     lines = [
         "## Index scaling (`scripts/bench_index.py`)",
         "",
         f"Measured {results['date']} on {results['machine']}, faiss {faiss.__version__}: builds on "
         f"{results['threads']} OpenMP threads, queries one at a time on 1 thread; {args.queries} held-out queries, "
-        f"recall@10 against exact IndexFlatIP search. {args.note}".strip(),
+        f"recall@10 against exact IndexFlatIP search. {results.get('note') or args.note}".strip(),
         "",
         f"`{command}`",
         "",
@@ -282,13 +291,15 @@ def _sweep_table(results: dict) -> list[str]:
 
 def _flat_table(results: dict) -> list[str]:
     """Exact-search latency by size: where the default switches."""
-    flat = results["flat"]
+    flat = results.get("flat")
+    if not flat:
+        return []
     lines = ["Exact search (`Flat`) single-query p50 by catalogue size (synthetic):", ""]
     lines += ["| N | p50 ms |", "|---|---|", *[f"| {r['n']:,} | {r['p50_ms']} |" for r in flat["sizes"]], ""]
     lines.append(
         f"A linear fit puts `Flat` at the {flat['target_ms']:g} ms target near N ≈ {flat['n_at_target']:,}; "
-        f"the default switches from `Flat` to `{choose_factory(FLAT_MAX_VECTORS + 1)}` above "
-        f"`FLAT_MAX_VECTORS` = {FLAT_MAX_VECTORS:,} vectors."
+        f"the default switches from `Flat` to `{choose_factory(FLAT_MAX_VECTORS + 1)}` (IVF with nlist ≈ 4·√N, "
+        f"SQ8 codes) above `FLAT_MAX_VECTORS` = {FLAT_MAX_VECTORS:,} vectors."
         if flat["n_at_target"]
         else "Exact search stayed under the target at every size measured."
     )
@@ -323,20 +334,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--doc", type=Path, default=Path("docs/BENCHMARKS.md"), help="Markdown file to update")
     parser.add_argument("--no-doc", action="store_true", help="do not touch the Markdown file")
     parser.add_argument("--note", default="", help="a sentence about the conditions (e.g. background load)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="index parameter")
+    parser.add_argument("--section", default="index-scaling", help="name of the Markdown section to (re)write")
+    parser.add_argument("--from-json", type=Path, help="re-render the Markdown from a --json file, measure nothing")
     args = parser.parse_args(argv)
     args.n = sorted(args.n or [100_000])
+    args.params = parse_params(args.param)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run, write the JSON and the Markdown section, print the summary last."""
     args = parse_args(argv)
-    results = run(args)
-    results["note"] = args.note
-    if args.json:
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = run(args)
+        results.update(note=args.note, command=command_line(args))
+    if args.json and not args.from_json:
         args.json.write_text(json.dumps(results, indent=2))
     if not args.no_doc:
-        write_section(args.doc, "index-scaling", markdown(results, args))
+        write_section(args.doc, args.section, markdown(results, args))
     print(markdown(results, args))
     print(summary(results))
     return 0

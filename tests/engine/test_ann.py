@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.ann import FLAT_MAX_VECTORS, LARGE_FACTORY, choose_factory, default_params, ivf_factory, train_size
+from engine.ann import FLAT_MAX_VECTORS, choose_factory, default_params, ivf_factory, keeps_factory, train_size
 from engine.index import CatalogIndex, current_version
 
 DIM, N, QUERIES = 64, 3000, 100
@@ -149,6 +149,17 @@ def test_hnsw_tombstones_are_filtered_saved_and_compacted_away(tmp_path, data):
         index.index.add(data["vectors"][:1], gone[:1])
 
 
+def test_hnsw_build_parameter_efconstruction_is_applied_and_kept(tmp_path, data):
+    index = make(data, "HNSW32", rows=slice(0, 500), params={"efConstruction": 64, "efSearch": 50})
+    assert faiss.downcast_index(index.index.index.index).hnsw.efConstruction == 64
+    index.save(tmp_path)
+    loaded = CatalogIndex.load(tmp_path)
+    assert loaded.manifest["index"]["params"] == {"efConstruction": 64, "efSearch": 50}
+    assert faiss.downcast_index(loaded.index.index.index).hnsw.efSearch == 50
+    with pytest.raises(ValueError, match="HNSW indexes only"):
+        make(data, "Flat", rows=slice(0, 10), params={"efConstruction": 64})
+
+
 def test_compaction_can_switch_the_index_type(data):
     index = make(data, "Flat")
     index.compact(factory="HNSW32,SQ8")
@@ -173,7 +184,11 @@ def test_mmap_load_maps_the_files_and_is_read_only(tmp_path, data, name):
 
 def test_the_default_is_exact_for_small_catalogues_and_approximate_above_the_threshold():
     assert choose_factory(1000) == choose_factory(FLAT_MAX_VECTORS) == "Flat"
-    assert choose_factory(FLAT_MAX_VECTORS + 1) == LARGE_FACTORY
+    assert choose_factory(FLAT_MAX_VECTORS + 1) == "IVF1024,SQ8" and choose_factory(10**6) == "IVF4096,SQ8"
+    assert keeps_factory("Flat", FLAT_MAX_VECTORS) and not keeps_factory("Flat", FLAT_MAX_VECTORS + 1)
+    assert keeps_factory("IVF1024,SQ8", FLAT_MAX_VECTORS - 1)  # no flapping back to Flat just below
+    assert keeps_factory("IVF1024,SQ8", 200_000) and not keeps_factory("IVF1024,SQ8", 1_000_000)  # 4x growth
+    assert not keeps_factory("IVF1024,SQ8", 20_000) and not keeps_factory("HNSW32", 10**6)
     assert ivf_factory(1_000_000) == "IVF4096,SQ8" and ivf_factory(100) == "IVF32,SQ8"
     assert train_size("IVF4096,SQ8", 10**7) == 163_840 and train_size("HNSW32,SQ8", 10**7) == 100_000
 
