@@ -13,9 +13,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from catalog.products import read_products
-from engine.ann import keeps_factory
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, make_embedder
+from engine.factories import keeps_factory
 from engine.images import ImageLoadError, load_image
 from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, writer_lock
 from engine.pipeline import check_index
@@ -34,7 +34,7 @@ class BuildConfig:
     batch: int = 16
     max_objects: int = 5  # detections kept per catalogue image, by confidence
     imgsz: int | None = None  # input size for catalogue shots; None: the detector's, as for queries
-    index_factory: str | None = None  # FAISS factory string; None: by catalogue size (engine.ann.choose_factory)
+    index_factory: str | None = None  # FAISS factory string; None: by catalogue size (engine.factories.choose_factory)
     index_params: dict | None = None  # search-time parameters (efSearch, nprobe, …) over the factory's defaults
     compact: bool = False  # rebuild the vector index from the stored vectors (drops tombstones, retrains)
     rebuild: bool = False  # ignore the existing index and embed every image again

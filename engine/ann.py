@@ -1,8 +1,9 @@
 """Vector indexes behind `CatalogIndex`: index choice by size, FAISS factory strings, add/remove, tombstones, mmap.
 
 Every index here ranks by inner product (the vectors are L2-unit, so this is cosine) and keys vectors by stable
-int64 ids. By default (`choose_factory`) small catalogues get exact `Flat` search and large ones an IVF with
-SQ8 codes; any factory string can be asked for instead. Three families share one interface (`AnnIndex`):
+int64 ids. By default (`engine.factories.choose_factory`) small catalogues get exact `Flat` search and large
+ones an IVF with SQ8 codes; any factory string can be asked for instead. Three families share one interface
+(`AnnIndex`):
 
 - IVF factories (`"IVF1024,SQ8"`, `"IVF4096,PQ56"`, `"OPQ56,IVF4096,PQ56"`): the IVF stores the ids itself (a
   hashtable direct map gives `reconstruct` and `remove_ids` with `IDSelectorArray`).
@@ -20,83 +21,15 @@ PQ factories should use the `np` suffix (`PQ56np`): without it FAISS trains poly
 from __future__ import annotations
 
 import contextlib
-import math
-import re
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-FLAT_MAX_VECTORS = 50_000  # measured (docs/SCALING.md): exact search costs ~3.6 ms here, 7.5 ms at 100k
-LARGE_CODEC = "SQ8"  # above it: IVF (nlist ≈ 4·sqrt(N)) with SQ8 codes, the one type that met every 1e6 target
-BUILD_PARAMS = ("efConstruction",)  # set before vectors are added, not at search time
-TRAIN_MAX = 100_000  # training sample for SQ/PQ/ITQ (IVF: up to 256 * nlist, at least 40 * nlist)
-HNSW_EF_SEARCH = 128
+from engine.factories import default_params, train_size
+
 INDEX_FILE = "index.faiss"
 TOMBSTONE_FILE = "tombstones.npy"
-
-
-def choose_factory(n_vectors: int) -> str:
-    """The default index for `n_vectors`: exact `Flat` up to `FLAT_MAX_VECTORS`, else e.g. `IVF4096,SQ8`."""
-    return "Flat" if n_vectors <= FLAT_MAX_VECTORS else ivf_factory(n_vectors, LARGE_CODEC)
-
-
-def keeps_factory(factory: str, n_vectors: int) -> bool:
-    """Whether an automatically chosen index still suits `n_vectors` (with slack, so updates do not flap)."""
-    if factory == "Flat":
-        return n_vectors <= FLAT_MAX_VECTORS
-    nlist = ivf_nlist(factory)
-    if nlist and factory == f"IVF{nlist},{LARGE_CODEC}":
-        ideal = ivf_nlist(ivf_factory(n_vectors))
-        return n_vectors > FLAT_MAX_VECTORS // 2 and ideal // 2 <= nlist <= ideal * 2
-    return choose_factory(n_vectors) == factory
-
-
-def ivf_factory(n_vectors: int, codec: str = "SQ8") -> str:
-    """An IVF factory string with nlist ≈ 4·sqrt(N) rounded to a power of two, e.g. `IVF1024,SQ8`."""
-    nlist = 2 ** round(math.log2(max(16.0, 4 * math.sqrt(max(n_vectors, 1)))))
-    return f"IVF{min(nlist, 65536)},{codec}"
-
-
-def ivf_nlist(factory: str) -> int | None:
-    """The number of inverted lists named in a factory string (None when it is not an IVF)."""
-    match = re.search(r"IVF(\d+)", factory)
-    return int(match.group(1)) if match else None
-
-
-def default_params(factory: str) -> dict:
-    """Search-time parameters for a factory string: efSearch for HNSW, nprobe for IVF, rerank for binary codes."""
-    params: dict = {}
-    if "HNSW" in factory:
-        params["efSearch"] = HNSW_EF_SEARCH
-    lists = ivf_nlist(factory)
-    if lists:
-        params["nprobe"] = min(lists, max(8, lists // 16))
-    if factory.startswith("ITQ"):
-        params["rerank"] = 20
-    if factory.endswith("RFlat") or "Refine(" in factory:
-        params["k_factor_rf"] = 4
-    return params
-
-
-def train_size(factory: str, n_vectors: int) -> int:
-    """How many vectors train a factory: all of them up to `TRAIN_MAX`; IVF gets 40..256 points per list."""
-    lists = ivf_nlist(factory)
-    wanted = TRAIN_MAX
-    if lists:
-        wanted = min(256 * lists, max(TRAIN_MAX, 40 * lists))
-    return min(n_vectors, wanted)
-
-
-def parse_params(items: list[str]) -> dict:
-    """Command-line search parameters: ["efSearch=96", "nprobe=8"] -> {"efSearch": 96, "nprobe": 8}."""
-    params = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ValueError(f"expected NAME=VALUE, got '{item}'")
-        params[name] = int(value) if value.lstrip("-").isdigit() else float(value)
-    return params
 
 
 def training_sample(vectors: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
@@ -196,8 +129,6 @@ class FaissAnn(AnnIndex):
             trained = train_size(factory, len(vectors))
             index.train(training_sample(vectors, trained, seed))
         ann = cls(index, factory, {**default_params(factory), **(params or {})}, trained)
-        if "efConstruction" in ann.params:
-            _hnsw(index).efConstruction = int(ann.params["efConstruction"])
         ann.add(vectors, ids)
         return ann
 
@@ -222,7 +153,9 @@ class FaissAnn(AnnIndex):
         """Set the search-time parameters (efSearch, nprobe, k_factor_rf, …) through any wrapper."""
         space = faiss.ParameterSpace()
         for name, value in self.params.items():
-            if name not in BUILD_PARAMS:
+            if name == "efConstruction":  # a build parameter: shapes the graph of vectors added from now on
+                _hnsw(self.index).efConstruction = int(value)
+            else:
                 space.set_index_parameter(self.index, name, value)
 
     def add(self, vectors, ids) -> None:

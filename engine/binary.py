@@ -15,16 +15,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from engine.ann import (
-    INDEX_FILE,
-    TOMBSTONE_FILE,
-    AnnIndex,
-    as_ids,
-    as_vectors,
-    default_params,
-    omp_threads,
-    training_sample,
-)
+from engine.ann import INDEX_FILE, TOMBSTONE_FILE, AnnIndex, as_ids, as_vectors, omp_threads, training_sample
+from engine.factories import default_params
 
 ITQ_TRAIN_MAX = 32_768
 CODES_FILE = "codes.faissb"
@@ -79,10 +71,11 @@ class BinaryAnn(AnnIndex):
         return int(self.floats.ntotal)
 
     def apply_params(self) -> None:
-        """Set efSearch / nprobe on the binary index."""
+        """Set efSearch, efConstruction (graph of codes) and nprobe on the binary index."""
         inner = faiss.downcast_IndexBinary(self.codes.index)
-        if "efSearch" in self.params and hasattr(inner, "hnsw"):
-            inner.hnsw.efSearch = int(self.params["efSearch"])
+        for name in ("efSearch", "efConstruction"):
+            if name in self.params and hasattr(inner, "hnsw"):
+                setattr(inner.hnsw, name, int(self.params[name]))
         if "nprobe" in self.params and hasattr(inner, "nprobe"):
             inner.nprobe = int(self.params["nprobe"])
 

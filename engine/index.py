@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.ann import INDEX_FILE, AnnIndex, build_ann, choose_factory, read_ann
+from engine.ann import INDEX_FILE, AnnIndex, build_ann, read_ann
+from engine.factories import choose_factory
 
 FORMAT_VERSION = 2
 KEEP_VERSIONS = 2
@@ -74,7 +75,7 @@ class CatalogIndex:
         """Index (N, D) unit vectors; `meta` has N rows in the same order and an int64 `id` column.
 
         `factory` is a FAISS `index_factory` string (inner product), or `"ITQ<bits>,B…"` for binary codes;
-        None picks by size with `engine.ann.choose_factory` (exact `Flat` for small catalogues). `params`
+        None picks by size with `engine.factories.choose_factory` (exact `Flat` for small catalogues). `params`
         override the search-time defaults (`efSearch`, `nprobe`, `rerank`); both are kept in the manifest.
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)

@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog.build import BuildConfig, build_catalog  # noqa: E402
-from engine.ann import parse_params  # noqa: E402
 from engine.detector import DetectorConfig  # noqa: E402
 from engine.embed import EmbeddingConfig  # noqa: E402
+from engine.factories import parse_params  # noqa: E402
 from engine.settings import default_index_dir, default_weights, demo_catalog_dir  # noqa: E402
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.ann import parse_params  # noqa: E402
+from engine.factories import parse_params  # noqa: E402
 from engine.index import CatalogIndex, IndexNotFoundError, writer_lock  # noqa: E402
 
 

@@ -96,7 +96,8 @@ def test_updates_go_in_place_and_an_index_type_switch_reuses_stored_vectors(tmp_
     assert report.embedded == 1 and report.removed == 1 and report.index == "HNSW32 (updated in place)"
     index = engine.CatalogIndex.load(out)
     old_ids = before.meta.set_index("image")["id"]
-    assert index.manifest["index"]["tombstones"] == 2 and index.manifest["index"]["params"] == {"efSearch": 40}
+    info = index.manifest["index"]
+    assert info["tombstones"] == 2 and info["params"] == {"efSearch": 40, "efConstruction": 100}
     assert index.meta.set_index("image")["id"][changed] >= before.next_id  # re-embedded under a fresh id
     same = index.meta[~index.meta["image"].isin([changed])].set_index("image")["id"]
     assert (same == old_ids[same.index]).all() and gone not in set(index.meta["image"])

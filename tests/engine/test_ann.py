@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.ann import FLAT_MAX_VECTORS, choose_factory, default_params, ivf_factory, keeps_factory, train_size
+from engine.factories import FLAT_MAX_VECTORS, choose_factory, default_params, ivf_factory, keeps_factory, train_size
 from engine.index import CatalogIndex, current_version
 
 DIM, N, QUERIES = 64, 3000, 100
@@ -155,6 +155,7 @@ def test_hnsw_build_parameter_efconstruction_is_applied_and_kept(tmp_path, data)
     index.save(tmp_path)
     loaded = CatalogIndex.load(tmp_path)
     assert loaded.manifest["index"]["params"] == {"efConstruction": 64, "efSearch": 50}
+    assert default_params("ITQ64,BHNSW32") == {"efSearch": 128, "efConstruction": 100, "rerank": 20}
     assert faiss.downcast_index(loaded.index.index.index).hnsw.efSearch == 50
     with pytest.raises(ValueError, match="HNSW indexes only"):
         make(data, "Flat", rows=slice(0, 10), params={"efConstruction": 64})
@@ -163,7 +164,8 @@ def test_hnsw_build_parameter_efconstruction_is_applied_and_kept(tmp_path, data)
 def test_compaction_can_switch_the_index_type(data):
     index = make(data, "Flat")
     index.compact(factory="HNSW32,SQ8")
-    assert index.factory == "HNSW32,SQ8" and index.manifest["index"]["params"] == {"efSearch": 128}
+    assert index.factory == "HNSW32,SQ8"
+    assert index.manifest["index"]["params"] == {"efSearch": 128, "efConstruction": 100}
     assert recall(index.search(data["queries"], 10)[1], data["truth"]) >= 0.9
 
 

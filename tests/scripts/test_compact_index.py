@@ -23,7 +23,7 @@ def test_compaction_drops_tombstones_then_switches_type(tmp_path, capsys):
     assert compact_index.main(["--index", str(tmp_path), "--param", "efSearch=50"]) == 0
     assert "HNSW32 (500 stored, 100 removed) -> HNSW32 (400 stored, 0 removed)" in capsys.readouterr().out
     compacted = CatalogIndex.load(tmp_path)
-    assert compacted.manifest["index"]["params"] == {"efSearch": 50} and len(compacted) == 400
+    assert compacted.manifest["index"]["params"] == {"efSearch": 50, "efConstruction": 100} and len(compacted) == 400
     assert compact_index.main(["--index", str(tmp_path), "--factory", "IVF8,Flat", "--param", "nprobe=8"]) == 0
     switched = CatalogIndex.load(tmp_path)
     assert switched.factory == "IVF8,Flat" and switched.manifest["index_auto"] is False
