@@ -13,6 +13,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from catalog.products import read_products
+from engine.backends import index_class, load_index
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, make_embedder
 from engine.factories import keeps_factory
@@ -38,6 +39,7 @@ class BuildConfig:
     index_params: dict | None = None  # search-time parameters (efSearch, nprobe, …) over the factory's defaults
     compact: bool = False  # rebuild the vector index from the stored vectors (drops tombstones, retrains)
     rebuild: bool = False  # ignore the existing index and embed every image again
+    ray: str | None = None  # embed on Ray (catalog.build_ray): "local", "auto" or a cluster address; None: here
 
 
 @dataclass
@@ -99,7 +101,9 @@ def build_catalog(
         report.seconds = time.perf_counter() - started
         index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
         index.save(out_dir)
-    report.vectors = len(index)
+        report.vectors = len(index)
+        for opened in {id(x): x for x in (previous, index) if x is not None}.values():
+            opened.close()  # Milvus Lite: one process per database file
     return report
 
 
@@ -120,14 +124,13 @@ def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig
         meta = pd.concat([kept, new_rows], ignore_index=True)
         vectors = np.concatenate([stored.reshape(-1, new_vectors.shape[1]), new_vectors])
         factory, params = config.index_factory, config.index_params  # no factory: by size
-        index = CatalogIndex.from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory, params)
+        index = index_class().from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory, params)
         report.index = f"{index.factory} ({'built' if previous is None else 'rebuilt from stored vectors'})"
         return index
     previous.remove(previous.meta["id"].to_numpy()[~current])
     previous.add(new_vectors, new_rows)
     if config.index_params:
-        previous.index.params.update(config.index_params)
-        previous.index.apply_params()
+        previous.set_params(config.index_params)
     action = "updated in place"
     if config.compact or previous.tombstone_fraction > COMPACT_ABOVE:
         previous.compact(retrain=config.compact)
@@ -154,7 +157,7 @@ def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFram
 def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> CatalogIndex | None:
     """The existing index if it was built the same way (same weights and configs), else None."""
     try:
-        previous = CatalogIndex.load(out_dir)
+        previous = load_index(out_dir)
         check_index(previous.manifest, detector, config.embedding)
     except (IndexNotFoundError, IndexMismatchError):
         return None
@@ -194,7 +197,12 @@ def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int
 
 
 def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress):
-    """Detect and embed images in batches (decoding the next batch while the model runs)."""
+    """Detect and embed images in batches (decoding the next batch while the model runs), or on Ray."""
+    if config.ray and todo:
+        from catalog.build_ray import embed_images_ray
+
+        weights = str(detector.weights_path) if detector.weights_path.is_file() else detector.weights_name
+        return embed_images_ray(images_dir, todo, hashes, weights, config, report, next_id)
     embedder = make_embedder(config.embedding, detector)
     rows: list[dict] = []
     vectors: list[np.ndarray] = []

@@ -208,6 +208,14 @@ class CatalogIndex:
         meta = pd.read_parquet(version / "meta.parquet")
         return cls(index, meta, manifest, read_only=bool(mmap))
 
+    def set_params(self, params: dict) -> None:
+        """Override search-time parameters (efSearch, nprobe, …) and apply them now."""
+        self.index.params.update(params)
+        self.index.apply_params()
+
+    def close(self) -> None:
+        """Nothing to release for files (the Milvus backend closes its connection)."""
+
     def _check_writable(self) -> None:
         """Refuse to change a memory-mapped index (FAISS would abort the process)."""
         if self.read_only:

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from engine.backends import load_index, load_manifest
 from engine.detector import Analysis, Detector, DetectorConfig, is_model_yaml
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
-from engine.index import CatalogIndex, check_compatible, read_manifest
+from engine.index import CatalogIndex, check_compatible
 from engine.search import Match, SearchFilters, search_products
 from engine.settings import default_weights, index_mmap
 
@@ -21,7 +22,7 @@ class Lookalike:
 
     detector: Detector
     embedder: Embedder
-    index: CatalogIndex
+    index: CatalogIndex  # or engine.milvus_index.MilvusCatalogIndex ($LOOKALIKE_INDEX_BACKEND=milvus)
     index_dir: Path
 
     @property
@@ -73,15 +74,16 @@ def load(
     `embedding` defaults to the manifest's config. Raises `IndexNotFoundError` when no index is built and
     `IndexMismatchError` when the weights or embedding config differ from the ones the index was built with.
     `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
+    The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.backends`).
     """
-    manifest = read_manifest(index_dir)
+    manifest = load_manifest(index_dir)
     built = manifest["detector"]
     weights = weights or _recorded_weights(built) or default_weights()
     detector = Detector(weights, DetectorConfig(**built["config"]), device=device)
     embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
     check_index(manifest, detector, embedding)
     embedder = make_embedder(embedding, detector)
-    index = CatalogIndex.load(index_dir, mmap=index_mmap() if mmap is None else mmap)
+    index = load_index(index_dir, mmap=index_mmap() if mmap is None else mmap)
     return Lookalike(detector, embedder, index, Path(index_dir))
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from engine.index import CatalogIndex
+
+if TYPE_CHECKING:
+    from engine.milvus_index import MilvusCatalogIndex
 
 SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
 INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash")
@@ -37,6 +42,19 @@ class SearchFilters:
             keep &= ~rows["product_id"].isin(self.exclude_products).to_numpy()
         return keep
 
+    def expression(self) -> str:
+        """The same filters as a Milvus boolean expression over the fields `f_category`, `f_price`, `f_product`."""
+        parts = []
+        if self.categories:
+            parts.append(f"f_category in {json.dumps(list(self.categories))}")
+        if self.price_min is not None:
+            parts.append(f"f_price >= {float(self.price_min)!r}")
+        if self.price_max is not None:
+            parts.append(f"f_price <= {float(self.price_max)!r}")
+        if self.exclude_products:
+            parts.append(f"f_product not in {json.dumps(list(self.exclude_products))}")
+        return " and ".join(parts)
+
 
 @dataclass
 class Match:
@@ -61,23 +79,25 @@ class Match:
 
 
 def search_products(
-    index: CatalogIndex, query: np.ndarray, k: int = 10, filters: SearchFilters | None = None
+    index: CatalogIndex | MilvusCatalogIndex, query: np.ndarray, k: int = 10, filters: SearchFilters | None = None
 ) -> list[Match]:
     """Top-k products for a (D,) unit query vector, best first; each product appears once.
 
     Fetches more neighbours than `k` and widens the fetch until enough distinct products pass the filters
-    or the whole index has been scanned.
+    or the whole index has been scanned. Indexes that `pushes_filters` (Milvus) apply the filters during the
+    vector search; the others are filtered here.
     """
     filters = filters or SearchFilters()
     if len(index) == 0 or k <= 0:
         return []
+    pushed = {"filter": filters.expression()} if getattr(index, "pushes_filters", False) else {}
     fetch = min(len(index), k * 8 + 32)
     while True:
-        scores, ids = index.search(query.reshape(1, -1), fetch)
+        scores, ids = index.search(query.reshape(1, -1), fetch, **pushed)
         valid = ids[0] >= 0
         rows = index.rows(ids[0][valid]).assign(score=scores[0][valid])
         best = rows[filters.mask(rows)].drop_duplicates("product_id", keep="first")
-        if len(best) >= k or fetch >= len(index):
+        if len(best) >= k or fetch >= len(index) or (pushed and valid.sum() < fetch):
             return [_to_match(rank, row) for rank, row in enumerate(best.head(k).to_dict("records"), 1)]
         fetch = min(len(index), fetch * 4)
 

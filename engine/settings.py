@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +43,27 @@ def demo_catalog_dir() -> Path:
 def sample_rooms_dir() -> Path:
     """Room photos offered as samples in the app."""
     return demo_catalog_dir() / "rooms"
+
+
+def index_backend() -> str:
+    """$LOOKALIKE_INDEX_BACKEND: "faiss" (default: files in the index folder) or "milvus"."""
+    backend = os.environ.get("LOOKALIKE_INDEX_BACKEND", "faiss").strip().lower() or "faiss"
+    if backend not in ("faiss", "milvus"):
+        raise ValueError(f"LOOKALIKE_INDEX_BACKEND must be 'faiss' or 'milvus', not '{backend}'")
+    return backend
+
+
+def milvus_uri(index_dir: str | Path) -> str:
+    """$LOOKALIKE_MILVUS_URI (e.g. http://host:19530), else a Milvus Lite file `milvus.db` in the index folder."""
+    return os.environ.get("LOOKALIKE_MILVUS_URI") or str(Path(index_dir).resolve() / "milvus.db")
+
+
+def milvus_token() -> str:
+    """$LOOKALIKE_MILVUS_TOKEN: "user:password" or an API key for a server with authentication."""
+    return os.environ.get("LOOKALIKE_MILVUS_TOKEN", "")
+
+
+def milvus_collection(index_dir: str | Path) -> str:
+    """$LOOKALIKE_MILVUS_COLLECTION, else `lookalike_<index folder name>` (letters, digits, underscores)."""
+    name = os.environ.get("LOOKALIKE_MILVUS_COLLECTION") or f"lookalike_{Path(index_dir).resolve().name}"
+    return re.sub(r"\W", "_", name)

@@ -5,7 +5,9 @@ python scripts/build_catalog.py --demo            # the IKEA demo catalogue into
 
 An existing index is updated in place: new and changed images are added, deleted ones removed, without
 rebuilding the vector index. --index-factory picks the FAISS index (default: by catalogue size, exact Flat for
-small ones, HNSW32,SQ8 for large ones); --compact rebuilds it from the stored vectors; --rebuild re-embeds all.
+small ones, IVF with SQ8 codes for large ones); --compact rebuilds it from the stored vectors; --rebuild re-embeds
+all. --ray runs detection and embedding on a Ray cluster (a local one unless --ray-address); the index is
+written here. LOOKALIKE_INDEX_BACKEND=milvus writes the index to Milvus instead of FAISS files (docs/SCALING.md).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--compact", action="store_true", help="rebuild the vector index (drop removed, retrain)")
     parser.add_argument("--rebuild", action="store_true", help="ignore the existing index, embed every image again")
+    parser.add_argument("--ray", action="store_true", help="detect and embed on Ray (a local instance by default)")
+    parser.add_argument("--ray-address", help='Ray cluster for --ray, e.g. "auto" or "ray://head:10001"')
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.demo:
@@ -73,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         index_params=args.index_params or None,
         compact=args.compact,
         rebuild=args.rebuild,
+        ray=(args.ray_address or "local") if args.ray or args.ray_address else None,
     )
     try:
         report = build_catalog(args.images, args.out, args.products, args.weights, config, progress=not args.quiet)

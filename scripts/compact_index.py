@@ -16,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine.backends import load_index  # noqa: E402
 from engine.factories import parse_params  # noqa: E402
-from engine.index import CatalogIndex, IndexNotFoundError, writer_lock  # noqa: E402
+from engine.index import IndexNotFoundError, writer_lock  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,10 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         with writer_lock(args.index):
-            index = CatalogIndex.load(args.index)
+            index = load_index(args.index)
             before = dict(index.manifest["index"]) if "index" in index.manifest else {"factory": index.factory}
             index.compact(retrain=args.retrain, factory=args.factory, params=parse_params(args.param) or None)
             version = index.save(args.index)
+            index.close()
     except (IndexNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{before['factory']} ({before.get('ntotal', len(index))} stored, {before.get('tombstones', 0)} removed) -> "
         f"{after['factory']} ({after['ntotal']} stored, {after['tombstones']} removed) in "
-        f"{time.perf_counter() - started:.1f} s; version {version.name}"
+        f"{time.perf_counter() - started:.1f} s; version {getattr(version, 'name', version)}"
     )
     return 0
 
