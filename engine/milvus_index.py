@@ -31,6 +31,7 @@ from engine.settings import milvus_collection, milvus_token, milvus_uri
 
 MAX_TOPK = 16_384  # Milvus's largest search limit
 BATCH = 2_000  # rows per insert / get / delete call
+_LITE_CLIENTS: dict[str, int] = {}  # open clients per Milvus Lite file in this process
 TEXT_MAX = 8_192  # max_length of the VARCHAR filter fields
 NATIVE_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "HNSW_SQ", "DISKANN", "SCANN", "AUTOINDEX")
 
@@ -245,7 +246,7 @@ class MilvusCatalogIndex:
     def close(self) -> None:
         """Let go of the Milvus connection (Milvus Lite allows one process per database file)."""
         if self._client is not None:
-            self._client.close()
+            disconnect(self._client)
             self._client = None
 
     def _create(self, collection: str) -> None:
@@ -341,7 +342,23 @@ def connect(index_dir: str | Path):
     uri = milvus_uri(index_dir)
     if "://" not in uri:
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    return MilvusClient(uri=uri, token=milvus_token())
+        _LITE_CLIENTS[uri] = _LITE_CLIENTS.get(uri, 0) + 1
+    client = MilvusClient(uri=uri, token=milvus_token())
+    client.lookalike_uri = uri
+    return client
+
+
+def disconnect(client) -> None:
+    """Close a client; the last one of a Milvus Lite file also stops its in-process server (and file lock)."""
+    client.close()
+    uri = client.lookalike_uri
+    if uri in _LITE_CLIENTS:
+        _LITE_CLIENTS[uri] -= 1
+        if _LITE_CLIENTS[uri] <= 0:
+            del _LITE_CLIENTS[uri]
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(uri)
 
 
 def read_milvus_manifest(index_dir: str | Path) -> dict:
@@ -350,21 +367,20 @@ def read_milvus_manifest(index_dir: str | Path) -> dict:
     try:
         return _read_manifest(client, live)
     finally:
-        client.close()
+        disconnect(client)
 
 
 def _open_live(index_dir: str | Path):
     """(client, live collection name) with the collection loaded; `IndexNotFoundError` when absent."""
     alias = milvus_collection(index_dir)
     client = connect(index_dir)
-    try:
-        live = client.describe_alias(alias)["collection_name"]
-    except Exception as err:  # pymilvus raises MilvusException for an unknown alias
-        client.close()
+    if alias not in client.list_aliases().get("aliases", []):
+        disconnect(client)
         raise IndexNotFoundError(
             f"No catalogue '{alias}' in Milvus at {milvus_uri(index_dir)}. Build one with:\n"
             f"  LOOKALIKE_INDEX_BACKEND=milvus python scripts/build_catalog.py --images DIR --out {index_dir}"
-        ) from err
+        )
+    live = client.describe_alias(alias)["collection_name"]
     client.load_collection(live)
     client.load_collection(f"{live}__m")
     return client, live
@@ -378,11 +394,11 @@ def _read_manifest(client, collection: str) -> dict:
 
 def _switch_alias(client, alias: str, collection: str) -> None:
     """Point the alias at `collection` (atomically) and drop collections older than the previous one."""
-    try:
+    previous = None
+    if alias in client.list_aliases().get("aliases", []):
         previous = client.describe_alias(alias)["collection_name"]
         client.alter_alias(collection, alias)
-    except Exception:  # no alias yet
-        previous = None
+    else:
         client.create_alias(collection, alias)
     ours = sorted(c for c in client.list_collections() if c.startswith(f"{alias}__v") and not c.endswith("__m"))
     for old in ours:

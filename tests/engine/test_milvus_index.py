@@ -1,5 +1,10 @@
 """The Milvus backend, for real on Milvus Lite: build, search like FAISS Flat, filters pushed down, delete, reload."""
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,3 +147,48 @@ def test_factory_strings_map_to_milvus_index_types():
     assert milvus_index_spec("IVF4096,PQ56np", {})[1] == {"nlist": 4096, "m": 56, "nbits": 8}
     with pytest.raises(ValueError, match="no Milvus index"):
         milvus_index_spec("ITQ256,BFlat", {})
+
+
+WRITER = """
+import sys
+import numpy as np
+import pandas as pd
+from engine.milvus_index import MilvusCatalogIndex
+
+n = int(sys.argv[2])
+vectors = np.random.default_rng(1).normal(size=(n, 32)).astype(np.float32)
+meta = pd.DataFrame({"id": np.arange(n, dtype=np.int64), "product_id": "big"})
+index = MilvusCatalogIndex.from_vectors(vectors, meta, {"dim": 32})
+print("saving", flush=True)
+index.save(sys.argv[1])
+print("saved", flush=True)
+"""
+
+
+def test_a_killed_build_leaves_the_previous_collection_live(milvus_env):
+    vectors, meta, manifest = catalogue()
+    good = MilvusCatalogIndex.from_vectors(vectors, meta, manifest)
+    live = good.save(milvus_env)
+    good.close()
+    root = Path(__file__).resolve().parents[2]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(milvus_env), "60000"], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout.readline().strip() == "saving"
+    folders = milvus_env / "milvus.db" / "collections"
+    deadline = time.monotonic() + 60
+    while len(list(folders.glob("*__v*"))) < 3 and time.monotonic() < deadline:  # live + its manifest + new
+        time.sleep(0.01)
+    time.sleep(0.5)  # inside the inserts of the new collection (60,000 rows take ~8 s on Milvus Lite)
+    writer.kill()
+    assert writer.wait() != 0
+    index = load_index(milvus_env)
+    assert index._collection == live and len(index) == 80 and set(index.meta["product_id"]) != {"big"}
+    orphans = [c for c in index._client.list_collections() if c > live and not c.endswith("__m")]
+    assert orphans  # the dead writer's collection, never made live
+    index.manifest["built_at"] = "again"
+    rebuilt = MilvusCatalogIndex.from_vectors(vectors, meta, index.manifest)
+    index.close()
+    rebuilt.save(milvus_env)
+    assert not set(orphans) & set(rebuilt._client.list_collections())  # cleaned up by the next build
+    rebuilt.close()
