@@ -13,6 +13,7 @@ and the images folder and detector weights at the same paths (a shared filesyste
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,21 @@ def embed_images_ray(images_dir: Path, todo: list[str], hashes: dict, weights: s
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), vectors.astype(np.float32)
 
 
-def _init(address: str) -> None:
-    """Connect to a cluster ("auto", "ray://host:10001") or start a local one ("local")."""
+def _init(address: str, attempts: int = 3) -> None:
+    """Connect to a cluster ("auto", "ray://host:10001") or start a local one ("local"), retrying start-up timeouts."""
     import ray
 
-    runtime_env = {"env_vars": {"PYTHONPATH": str(PROJECT_ROOT)}}
+    options = {"runtime_env": {"env_vars": {"PYTHONPATH": str(PROJECT_ROOT)}}, "log_to_driver": False}
     if address == "local":
-        ray.init(include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+        options["include_dashboard"] = False
     else:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        options["address"] = address
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(**options)
+            return
+        except Exception:  # e.g. "Failed to get node info: Deadline Exceeded" on an overloaded machine
+            ray.shutdown()
+            if attempt == attempts:
+                raise
+            time.sleep(2 * attempt)

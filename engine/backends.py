@@ -30,7 +30,7 @@ def load_index(index_dir: str | Path, mmap: bool | None = False, backend: str | 
 def load_manifest(index_dir: str | Path, backend: str | None = None) -> dict:
     """The live manifest of a catalogue, without loading its vectors."""
     if (backend or index_backend()) == "milvus":
-        from engine.milvus_index import read_milvus_manifest
+        from engine.milvus_client import read_milvus_manifest
 
         return read_milvus_manifest(index_dir)
     return read_manifest(index_dir)

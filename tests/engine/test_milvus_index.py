@@ -11,7 +11,8 @@ import pytest
 
 from engine.backends import index_class, load_index, load_manifest
 from engine.index import CatalogIndex, IndexNotFoundError, check_compatible
-from engine.milvus_index import MilvusCatalogIndex, milvus_index_spec
+from engine.milvus_client import milvus_index_spec
+from engine.milvus_index import MilvusCatalogIndex
 from engine.search import SearchFilters, search_products
 
 DIM = 32
