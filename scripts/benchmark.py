@@ -42,6 +42,7 @@ K = 10
 IOU_HIT = 0.5
 GROUPS = ("all", "held_out")
 STAGES = ("detect", "embed", "search")
+CROP_EMBEDDINGS = ("effnet-crop", "color-hist")  # their vectors never read the detector's features
 
 
 def product_table(meta: pd.DataFrame, family_column: str, split_seed: int, val_fraction: float) -> pd.DataFrame:
@@ -186,6 +187,19 @@ def query_detector(service, conf: float | None, max_det: int | None) -> None:
     service.detector.config = dataclasses.replace(service.detector.config, **changes)
 
 
+def swap_query_detector(service, weights: str | None) -> None:
+    """Detect queries with other weights, for embeddings that use the detector only for its boxes.
+
+    Compares detectors on one index: the catalogue vectors stay valid because crop embeddings never read the
+    detector's features. Refused (SystemExit) for feature-map embeddings.
+    """
+    if not weights:
+        return
+    if service.embedding.name not in CROP_EMBEDDINGS:
+        raise SystemExit(f"--query-weights needs a crop embedding ({', '.join(CROP_EMBEDDINGS)}), not this index's")
+    service.detector = engine.Detector(weights, service.detector.config)
+
+
 def header(service, args, column: str) -> dict:
     """What was measured, with what."""
     manifest = service.index.manifest
@@ -200,7 +214,10 @@ def header(service, args, column: str) -> dict:
         "weights": manifest["detector"]["weights"],
         "weights_sha256": manifest["detector"]["weights_sha256"],
         "query_detector": dataclasses.asdict(service.detector.config),
-        "query_overrides": {k: v for k, v in (("conf", args.conf), ("max_det", args.max_det)) if v is not None},
+        "query_overrides": {
+            k: v for k, v in (("detector", args.query_weights), ("conf", args.conf), ("max_det", args.max_det)) if v
+        },
+        "query_weights_sha256": service.detector.weights_sha256,
         "index_products": int(manifest.get("n_products") or 0),
         "family_column": column,
         "split": {"seed": args.split_seed, "val_fraction": args.val_fraction},
@@ -223,7 +240,8 @@ def render_row(result: dict) -> str:
     method, weights = result["embedding"], Path(result["weights"]).name
     if result["mode"] == "rooms":
         method += f" + {result['fallback_windows']['n']} windows" if result["windows_per_room"] else ""
-        method += "".join(f", {k} {v}" for k, v in result.get("query_overrides", {}).items())
+        overrides = result.get("query_overrides", {})
+        method += "".join(f", {k} {Path(str(v)).name if k == 'detector' else v}" for k, v in overrides.items())
         cells = [method, weights, result["n_rooms"], fmt(result["all"]["recall@10"])]
         cells += [fmt(result["large"]["recall@10"]), fmt(result["detections_per_room"], 1)]
         cells += [fmt(result["windows_per_room"], 1), ms(result, "detect"), ms(result, "embed"), result["dim"]]
@@ -312,6 +330,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--fallback-windows", type=int, default=0, help="N sliding windows for rooms with no detection")
     ap.add_argument("--windows-always", action="store_true", help="add the windows to every room")
     ap.add_argument("--conf", type=float, default=None, help="query-time detection confidence (default: the index's)")
+    ap.add_argument("--query-weights", default=None, help="another detector for the queries (crop embeddings only)")
     ap.add_argument("--max-det", type=int, default=None, help="query-time cap on detections per photo")
     ap.add_argument("--doc", type=Path, help="Markdown file to write a section into (e.g. docs/BENCHMARKS.md)")
     ap.add_argument("--section", default="retrieval", help="section name in --doc")
@@ -331,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             write_section(args.doc, args.section, markdown)
         return 0
     service = engine.load(args.index)
+    swap_query_detector(service, args.query_weights)
     query_detector(service, args.conf, args.max_det)
     column = family_column(service.index.meta, args.family_column)
     products = product_table(service.index.meta, column, args.split_seed, args.val_fraction)

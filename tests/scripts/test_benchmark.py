@@ -142,17 +142,20 @@ def test_rooms_mode_with_and_without_windows(built_index, service, query_dir, tm
         assert result["windows_per_room"] == (4.0 if extra else 0.0)
         assert result["detections_per_room"] >= 0 and len(result["per_room"]) == 2
         assert last_line(capsys).startswith("summary: effnet-crop rooms recall@10 ")
-    original = service.detector.config
-    try:  # a query-time detector override is applied and recorded (the shared service is restored afterwards)
+    detector, original = service.detector, service.detector.config
+    effnet_yaml = str(Path(benchmark.REPO_ROOT) / "models" / "yolo11n-effnet.yaml")
+    try:  # query-time detector overrides are applied and recorded (the shared service is restored afterwards)
         out = tmp_path / "rooms-conf.json"
         args = ["--index", str(built_index[0]), "--rooms", str(rooms), "--json", str(out), "--conf", "1e-06"]
-        assert benchmark.main([*args, "--max-det", "3"]) == 0
+        assert benchmark.main([*args, "--max-det", "3", "--query-weights", effnet_yaml]) == 0
     finally:
-        service.detector.config = original
+        service.detector, detector.config = detector, original
     result = json.loads(out.read_text())
-    assert result["query_detector"]["conf"] == 1e-06 and result["query_overrides"] == {"conf": 1e-06, "max_det": 3}
+    assert result["query_detector"]["conf"] == 1e-06 and result["query_overrides"]["max_det"] == 3
+    assert result["query_weights_sha256"] != result["weights_sha256"]  # the queries used the other detector
     assert 0 < result["detections_per_room"] <= 3  # random weights score about 1e-4: a 1e-6 threshold passes boxes
-    assert benchmark.render_row(result).startswith("| effnet-crop, conf 1e-06, max_det 3 |")
+    row = benchmark.render_row(result)
+    assert row.startswith("| effnet-crop, detector yolo11n-effnet.yaml, conf 1e-06, max_det 3 |")
     plain = json.loads((tmp_path / "rooms0.json").read_text())
     if plain["rooms_without_detections"] == 2:  # random weights: no boxes, so only the windows can find anything
         assert plain["all"]["recall@10"] == 0.0
