@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from engine.detector import Analysis, Detector, DetectorConfig, is_model_yaml
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
 from engine.index import CatalogIndex, check_compatible
 from engine.search import Match, SearchFilters, search_products
-from engine.settings import default_weights, index_mmap
+from engine.settings import default_weights, index_mmap, query_detection
 
 
 @dataclass
@@ -71,15 +72,18 @@ def load(
     """Load an index and the detector it was built with; refuse a mismatch.
 
     `weights` defaults to the checkpoint recorded in the index manifest (else `default_weights()`);
-    `embedding` defaults to the manifest's config. Raises `IndexNotFoundError` when no index is built and
-    `IndexMismatchError` when the weights or embedding config differ from the ones the index was built with.
+    `embedding` defaults to the manifest's config. Query photos are detected with the manifest's detector
+    config except for confidence and detection cap, which come from `engine.settings.query_detection()`.
+    Raises `IndexNotFoundError` when no index is built and `IndexMismatchError` when the weights or embedding
+    config differ from the ones the index was built with.
     `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
     The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.backends`).
     """
     manifest = load_manifest(index_dir)
     built = manifest["detector"]
     weights = weights or _recorded_weights(built) or default_weights()
-    detector = Detector(weights, DetectorConfig(**built["config"]), device=device)
+    config = dataclasses.replace(DetectorConfig(**built["config"]), **query_detection())
+    detector = Detector(weights, config, device=device)
     embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
     check_index(manifest, detector, embedding)
     embedder = make_embedder(embedding, detector)

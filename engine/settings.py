@@ -9,6 +9,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolo11n.pt"
 RANDOM_DETECTOR = "yolo11n.yaml"
+QUERY_CONF = 0.05  # shop-the-look recall on real rooms: 0.31 of large items at 0.05 vs 0.10 at 0.25 (BENCHMARKS.md)
+QUERY_MAX_DET = 25  # the issue's budget of objects per room photo
 
 
 def default_weights() -> str:
@@ -67,3 +69,15 @@ def milvus_collection(index_dir: str | Path) -> str:
     """$LOOKALIKE_MILVUS_COLLECTION, else `lookalike_<index folder name>` (letters, digits, underscores)."""
     name = os.environ.get("LOOKALIKE_MILVUS_COLLECTION") or f"lookalike_{Path(index_dir).resolve().name}"
     return re.sub(r"\W", "_", name)
+
+
+def query_detection() -> dict:
+    """Detector settings for query photos: $LOOKALIKE_QUERY_CONF and $LOOKALIKE_QUERY_MAX_DET, else the defaults.
+
+    Catalogue builds keep the stricter confidence recorded in the index; a shopper's photo is better served by
+    more candidate boxes (a click picks one, and a miss is a lost sale).
+    """
+    return {
+        "conf": float(os.environ.get("LOOKALIKE_QUERY_CONF", QUERY_CONF)),
+        "max_det": int(os.environ.get("LOOKALIKE_QUERY_MAX_DET", QUERY_MAX_DET)),
+    }
