@@ -10,7 +10,8 @@ config's name, so the catalogue builder, the app and the benchmark all embed thr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,6 +35,8 @@ class EmbeddingConfig:
     sampling_ratio: int = 2
     shrink: float = 0.05  # fraction of width/height trimmed from each side, to drop background
     crop_size: int = 224  # crop-based methods: side of the square network input
+    head: str = ""  # learned projection head applied after the method (engine/head.py); "" for none
+    head_sha256: str = ""  # the head file's sha256, so an index refuses a retrained or replaced head
 
     def to_dict(self) -> dict:
         """JSON-friendly form for the manifest."""
@@ -45,6 +48,19 @@ class EmbeddingConfig:
     def from_dict(cls, data: dict) -> EmbeddingConfig:
         """Inverse of `to_dict` (fields added later take their defaults)."""
         return cls(**{**data, "levels": tuple(data["levels"])})
+
+    def with_head(self, path: str | Path | None) -> EmbeddingConfig:
+        """This config with the head at `path` (its sha256 recorded), or without a head for None / ""."""
+        from engine.head import file_sha256, resolve_head_path
+
+        if not path:
+            return replace(self, head="", head_sha256="")
+        return replace(self, head=str(path), head_sha256=file_sha256(resolve_head_path(path)))
+
+    @property
+    def base(self) -> EmbeddingConfig:
+        """The same config without its head: what the head's input vectors are."""
+        return replace(self, head="", head_sha256="")
 
 
 class Embedder(Protocol):
@@ -74,12 +90,21 @@ EMBEDDERS: dict[str, Callable[[EmbeddingConfig, Any], Embedder]] = {
 
 
 def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
-    """The embedder named by `config.name`; `detector` is passed to methods that reuse its network."""
+    """The embedder named by `config.name`, followed by `config.head` when set (`engine.head.HeadEmbedder`).
+
+    `detector` is passed to methods that reuse its network. A head is loaded and verified against
+    `config.head_sha256` and its base embedding (`engine.head.HeadError` otherwise).
+    """
     import engine.embedders  # noqa: F401  (registers the other methods)
 
     if config.name not in EMBEDDERS:
         raise ValueError(f"Unknown embedding '{config.name}'; known: {', '.join(sorted(EMBEDDERS))}")
-    return EMBEDDERS[config.name](config, detector)
+    base = EMBEDDERS[config.name](config.base, detector)
+    if not config.head:
+        return base
+    from engine.head import HeadEmbedder, load_head
+
+    return HeadEmbedder(config, base, load_head(config.head, config.head_sha256, config.name))
 
 
 def shrink_boxes(boxes: np.ndarray, fraction: float) -> np.ndarray:

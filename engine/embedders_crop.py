@@ -129,6 +129,16 @@ class EffnetCropEmbedder:
             return np.zeros((0, EFFNET_WIDTH), dtype=np.float32)
         return F.normalize(torch.cat(parts), dim=1).numpy().astype(np.float32)
 
+    def embed_crops(self, images: list[Image.Image], boxes: list) -> np.ndarray:
+        """One box per photo, batched across photos (training-data caching): -> (N, 1280) float32 unit vectors."""
+        if not images:
+            return np.zeros((0, EFFNET_WIDTH), dtype=np.float32)
+        inputs = torch.cat(
+            [effnet_inputs(im, np.asarray(b).reshape(1, 4), self.config.crop_size) for im, b in zip(images, boxes)]
+        )
+        parts = [self._encode(inputs[i : i + CROP_BATCH]) for i in range(0, len(inputs), CROP_BATCH)]
+        return F.normalize(torch.cat(parts), dim=1).numpy().astype(np.float32)
+
     @torch.inference_mode()
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """(n, 3, S, S) normalised crops -> (n, 1280) pooled features."""

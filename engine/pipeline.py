@@ -94,7 +94,9 @@ def load(
 def check_index(manifest: dict, detector: Detector, embedding: EmbeddingConfig) -> None:
     """Raise `IndexMismatchError` unless the index was built with this detector and embedding config."""
     built_with = EmbeddingConfig.from_dict(manifest["embedding"]).to_dict()  # fills fields added since
-    check_compatible({**manifest, "embedding": built_with}, detector.weights_sha256, embedding.to_dict())
+    built_with.pop("head")  # a head is identified by its sha256, wherever its file lies
+    wanted = {k: v for k, v in embedding.to_dict().items() if k != "head"}
+    check_compatible({**manifest, "embedding": built_with}, detector.weights_sha256, wanted)
 
 
 def _recorded_weights(built: dict) -> str | None:

@@ -74,7 +74,7 @@ def sidebar_facts(service: engine.Lookalike) -> None:
         st.markdown(
             f"- **Products:** {manifest['n_products']:,}\n"
             f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
-            f"- **Embedding:** {manifest['embedding']['name']}, {manifest['dim']}-d\n"
+            f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
             f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
             f"- **Built:** {manifest['built_at']}"
         )
@@ -83,6 +83,12 @@ def sidebar_facts(service: engine.Lookalike) -> None:
                 "The detector has **random weights** (no trained checkpoint in `models/`): it finds no objects "
                 "by itself. Draw a box around a product to search."
             )
+
+
+def embedding_label(embedding: dict) -> str:
+    """'effnet-crop', or 'effnet-crop + head `head-effnet.pt`' when the index was built with a head."""
+    head = embedding.get("head")
+    return embedding["name"] + (f" + head `{Path(head).name}`" if head else "")
 
 
 def search_controls(service: engine.Lookalike, key: str) -> tuple[int, engine.SearchFilters]:

@@ -11,6 +11,7 @@ import engine
 from engine.draw import crop, draw_boxes
 from engine.geometry import smallest_box_at
 from engine.settings import sample_rooms_dir
+from pages.curation import curation_panel
 from pages.shared import (
     canvas_shape,
     jpeg_bytes,
@@ -47,7 +48,9 @@ def shop_page() -> None:
     elapsed = (time.perf_counter() - started) * 1000
     st.subheader(f"Products like {selected['label']}")
     st.caption(f"Embedded and searched in {elapsed:.0f} ms · detection took {state['detect_ms']:.0f} ms")
-    result_grid(crop(state["image"], selected["box"]), selected["label"], matches, service.images_root)
+    target = crop(state["image"], selected["box"])
+    result_grid(target, selected["label"], matches, service.images_root)
+    curation_panel(service, target, selected["box"], matches)
 
 
 def choose_photo() -> tuple[str, bytes] | None:

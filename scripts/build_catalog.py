@@ -1,6 +1,6 @@
 """Build or update a catalogue index from a folder of product images and an optional product CSV.
 
-python scripts/build_catalog.py --images DIR [--products CSV] --out INDEX_DIR [--weights W] [--batch N]
+python scripts/build_catalog.py --images DIR [--products CSV] --out INDEX_DIR [--weights W] [--batch N] [--head H]
 python scripts/build_catalog.py --demo            # the IKEA demo catalogue into the default index folder
 
 An existing index is updated in place: new and changed images are added, deleted ones removed, without
@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
     parser.add_argument("--embedding", default=EmbeddingConfig.name, help="embedding method (engine.embed.EMBEDDERS)")
+    parser.add_argument("--head", default=None, help="embedding head checkpoint (scripts/train_head.py)")
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
     parser.add_argument("--index-factory", help="FAISS index_factory string, e.g. HNSW32,SQ8 (default: by size)")
     parser.add_argument(
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
-        embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink),
+        embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(args.head),
         batch=args.batch,
         max_objects=args.max_objects,
         imgsz=args.catalog_imgsz,

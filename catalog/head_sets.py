@@ -1,0 +1,117 @@
+"""Assembling a head's training data: cached views + base-index entries, split by family, plus feedback triplets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from catalog.head_data import FeatureCache, SplitRule, product_key
+from catalog.head_train import TrainData
+from engine.embed import EmbeddingConfig
+from engine.feedback import FeedbackStore
+from engine.index import CatalogIndex, IndexMismatchError
+
+SEEN_EVAL_SHARE = 0.1  # of the scene views of training products, kept out for the "seen" curve
+MAX_EVAL = 600  # queries per evaluation set
+
+
+def base_index(index_dir: str | Path) -> CatalogIndex:
+    """A catalogue index built without a head (its vectors are the head's inputs)."""
+    index = CatalogIndex.load(index_dir)
+    if EmbeddingConfig.from_dict(index.manifest["embedding"]).head:
+        raise IndexMismatchError(f"'{index_dir}' was built with a head; train on an index of raw base vectors.")
+    return index
+
+
+def index_views(index: CatalogIndex) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every entry of a base index as a view (source 'index'), with its vectors."""
+    meta = index.meta.reset_index(drop=True)
+    catalog = Path(index.manifest["images_root"]).name
+    family = meta["family"] if "family" in meta else pd.Series("", index=meta.index)
+    family = family.fillna("").astype(str).where(family.fillna("").astype(str).str.strip() != "", meta.get("name", ""))
+    views = pd.DataFrame(
+        {
+            "key": [product_key(catalog, p) for p in meta["product_id"]],
+            "product_id": meta["product_id"].astype(str),
+            "catalog": catalog,
+            "family": family.fillna("").astype(str).str.strip().str.upper(),
+            "category": meta["category"].fillna("").astype(str) if "category" in meta else "",
+            "source": "index",
+        }
+    )
+    return views, index.vectors(meta["id"].to_numpy()).astype(np.float32)
+
+
+def cached_views(cache_root: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """All views cached under `cache_root` (every sub-folder with a views.parquet), concatenated."""
+    frames, vectors = [], []
+    for folder in sorted(p for p in Path(cache_root).glob("*") if (p / "views.parquet").is_file()):
+        views, vecs = FeatureCache(cache_root, folder.name).load()
+        if len(views):
+            frames.append(views.assign(cache=folder.name))
+            vectors.append(vecs)
+    if not frames:
+        return pd.DataFrame(columns=["key", "family", "source"]), np.zeros((0, 0), dtype=np.float32)
+    return pd.concat(frames, ignore_index=True), np.concatenate(vectors)
+
+
+def assemble(indexes: list[CatalogIndex], cache_root: str | Path | None, rule: SplitRule, seed: int = 0) -> TrainData:
+    """Training views of training families only; evaluation sets 'seen' (held-back scene views of training
+    products) and 'held-out' (views of held-out families); the gallery is every entry of the indexes."""
+    parts = [index_views(index) for index in indexes]
+    if cache_root and Path(cache_root).is_dir():
+        parts.append(cached_views(cache_root))
+    parts = [(v, x) for v, x in parts if len(v)]
+    views = pd.concat([v for v, _ in parts], ignore_index=True)
+    vectors = np.concatenate([x for _, x in parts])
+    held = views["family"].map(rule).eq("val").to_numpy()
+    rng = np.random.default_rng(seed)
+    seen_eval = (views["source"].eq("scene").to_numpy()) & ~held & (rng.random(len(views)) < SEEN_EVAL_SHARE)
+    train = ~held & ~seen_eval
+    is_index = views["source"].eq("index").to_numpy()
+    evals = {}
+    for name, mask in (("seen", seen_eval), ("held-out", held & ~is_index)):
+        picked = np.flatnonzero(mask)
+        picked = rng.choice(picked, size=min(MAX_EVAL, len(picked)), replace=False) if len(picked) else picked
+        if len(picked):
+            evals[name] = (vectors[picked], views["key"].to_numpy()[picked])
+    gallery = (vectors[is_index], views["key"].to_numpy()[is_index]) if is_index.any() else None
+    return TrainData(vectors[train], views[train].reset_index(drop=True), evals, gallery)
+
+
+def feedback_triplets(store: FeedbackStore, index: CatalogIndex, encode_crop) -> tuple[np.ndarray, ...] | None:
+    """(anchors, positives, negatives) base vectors from a store's marks; products by their whole-image entry.
+
+    `encode_crop(image)` -> (D,) base vector of a query crop (the whole crop is the box).
+    """
+    triplets = store.triplets()
+    if not triplets:
+        return None
+    meta = index.meta
+    whole = meta[meta["kind"] == "image"].drop_duplicates("product_id").set_index("product_id")["id"]
+    known = [t for t in triplets if t[1] in whole.index and t[2] in whole.index]
+    if not known:
+        return None
+    anchors = {q: encode_crop(store.crop(q)) for q in {t[0] for t in known}}
+
+    def product_vectors(products):
+        return index.vectors(whole.loc[list(products)].to_numpy()).astype(np.float32)
+
+    return (
+        np.stack([anchors[q] for q, _, _ in known]).astype(np.float32),
+        product_vectors(p for _, p, _ in known),
+        product_vectors(n for _, _, n in known),
+    )
+
+
+def crop_encoder(embedder):
+    """`encode_crop` for `feedback_triplets` from a base crop embedder (the whole crop is the box)."""
+
+    def encode(image: Image.Image) -> np.ndarray:
+        box = np.array([[0, 0, image.width, image.height]], dtype=np.float32)
+        return embedder.embed_crops([image], list(box))[0]
+
+    return encode

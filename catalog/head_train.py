@@ -1,0 +1,186 @@
+"""Training the embedding head on cached base vectors: P x K batches, a choice of losses, retrieval curves.
+
+Everything here works on numpy / torch arrays of base vectors (see `catalog.head_data.FeatureCache`); no image is
+decoded and no CNN runs, so a head trains in minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from catalog.head_losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
+from engine.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
+
+LOSSES = ("triplet", "ms", "softmax")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one head training run."""
+
+    loss: str = "triplet+softmax"  # '+'-joined names from LOSSES
+    steps: int = 1500
+    P: int = 48  # products per batch
+    K: int = 4  # views per product
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    margin: float = 0.2
+    family_margin: float = 0.0  # > 0: smaller margin for same-family negatives (hierarchical)
+    hidden: int = DEFAULT_HIDDEN
+    out_dim: int = DEFAULT_OUT
+    dropout: float = 0.1
+    feedback_weight: float = 1.0
+    feedback_batch: int = 32
+    eval_every: int = 100
+    seed: int = 0
+
+    def losses(self) -> list[str]:
+        """The loss names, validated."""
+        names = [n.strip() for n in self.loss.split("+") if n.strip()]
+        unknown = [n for n in names if n not in LOSSES]
+        if not names or unknown:
+            raise ValueError(f"Unknown loss {unknown or self.loss!r}; choose '+'-joined names from {LOSSES}")
+        return names
+
+
+@dataclass
+class TrainData:
+    """Training views (vectors + labels) and optional evaluation sets and feedback triplets."""
+
+    vectors: np.ndarray  # (N, D) base vectors
+    views: pd.DataFrame  # N rows: key (product label), family, ...
+    evals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name -> (vectors, keys)
+    gallery: tuple[np.ndarray, np.ndarray] | None = None  # (vectors, keys) searched by the evals
+    feedback: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (anchors, positives, negatives)
+
+
+def pk_batches(keys: np.ndarray, n_products: int, n_views: int, rng: np.random.Generator):
+    """Endless index batches of P products x K views (sampled with replacement when a product has fewer)."""
+    groups = pd.Series(np.arange(len(keys))).groupby(keys).apply(np.asarray)
+    groups = groups[groups.map(len) >= 2] if (groups.map(len) >= 2).sum() >= 2 else groups
+    members = list(groups.to_numpy())
+    while True:
+        chosen = rng.choice(len(members), size=min(n_products, len(members)), replace=False)
+        yield np.concatenate([rng.choice(members[c], size=n_views, replace=len(members[c]) < n_views) for c in chosen])
+
+
+def codes(values) -> np.ndarray:
+    """Integer codes of labels."""
+    return pd.factorize(pd.Series(values))[0].astype(np.int64)
+
+
+def product_ranking(queries: np.ndarray, gallery: np.ndarray, gallery_keys: np.ndarray, k: int = 10) -> np.ndarray:
+    """(Q, k) product keys, best first; a product scores its best gallery entry (as `engine.search` does)."""
+    order = np.argsort(gallery_keys, kind="stable")
+    sorted_keys = gallery_keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    sims = queries @ gallery[order].T  # (Q, G)
+    per_product = np.maximum.reduceat(sims, starts, axis=1)  # (Q, P)
+    top = np.argsort(-per_product, axis=1)[:, :k]
+    return sorted_keys[starts][top]
+
+
+def retrieval(queries: np.ndarray, keys: np.ndarray, gallery: np.ndarray, gallery_keys: np.ndarray) -> dict:
+    """Recall@1 and @10 of product keys."""
+    ranked = product_ranking(queries, gallery, gallery_keys)
+    return {"R@1": float((ranked[:, 0] == keys).mean()), "R@10": float((ranked == keys[:, None]).any(axis=1).mean())}
+
+
+def evaluate(head: ProjectionHead | None, data: TrainData) -> dict:
+    """Retrieval figures of every eval set against the gallery, through the head (None: raw base vectors)."""
+    if data.gallery is None:
+        return {}
+    project = (lambda x: x) if head is None else (lambda x: embed_numpy(head, x))
+    gallery = project(data.gallery[0])
+    out = {}
+    for name, (vectors, keys) in data.evals.items():
+        for metric, value in retrieval(project(vectors), keys, gallery, data.gallery[1]).items():
+            out[f"{name} {metric}"] = round(value, 4)
+    return out
+
+
+@torch.inference_mode()
+def embed_numpy(head: ProjectionHead, vectors: np.ndarray) -> np.ndarray:
+    """Head vectors for base vectors, in eval mode (restores the previous mode)."""
+    was = head.training
+    head.eval()
+    out = np.concatenate([head(torch.from_numpy(vectors[i : i + 4096])).numpy() for i in range(0, len(vectors), 4096)])
+    head.train(was)
+    return out
+
+
+def batch_loss(head, criteria: dict, names: list[str], x, labels, families, classes, config: TrainConfig):
+    """Sum of the chosen losses on one batch; also the parts, for logging."""
+    emb = head(x)
+    parts = {}
+    if "triplet" in names:
+        parts["triplet"] = batch_hard_triplet(emb, labels, families, config.margin, config.family_margin)
+    if "ms" in names:
+        parts["ms"] = multi_similarity(emb, labels)
+    if "softmax" in names:
+        parts["softmax"] = criteria["softmax"](emb, classes)
+    return sum(parts.values()), parts
+
+
+def train_head(data: TrainData, config: TrainConfig, progress: bool = True) -> tuple[ProjectionHead, list[dict]]:
+    """Train a head; returns it (eval mode) and the history (loss per step, eval figures every `eval_every`)."""
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    names = config.losses()
+    x_all = torch.from_numpy(np.ascontiguousarray(data.vectors, dtype=np.float32))
+    keys = data.views["key"].to_numpy()
+    labels_all, families_all = torch.from_numpy(codes(keys)), torch.from_numpy(codes(data.views["family"]))
+    head = ProjectionHead(x_all.shape[1], config.hidden, config.out_dim, config.dropout)
+    criteria = {"softmax": NormSoftmax(int(labels_all.max()) + 1, config.out_dim)} if "softmax" in names else {}
+    params = list(head.parameters()) + [p for c in criteria.values() for p in c.parameters()]
+    optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=config.steps, pct_start=0.1)
+    batches = pk_batches(keys, config.P, config.K, rng)
+    history, started = [{"step": 0, **evaluate(head, data)}], time.perf_counter()
+    bar = tqdm(range(1, config.steps + 1), desc=f"Training head ({config.loss})", disable=not progress)
+    for step in bar:
+        idx = torch.from_numpy(next(batches))
+        loss, parts = batch_loss(
+            head, criteria, names, x_all[idx], labels_all[idx], families_all[idx], labels_all[idx], config
+        )
+        loss = loss + feedback_loss(head, data, config, rng)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        record = {"step": step, "loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
+        if step % config.eval_every == 0 or step == config.steps:
+            record |= evaluate(head, data)
+        history.append(record | {"seconds": round(time.perf_counter() - started, 2)})
+        bar.set_postfix(loss=f"{float(loss):.3f}")
+    return head.eval(), history
+
+
+def feedback_loss(head: ProjectionHead, data: TrainData, config: TrainConfig, rng: np.random.Generator):
+    """Weighted triplet loss on a sample of the curator-feedback triplets (0 when there are none)."""
+    if data.feedback is None or not len(data.feedback[0]):
+        return torch.zeros(())
+    pick = rng.choice(len(data.feedback[0]), size=min(config.feedback_batch, len(data.feedback[0])), replace=False)
+    anchor, positive, negative = (head(torch.from_numpy(part[pick])) for part in data.feedback)
+    return config.feedback_weight * feedback_triplet(anchor, positive, negative, config.margin)
+
+
+def summary(config: TrainConfig, history: list[dict], data: TrainData) -> dict:
+    """Facts about a run for the checkpoint and the report."""
+    return {
+        "config": asdict(config),
+        "views": int(len(data.views)),
+        "products": int(data.views["key"].nunique()),
+        "families": int(data.views["family"].nunique()),
+        "sources": data.views["source"].value_counts().to_dict() if "source" in data.views else {},
+        "feedback_triplets": 0 if data.feedback is None else int(len(data.feedback[0])),
+        "seconds": history[-1].get("seconds", 0.0),
+        "final": {k: v for k, v in history[-1].items() if k != "step"},
+        "start": history[0],
+    }

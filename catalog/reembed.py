@@ -1,0 +1,45 @@
+"""Re-embedding an index with a head: the stored base vectors go through the head; no image is read again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.embed import EmbeddingConfig
+from engine.head import load_head
+from engine.index import CatalogIndex, IndexMismatchError
+
+
+def reembed_index(source_dir: str | Path, out_dir: str | Path, head_path: str | Path) -> CatalogIndex:
+    """Write `out_dir`: the index at `source_dir` (built without a head) with every vector mapped by the head.
+
+    The manifest's embedding config gains the head's path and sha256, so `engine.load(out_dir)` embeds queries
+    with the same head and refuses any other. Raises `IndexMismatchError` when the source already has a head
+    or was built with another base embedding than the head's.
+    """
+    started = time.perf_counter()
+    source = CatalogIndex.load(source_dir)
+    built = EmbeddingConfig.from_dict(source.manifest["embedding"])
+    if built.head:
+        raise IndexMismatchError(f"'{source_dir}' already has a head ({built.head}); re-embed its base index.")
+    config = built.with_head(head_path)
+    head = load_head(config.head, config.head_sha256)
+    if head.base.get("name") != built.name or head.base.get("crop_size", built.crop_size) != built.crop_size:
+        raise IndexMismatchError(
+            f"Head '{head_path}' was trained on {head.base}, but '{source_dir}' holds {built.name}."
+        )
+    ids = source.meta["id"].to_numpy(np.int64)
+    vectors = head.apply(source.vectors(ids))
+    manifest = {
+        **source.manifest,
+        "embedding": config.to_dict(),
+        "dim": head.dim,
+        "head": {"path": config.head, "sha256": head.sha256, "loss": head.trained.get("config", {}).get("loss")},
+        "base_index": str(Path(source_dir).resolve()),
+        "reembed_seconds": round(time.perf_counter() - started, 2),
+    }
+    index = CatalogIndex.from_vectors(vectors, source.meta.reset_index(drop=True), manifest)
+    index.save(out_dir)
+    return index

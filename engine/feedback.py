@@ -1,0 +1,166 @@
+"""Curator feedback on search results, stored in SQLite next to the index (`INDEX_DIR/feedback.sqlite`).
+
+A *query* is the crop a curator searched with (stored as PNG bytes, so marks stay usable after the photo is
+gone) plus where it came from. A *mark* says, for one product of that query's results, "similar" or
+"not similar", and whether it is the session's *chosen* pair (the product the curator would sell in its place;
+a chosen product counts as similar). `scripts/train_head.py --feedback` turns the marks into triplets
+(anchor = query crop, positive = similar or chosen, negative = not similar).
+
+Every call opens its own short-lived connection, so one store can be shared by Streamlit's threads, and the file
+outlives app restarts and index rebuilds (index saves only replace version folders).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+FILENAME = "feedback.sqlite"
+SIMILAR, NOT_SIMILAR = "similar", "not_similar"
+VERDICTS = (SIMILAR, NOT_SIMILAR)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS queries (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    crop_sha1 TEXT NOT NULL UNIQUE,
+    crop_png BLOB NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    box TEXT NOT NULL DEFAULT '',
+    embedding TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS marks (
+    query_id INTEGER NOT NULL REFERENCES queries(id) ON DELETE CASCADE,
+    product_id TEXT NOT NULL,
+    verdict TEXT CHECK (verdict IN ('similar', 'not_similar')),
+    chosen INTEGER NOT NULL DEFAULT 0,
+    rank INTEGER,
+    score REAL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (query_id, product_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One product's mark for one query."""
+
+    query_id: int
+    product_id: str
+    verdict: str | None  # SIMILAR, NOT_SIMILAR or None (only chosen)
+    chosen: bool
+    rank: int | None = None
+    score: float | None = None
+
+    @property
+    def positive(self) -> bool:
+        """Marked similar, or chosen."""
+        return self.chosen or self.verdict == SIMILAR
+
+
+class FeedbackStore:
+    """Curator marks for one index; `FeedbackStore(index_dir)` creates the database on first use."""
+
+    def __init__(self, index_dir: str | Path):
+        self.path = Path(index_dir) / FILENAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection committed on success, rolled back on error, always closed."""
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA foreign_keys = ON")
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def add_query(self, crop: Image.Image, source: str = "", box=None, embedding: str = "") -> int:
+        """Store a query crop (once per distinct image) and return its id."""
+        data, sha1 = _png(crop)
+        box_text = "" if box is None else ",".join(f"{float(v):.1f}" for v in box)
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO queries (created, crop_sha1, crop_png, source, box, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), sha1, data, source, box_text, embedding),
+            )
+            return int(db.execute("SELECT id FROM queries WHERE crop_sha1 = ?", (sha1,)).fetchone()[0])
+
+    def find_query(self, crop: Image.Image) -> int | None:
+        """The id of a stored query crop, or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT id FROM queries WHERE crop_sha1 = ?", (_png(crop)[1],)).fetchone()
+        return None if row is None else int(row[0])
+
+    def mark(self, query_id: int, product_id: str, verdict: str | None, rank=None, score=None) -> None:
+        """Set (or clear, with None) a product's similar / not-similar verdict for a query."""
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS} or None, not {verdict!r}")
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO marks (query_id, product_id, verdict, rank, score, updated) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (query_id, product_id) DO UPDATE SET verdict = excluded.verdict, "
+                "rank = COALESCE(excluded.rank, rank), score = COALESCE(excluded.score, score), "
+                "updated = excluded.updated",
+                (query_id, product_id, verdict, rank, score, time.time()),
+            )
+
+    def choose(self, query_id: int, product_id: str | None) -> None:
+        """Make `product_id` the query's chosen pair (at most one per query; None clears it)."""
+        with self._connect() as db:
+            db.execute("UPDATE marks SET chosen = 0 WHERE query_id = ?", (query_id,))
+            if product_id is not None:
+                db.execute(
+                    "INSERT INTO marks (query_id, product_id, chosen, updated) VALUES (?, ?, 1, ?) "
+                    "ON CONFLICT (query_id, product_id) DO UPDATE SET chosen = 1, updated = excluded.updated",
+                    (query_id, product_id, time.time()),
+                )
+
+    def marks(self, query_id: int | None = None) -> list[Mark]:
+        """Every mark (of one query when given), oldest query first."""
+        sql = "SELECT query_id, product_id, verdict, chosen, rank, score FROM marks"
+        args: tuple = ()
+        if query_id is not None:
+            sql, args = sql + " WHERE query_id = ?", (query_id,)
+        with self._connect() as db:
+            rows = db.execute(sql + " ORDER BY query_id, rank, product_id", args).fetchall()
+        return [Mark(q, p, v, bool(c), r, s) for q, p, v, c, r, s in rows]
+
+    def crop(self, query_id: int) -> Image.Image:
+        """The stored query crop."""
+        with self._connect() as db:
+            row = db.execute("SELECT crop_png FROM queries WHERE id = ?", (query_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"No feedback query {query_id}")
+        return Image.open(io.BytesIO(row[0])).convert("RGB")
+
+    def triplets(self) -> list[tuple[int, str, str]]:
+        """(query_id, positive product, negative product) for every positive x negative pair of each query."""
+        by_query: dict[int, tuple[list[str], list[str]]] = {}
+        for mark in self.marks():
+            positives, negatives = by_query.setdefault(mark.query_id, ([], []))
+            if mark.positive:
+                positives.append(mark.product_id)
+            elif mark.verdict == NOT_SIMILAR:
+                negatives.append(mark.product_id)
+        return [(q, p, n) for q, (pos, neg) in by_query.items() for p in pos for n in neg]
+
+
+def _png(crop: Image.Image) -> tuple[bytes, str]:
+    """PNG bytes of a crop and their sha1 (the query's identity)."""
+    buffer = io.BytesIO()
+    crop.convert("RGB").save(buffer, "PNG")
+    data = buffer.getvalue()
+    return data, hashlib.sha1(data).hexdigest()

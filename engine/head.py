@@ -1,0 +1,148 @@
+"""A learned projection head on top of a frozen base embedding (e.g. `effnet-crop`): base vector -> unit vector.
+
+The head is a small MLP with a linear shortcut, trained by `scripts/train_head.py` with metric-learning losses so
+that distance means "the same product, or one a shopper would accept in its place". It is part of the
+`EmbeddingConfig` (`head` path + `head_sha256`): `engine.embed.make_embedder` wraps the base embedder with it,
+and an index built with one head refuses to be searched with another (or none).
+
+Checkpoint (a `torch.save` dict, loaded with `weights_only=True`)::
+
+    {"format": 1, "state_dict": ..., "arch": {"in_dim", "hidden", "out_dim"},
+     "base": {"name", "crop_size"}, "trained": {...free-form facts: loss, steps, data, seconds}}
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.index import IndexMismatchError
+from engine.settings import PROJECT_ROOT
+
+HEAD_FORMAT = 1
+DEFAULT_HIDDEN = 1024
+DEFAULT_OUT = 256
+
+
+class HeadError(IndexMismatchError):
+    """A head checkpoint that is missing, corrupt, changed since it was recorded, or made for another base."""
+
+
+class ProjectionHead(nn.Module):
+    """(N, in_dim) base vectors -> (N, out_dim) unit vectors: L2(linear(x) + MLP(x))."""
+
+    def __init__(self, in_dim: int, hidden: int = DEFAULT_HIDDEN, out_dim: int = DEFAULT_OUT, dropout: float = 0.1):
+        super().__init__()
+        self.arch = {"in_dim": in_dim, "hidden": hidden, "out_dim": out_dim}
+        self.shortcut = nn.Linear(in_dim, out_dim, bias=False)
+        self.mlp = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, out_dim)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Project and L2-normalise."""
+        return F.normalize(self.shortcut(x) + self.mlp(x), dim=1)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_head_path(path: str | Path) -> Path:
+    """The head file: as given (absolute or relative to the working directory), else relative to the project."""
+    path = Path(path)
+    if path.is_file() or path.is_absolute():
+        return path
+    return PROJECT_ROOT / path
+
+
+def save_head(head: ProjectionHead, path: str | Path, base: dict, trained: dict[str, Any] | None = None) -> str:
+    """Write a head checkpoint; `base` names the embedding it sits on ({"name", "crop_size"}). Returns its sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in head.state_dict().items()}
+    payload = {"format": HEAD_FORMAT, "state_dict": state, "arch": head.arch, "base": base, "trained": trained or {}}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return file_sha256(path)
+
+
+@dataclass
+class Head:
+    """A loaded, verified head in eval mode; `apply` maps numpy base vectors to head vectors."""
+
+    module: ProjectionHead
+    path: Path
+    sha256: str
+    base: dict
+    trained: dict
+
+    @property
+    def dim(self) -> int:
+        """Output dimension."""
+        return int(self.module.arch["out_dim"])
+
+    @torch.inference_mode()
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """(N, in_dim) base vectors -> (N, out_dim) float32 unit vectors."""
+        x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).reshape(-1, self.module.arch["in_dim"])
+        return self.module(x).numpy().astype(np.float32)
+
+
+def load_head(path: str | Path, expected_sha256: str = "", base_name: str = "") -> Head:
+    """Load and verify a head checkpoint.
+
+    Raises `HeadError` when the file is missing or unreadable, when its sha256 differs from `expected_sha256`
+    (the head recorded in an index manifest was retrained or replaced since), or when it was trained on
+    another base embedding than `base_name`.
+    """
+    return _load_head(str(resolve_head_path(path)), expected_sha256, base_name)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_head(path: str, expected_sha256: str, base_name: str) -> Head:
+    """Cached by (path, sha256, base): a process loads each head once."""
+    if not Path(path).is_file():
+        raise HeadError(f"Embedding head '{path}' not found. Train one with scripts/train_head.py.")
+    sha = file_sha256(path)
+    if expected_sha256 and sha != expected_sha256:
+        raise HeadError(
+            f"Embedding head '{path}' has sha256 {sha[:12]}…, but {expected_sha256[:12]}… was recorded: it was "
+            "retrained or replaced. Re-embed the index with this head (scripts/reembed_index.py) or restore it."
+        )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        module = ProjectionHead(**payload["arch"])
+        module.load_state_dict(payload["state_dict"])
+    except (OSError, RuntimeError, KeyError, TypeError) as err:
+        raise HeadError(f"Embedding head '{path}' cannot be loaded: {err}") from err
+    if base_name and payload["base"].get("name") != base_name:
+        raise HeadError(f"Embedding head '{path}' was trained on '{payload['base'].get('name')}', not '{base_name}'.")
+    return Head(module.eval(), Path(path), sha, dict(payload["base"]), dict(payload.get("trained", {})))
+
+
+@dataclass
+class HeadEmbedder:
+    """The base embedder followed by the head: boxes -> base vectors -> head vectors."""
+
+    config: Any  # engine.embed.EmbeddingConfig (with head and head_sha256 set)
+    base: Any  # engine.embed.Embedder
+    head: Head
+
+    def embed(self, analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, head dim) float32 unit vectors."""
+        return self.head.apply(self.base.embed(analysis, boxes))

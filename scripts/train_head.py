@@ -1,0 +1,148 @@
+"""Train the embedding head on top of a frozen base embedding (default effnet-crop), then re-embed indexes with it.
+
+    python scripts/train_head.py --index INDEX_DIR [--index INDEX2] --cache CACHE_DIR [--scenes SCENES_DIR]
+        [--shots 2] [--loss triplet+softmax] [--steps 1500] [--family-margin 0.1] [--feedback INDEX_OR_DB]
+        [--out models/head-effnet.pt] [--plot docs/head-training.png] [--reembed OUT_DIR [OUT_DIR2]]
+
+Views of each product: the entries of the base indexes (product shots and their detected objects), its crops in
+the synthetic scenes (`--scenes`: scenes.jsonl from scripts/synthesize_scenes.py, training split only) and
+`--shots` augmented renderings of its product shot. Their base vectors are computed once into `--cache` and
+reused by every later run. Families held out by `family_split(family, --split-seed, --val-fraction)` (the
+benchmark's split) are never trained on; they form the 'held-out' curve. `--feedback` adds curator marks as
+triplets. `--reembed` writes each `--index` re-embedded with the new head (one output folder per index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from catalog.head_data import FeatureCache, SplitRule, scene_views, shot_views  # noqa: E402
+from catalog.head_sets import assemble, base_index, crop_encoder, feedback_triplets  # noqa: E402
+from catalog.head_train import TrainConfig, evaluate, summary, train_head  # noqa: E402
+from catalog.reembed import reembed_index  # noqa: E402
+from engine.embed import EmbeddingConfig, make_embedder  # noqa: E402
+from engine.feedback import FILENAME, FeedbackStore  # noqa: E402
+from engine.head import save_head  # noqa: E402
+
+DEFAULT_OUT = REPO_ROOT / "models" / "head-effnet.pt"
+MAX_SCENE_VIEWS = 4096  # per catalogue
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; every TrainConfig field is an option (--steps, --loss, --family-margin, ...)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", type=Path, action="append", required=True, help="base index (repeatable)")
+    ap.add_argument("--cache", type=Path, help="folder of cached base vectors of training views")
+    ap.add_argument("--scenes", type=Path, help="synthetic scenes (scenes.jsonl) to crop products from")
+    ap.add_argument("--shots", type=int, default=0, help="augmented product-shot views per training product")
+    ap.add_argument("--max-scene-views", type=int, default=MAX_SCENE_VIEWS, help="scene crops per catalogue")
+    ap.add_argument("--feedback", type=Path, help="curator marks: an index folder or its feedback.sqlite")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="head checkpoint to write")
+    ap.add_argument("--plot", type=Path, help="training curves PNG")
+    ap.add_argument("--reembed", type=Path, nargs="+", help="re-embed each --index with the head into these folders")
+    ap.add_argument("--split-seed", type=int, default=0, help="family split seed (as the benchmark)")
+    ap.add_argument("--val-fraction", type=float, default=0.1, help="share of families held out")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    for f in fields(TrainConfig):
+        ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default, dest=f.name)
+    args = ap.parse_args(argv)
+    if args.reembed and len(args.reembed) != len(args.index):
+        ap.error("--reembed needs one output folder per --index")
+    return args
+
+
+def fill_cache(args, indexes, base_config: EmbeddingConfig, rule: SplitRule) -> None:
+    """Compute and cache the base vectors of the scene crops and augmented shots not cached yet."""
+    embedder = make_embedder(base_config)
+    encode = lambda images, boxes: embedder.embed_crops(list(images), list(boxes))  # noqa: E731
+    for index in indexes:
+        root = Path(index.manifest["images_root"])
+        catalog = root.name
+        if args.scenes:
+            views = scene_views(args.scenes, "train", (catalog,))
+            views = views.sample(frac=1.0, random_state=0).head(args.max_scene_views) if len(views) else views
+            if len(views):
+                FeatureCache(args.cache, f"scene-{catalog}-train").fill(views, encode, not args.quiet)
+        if args.shots:
+            views = shot_views(root, args.shots, rule, seed=args.seed)
+            FeatureCache(args.cache, f"shot-{catalog}-{args.shots}x").fill(views, encode, not args.quiet)
+
+
+def plot_history(history: list[dict], path: Path, title: str) -> None:
+    """Loss per step (smoothed) and the retrieval curves, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = np.array([h["step"] for h in history if "loss" in h])
+    for key in sorted({k for h in history for k in h} - {"step", "seconds"}):
+        if " R@" in key:
+            points = [(h["step"], h[key]) for h in history if key in h]
+            right.plot(*zip(*points), marker=".", label=key)
+        elif history and any(key in h for h in history[1:]):
+            values = np.array([h.get(key, np.nan) for h in history if "loss" in h])
+            window = max(1, len(values) // 50)
+            left.plot(steps, np.convolve(values, np.ones(window) / window, mode="same"), label=key)
+    left.set(xlabel="step", ylabel="loss", title="training loss")
+    right.set(xlabel="step", ylabel="recall", title="retrieval (scene crops vs catalogue)", ylim=(0, 1))
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Cache base vectors, train, write the checkpoint (+ history JSON, plot), re-embed when asked."""
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    config.losses()
+    indexes = [base_index(path) for path in args.index]
+    base_config = EmbeddingConfig.from_dict(indexes[0].manifest["embedding"])
+    rule = SplitRule(args.split_seed, args.val_fraction)
+    if args.cache and (args.scenes or args.shots):
+        fill_cache(args, indexes, base_config, rule)
+    data = assemble(indexes, args.cache, rule, config.seed)
+    if args.feedback:
+        store_dir = args.feedback.parent if args.feedback.name == FILENAME else args.feedback
+        data.feedback = feedback_triplets(
+            FeedbackStore(store_dir), indexes[0], crop_encoder(make_embedder(base_config))
+        )
+    print(f"{len(data.views)} training views of {data.views['key'].nunique()} products; raw: {evaluate(None, data)}")
+    started = time.perf_counter()
+    head, history = train_head(data, config, progress=not args.quiet)
+    facts = summary(config, history, data) | {"train_seconds": round(time.perf_counter() - started, 1)}
+    facts["raw"] = evaluate(None, data)
+    base = {"name": base_config.name, "crop_size": base_config.crop_size}
+    sha = save_head(head, args.out, base, facts)
+    args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": history}, indent=1))
+    if args.plot:
+        plot_history(history, args.plot, f"head on {base_config.name}: {config.loss}, {config.steps} steps")
+    for source, target in zip(args.index, args.reembed or []):
+        index = reembed_index(source, target, args.out)
+        print(f"Re-embedded {source} -> {target} ({len(index)} vectors, {index.dim}-d)")
+    print(f"Head written to {args.out} (sha256 {sha[:12]}…) in {facts['train_seconds']} s; final: {facts['final']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
