@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageFilter
 from tqdm import tqdm
 
 from catalog.evaluation import normalise_family
@@ -76,10 +76,12 @@ def _view_row(obj: dict, source: str, path: str, box) -> dict:
     }
 
 
-def shot_views(catalog_dir: str | Path, copies: int, rule: SplitRule, seed: int = 0) -> pd.DataFrame:
+def shot_views(
+    catalog_dir: str | Path, copies: int, rule: SplitRule, seed: int = 0, products_csv: str | Path | None = None
+) -> pd.DataFrame:
     """`copies` augmented-shot views of every product of a catalogue whose family trains (rendered later)."""
     catalog_dir = Path(catalog_dir)
-    table = pd.read_csv(catalog_dir / "products.csv", dtype=str, keep_default_na=False)
+    table = pd.read_csv(products_csv or catalog_dir / "products.csv", dtype=str, keep_default_na=False)
     rows = []
     for record in table.to_dict("records"):
         family = record.get("family") or record.get("name") or record["product_id"]
@@ -89,7 +91,10 @@ def shot_views(catalog_dir: str | Path, copies: int, rule: SplitRule, seed: int 
         for copy in range(copies):
             row = _view_row(obj, "shot", str(catalog_dir / record["image"]), (0, 0, 0, 0))
             rows.append(row | {"seed": seed * 1_000_003 + copy * 7919 + len(rows)})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if len(frame):  # another product of the catalogue that may occlude this one
+        frame["occluder"] = frame["path"].sample(frac=1.0, random_state=seed).to_numpy()
+    return frame
 
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -105,10 +110,13 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return np.clip(arr, 0, 255).astype(np.float32)
 
 
-def render_shot(path: str, seed: int) -> tuple[Image.Image, tuple[float, float, float, float]]:
+def render_shot(
+    path: str, seed: int, occluder_path: str | None = None
+) -> tuple[Image.Image, tuple[float, float, float, float]]:
     """A product shot cut out and pasted, augmented (scale, flip, rotation, colour, light, blur, noise, JPEG,
     partial crop) on a random backdrop; returns the image and the product's visible box."""
     rng = np.random.default_rng(seed)
+    occluder = load_cutout(occluder_path, max_side=300) if occluder_path else None
     cut = load_cutout(path, max_side=400)
     if cut is None:  # no clean mask: the photo itself, colour-jittered
         cut = Image.open(path).convert("RGBA")
@@ -120,10 +128,22 @@ def render_shot(path: str, seed: int) -> tuple[Image.Image, tuple[float, float, 
     canvas = Image.fromarray(background(rng, height, width).astype(np.uint8))
     canvas.paste(cut, (x, y), cut)
     box = (max(0, x), max(0, y), min(width, x + cut.width), min(height, y + cut.height))
+    if occluder is not None and rng.random() < 0.4:
+        _occlude(rng, canvas, augment_cutout(rng, occluder, int(side * rng.uniform(0.3, 0.7))), box)
     image = finish_image(rng, canvas)
-    if rng.random() < 0.5:
-        image = _jpeg(image, int(rng.integers(40, 95)))
+    if rng.random() < 0.3:
+        image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 2.5))))
+    if rng.random() < 0.6:
+        image = _jpeg(image, int(rng.integers(25, 95)))
     return image, tuple(float(v) for v in box)
+
+
+def _occlude(rng: np.random.Generator, canvas: Image.Image, cut: Image.Image, box) -> None:
+    """Paste another product in front of the box's lower part, as a distractor standing before it."""
+    x0, _, x1, y1 = box
+    x = int(rng.uniform(x0 - 0.5 * cut.width, x1 - 0.5 * cut.width))
+    y = int(rng.uniform(y1 - 0.6 * cut.height, y1 - 0.2 * cut.height))
+    canvas.paste(cut, (x, y), cut)
 
 
 def _jpeg(image: Image.Image, quality: int) -> Image.Image:
@@ -138,7 +158,8 @@ def _jpeg(image: Image.Image, quality: int) -> Image.Image:
 def view_image(row: dict) -> tuple[Image.Image, tuple[float, ...]]:
     """The photo and box of one view (a shot view is rendered from its seed)."""
     if row["source"] == "shot":
-        return render_shot(row["path"], int(row["seed"]))
+        occluder = row.get("occluder")
+        return render_shot(row["path"], int(row["seed"]), occluder if isinstance(occluder, str) else None)
     return Image.open(row["path"]).convert("RGB"), tuple(row["box"])
 
 

@@ -158,7 +158,7 @@ def train_head(data: TrainData, config: TrainConfig, progress: bool = True) -> t
         if step % config.eval_every == 0 or step == config.steps:
             record |= evaluate(head, data)
         history.append(record | {"seconds": round(time.perf_counter() - started, 2)})
-        bar.set_postfix(loss=f"{float(loss):.3f}")
+        bar.set_postfix(loss=f"{record['loss']:.3f}")
     return head.eval(), history
 
 

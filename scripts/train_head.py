@@ -70,14 +70,16 @@ def fill_cache(args, indexes, base_config: EmbeddingConfig, rule: SplitRule) -> 
     encode = lambda images, boxes: embedder.embed_crops(list(images), list(boxes))  # noqa: E731
     for index in indexes:
         root = Path(index.manifest["images_root"])
-        catalog = root.name
+        catalog, products = root.name, set(index.meta["product_id"])
         if args.scenes:
             views = scene_views(args.scenes, "train", (catalog,))
-            views = views.sample(frac=1.0, random_state=0).head(args.max_scene_views) if len(views) else views
+            views = views[views["product_id"].isin(products)] if len(views) else views
+            views = views.sample(frac=1.0, random_state=0).head(args.max_scene_views)
             if len(views):
                 FeatureCache(args.cache, f"scene-{catalog}-train").fill(views, encode, not args.quiet)
         if args.shots:
-            views = shot_views(root, args.shots, rule, seed=args.seed)
+            views = shot_views(root, args.shots, rule, seed=args.seed, products_csv=index.manifest.get("products_csv"))
+            views = views[views["product_id"].isin(products)]
             FeatureCache(args.cache, f"shot-{catalog}-{args.shots}x").fill(views, encode, not args.quiet)
 
 
@@ -102,7 +104,8 @@ def plot_history(history: list[dict], path: Path, title: str) -> None:
     right.set(xlabel="step", ylabel="recall", title="retrieval (scene crops vs catalogue)", ylim=(0, 1))
     for axis in (left, right):
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
