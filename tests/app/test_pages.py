@@ -128,3 +128,41 @@ def test_huge_and_rotated_uploads_are_handled(app_env):
     exif[0x0112] = 6  # shot in portrait, stored in landscape
     upload(at, "portrait.jpg", jpeg_bytes(Image.new("RGB", (600, 400), (9, 9, 9)), exif=exif.tobytes()))
     assert at.session_state["photo"]["image"].size == (400, 600)
+
+
+def select_box(at: AppTest) -> AppTest:
+    state = at.session_state["photo"]
+    width, height = state["image"].size
+    state["boxes"].append((width * 0.25, height * 0.25, width * 0.75, height * 0.75))
+    state["labels"].append("your box 1")
+    state["selected"] = len(state["boxes"]) - 1
+    return at.run()
+
+
+def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(app_env):
+    from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
+
+    at = select_box(AppTest.from_file(APP, default_timeout=TIMEOUT).run())
+    at.slider(key="shop-k").set_value(3).run()
+    marks = [r for r in at.radio if r.key and r.key.startswith("mark-")]
+    assert len(marks) == 3 and marks[0].value == "–"
+    marks[0].set_value("similar")
+    marks[1].set_value("not similar")
+    chosen = next(s for s in at.selectbox if s.key and s.key.startswith("chosen-"))
+    chosen.set_value("M1")
+    next(b for b in at.button if b.key and b.key.startswith("save-")).click().run()
+    assert not at.exception
+    assert "Saved 2 marks and the chosen pair M1" in at.success[0].value
+
+    store = FeedbackStore(app_env)
+    latest = max(m.query_id for m in store.marks())
+    saved = {m.rank: m for m in store.marks(latest)}
+    assert saved[1].verdict == SIMILAR and saved[1].chosen and saved[2].verdict == NOT_SIMILAR
+    assert saved[3].verdict is None
+    assert store.crop(saved[1].query_id).size[0] > 0
+
+    again = select_box(AppTest.from_file(APP, default_timeout=TIMEOUT).run())  # a new session: marks come back
+    again.slider(key="shop-k").set_value(3).run()
+    values = [r.value for r in again.radio if r.key and r.key.startswith("mark-")]
+    assert values == ["similar", "not similar", "–"]
+    assert next(s for s in again.selectbox if s.key and s.key.startswith("chosen-")).value == "M1"
