@@ -200,6 +200,12 @@ def swap_query_detector(service, weights: str | None) -> None:
     service.detector = engine.Detector(weights, service.detector.config)
 
 
+def method_name(embedding: dict) -> str:
+    """The embedding's name, plus its head's file stem when it has one (e.g. 'effnet-crop + head-effnet')."""
+    head = embedding.get("head")
+    return embedding["name"] + (f" + {Path(head).stem}" if head else "")
+
+
 def header(service, args, column: str) -> dict:
     """What was measured, with what."""
     manifest = service.index.manifest
@@ -208,7 +214,7 @@ def header(service, args, column: str) -> dict:
         "date": pd.Timestamp.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
         "index": str(Path(args.index).resolve()),
-        "embedding": manifest["embedding"]["name"],
+        "embedding": method_name(manifest["embedding"]),
         "embedding_config": manifest["embedding"],
         "dim": int(manifest.get("dim") or service.index.dim),
         "weights": manifest["detector"]["weights"],
