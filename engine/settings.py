@@ -11,6 +11,7 @@ TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolo11n.pt"
 RANDOM_DETECTOR = "yolo11n.yaml"
 QUERY_CONF = 0.05  # shop-the-look recall on real rooms: 0.31 of large items at 0.05 vs 0.10 at 0.25 (BENCHMARKS.md)
 QUERY_MAX_DET = 25  # the issue's budget of objects per room photo
+TRAINED_HEAD = PROJECT_ROOT / "models" / "head-effnet.pt"
 
 
 def default_weights() -> str:
@@ -81,3 +82,11 @@ def query_detection() -> dict:
         "conf": float(os.environ.get("LOOKALIKE_QUERY_CONF", QUERY_CONF)),
         "max_det": int(os.environ.get("LOOKALIKE_QUERY_MAX_DET", QUERY_MAX_DET)),
     }
+
+
+def default_head() -> str | None:
+    """$LOOKALIKE_HEAD ('none' for no head), else the project's trained embedding head when present, else None."""
+    chosen = os.environ.get("LOOKALIKE_HEAD")
+    if chosen:
+        return None if chosen.lower() == "none" else chosen
+    return str(TRAINED_HEAD.relative_to(PROJECT_ROOT)) if TRAINED_HEAD.is_file() else None

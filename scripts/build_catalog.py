@@ -22,7 +22,8 @@ from catalog.build import BuildConfig, build_catalog  # noqa: E402
 from engine.detector import DetectorConfig  # noqa: E402
 from engine.embed import EmbeddingConfig  # noqa: E402
 from engine.factories import parse_params  # noqa: E402
-from engine.settings import default_index_dir, default_weights, demo_catalog_dir  # noqa: E402
+from engine.head import load_head  # noqa: E402
+from engine.settings import default_head, default_index_dir, default_weights, demo_catalog_dir  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
     parser.add_argument("--embedding", default=EmbeddingConfig.name, help="embedding method (engine.embed.EMBEDDERS)")
-    parser.add_argument("--head", default=None, help="embedding head checkpoint (scripts/train_head.py)")
+    parser.add_argument(
+        "--head",
+        default="auto",
+        help="embedding head checkpoint (scripts/train_head.py), 'none', or 'auto': $LOOKALIKE_HEAD, else "
+        "models/head-effnet.pt when present and the embedding is the one it was trained on",
+    )
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
     parser.add_argument("--index-factory", help="FAISS index_factory string, e.g. HNSW32,SQ8 (default: by size)")
     parser.add_argument(
@@ -65,12 +71,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def chosen_head(args: argparse.Namespace) -> str | None:
+    """The head to build with: the given file, none, or (auto) the default head when it fits the embedding."""
+    if args.head == "none":
+        return None
+    if args.head != "auto":
+        return args.head
+    head = default_head()
+    if head is None:
+        return None
+    return head if load_head(head).base.get("name") == args.embedding else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the build and print a summary of what happened, including every skipped file."""
     args = parse_args(argv)
     config = BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
-        embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(args.head),
+        embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(chosen_head(args)),
         batch=args.batch,
         max_objects=args.max_objects,
         imgsz=args.catalog_imgsz,

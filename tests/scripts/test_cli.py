@@ -55,3 +55,18 @@ def test_build_cli_prints_a_summary_with_every_problem(small_catalog, tmp_path):
 
 def small_catalog_first(small_catalog, category: str) -> str:
     return sorted(p.name for p in (small_catalog["images"] / category).iterdir())[0]
+
+
+def test_build_picks_the_default_head_only_for_its_base_embedding(tmp_path, monkeypatch):
+    from engine.head import ProjectionHead, save_head
+
+    build = build_catalog
+    head = tmp_path / "hist-head.pt"
+    save_head(ProjectionHead(512, hidden=8, out_dim=4), head, {"name": "color-hist", "crop_size": 224})
+    monkeypatch.setenv("LOOKALIKE_HEAD", str(head))
+    args = ["--images", str(tmp_path), "--out", str(tmp_path / "index")]
+    assert build.chosen_head(build.parse_args([*args, "--embedding", "color-hist"])) == str(head)
+    assert build.chosen_head(build.parse_args([*args, "--embedding", "effnet-crop"])) is None  # other base
+    assert build.chosen_head(build.parse_args([*args, "--embedding", "color-hist", "--head", "none"])) is None
+    monkeypatch.setenv("LOOKALIKE_HEAD", "none")
+    assert build.chosen_head(build.parse_args([*args, "--embedding", "color-hist"])) is None
