@@ -83,8 +83,8 @@ def fill_cache(args, indexes, base_config: EmbeddingConfig, rule: SplitRule) -> 
             FeatureCache(args.cache, f"shot-{catalog}-{args.shots}x").fill(views, encode, not args.quiet)
 
 
-def plot_history(history: list[dict], path: Path, title: str) -> None:
-    """Loss per step (smoothed) and the retrieval curves, side by side."""
+def plot_history(history: list[dict], path: Path, title: str, raw: dict | None = None) -> None:
+    """Loss per step (running mean) and the retrieval curves (raw base vectors dashed), side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,13 +95,15 @@ def plot_history(history: list[dict], path: Path, title: str) -> None:
     for key in sorted({k for h in history for k in h} - {"step", "seconds"}):
         if " R@" in key:
             points = [(h["step"], h[key]) for h in history if key in h]
-            right.plot(*zip(*points), marker=".", label=key)
+            line = right.plot(*zip(*points), marker=".", label=key)[0]
+            if raw and key in raw:
+                right.axhline(raw[key], color=line.get_color(), linestyle="--", linewidth=1)
         elif history and any(key in h for h in history[1:]):
             values = np.array([h.get(key, np.nan) for h in history if "loss" in h])
             window = max(1, len(values) // 50)
-            left.plot(steps, np.convolve(values, np.ones(window) / window, mode="same"), label=key)
+            left.plot(steps[window - 1 :], np.convolve(values, np.ones(window) / window, mode="valid"), label=key)
     left.set(xlabel="step", ylabel="loss", title="training loss")
-    right.set(xlabel="step", ylabel="recall", title="retrieval (scene crops vs catalogue)", ylim=(0, 1))
+    right.set(xlabel="step", ylabel="recall", title="scene crops vs catalogue (dashed: raw base vectors)", ylim=(0, 1))
     for axis in (left, right):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     sha = save_head(head, args.out, base, facts)
     args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": history}, indent=1))
     if args.plot:
-        plot_history(history, args.plot, f"head on {base_config.name}: {config.loss}, {config.steps} steps")
+        title = f"head on {base_config.name}: {config.loss}, {config.steps} steps"
+        plot_history(history, args.plot, title, facts["raw"])
     for source, target in zip(args.index, args.reembed or []):
         index = reembed_index(source, target, args.out)
         print(f"Re-embedded {source} -> {target} ({len(index)} vectors, {index.dim}-d)")
