@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,12 +70,26 @@ def figures(ranked: np.ndarray, truth: list[str], products) -> dict:
     return out
 
 
-def row(name: str, trained: dict, m: dict) -> str:
+def head_ms(head, dim: int, repeats: int = 300) -> float:
+    """p50 milliseconds of applying the head to one query vector (one thread)."""
+    vector = np.random.default_rng(0).normal(size=(1, dim)).astype(np.float32)
+    for _ in range(20):
+        head.apply(vector)
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        head.apply(vector)
+        samples.append((time.perf_counter() - started) * 1000)
+    return float(np.percentile(samples, 50))
+
+
+def row(name: str, trained: dict, m: dict, cost: float | None = None) -> str:
     """One Markdown table row."""
     config = trained.get("config", {})
     cells = [name, config.get("loss", "-"), config.get("family_margin", "-"), fmt(m["recall@1"])]
     cells += [fmt(m["seen recall@1"]), fmt(m["recall@10"]), fmt(m["family_p@10"]), fmt(m["category_p@10"])]
-    return "| " + " | ".join(str(c) for c in cells + [fmt(m["held-out recall@10"])]) + " |"
+    cells += [fmt(m["held-out recall@10"]), fmt(cost, 3), fmt(trained.get("train_seconds"), 0)]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.heads:
         head = load_head(path)
         ranked = product_ranking(head.apply(vectors), head.apply(gallery), keys)
-        lines.append(row(Path(path).stem, head.trained, figures(ranked, truth, products)))
+        cost = head_ms(head, vectors.shape[1])
+        lines.append(row(Path(path).stem, head.trained, figures(ranked, truth, products), cost))
     table = "\n".join(lines)
     print(table)
     if args.doc:

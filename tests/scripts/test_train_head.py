@@ -125,3 +125,25 @@ def test_curator_marks_move_the_ranking_their_way(effnet_index, tmp_path):
     without, marked = train("without", False), train("marked", True)
     assert rank_of(marked, query, liked) < rank_of(marked, query, disliked)
     assert rank_of(marked, query, liked) < rank_of(without, query, liked)
+
+
+def test_eval_heads_scores_raw_vectors_and_each_head(effnet_index, tmp_path, capsys):
+    import shutil
+
+    from engine.head import ProjectionHead, save_head
+
+    meta = CatalogIndex.load(effnet_index).meta.drop_duplicates("product_id").head(4)
+    queries = []
+    for i, image in enumerate(meta["image"]):
+        shutil.copyfile(CATALOG / image, tmp_path / f"q{i}.jpg")
+        width, height = engine.load_image(tmp_path / f"q{i}.jpg").size
+        queries.append({"image": f"q{i}.jpg", "product": image, "box": [0, 0, width, height]})
+    (tmp_path / "queries.json").write_text(json.dumps(queries))
+    save_head(ProjectionHead(1280, 16, 8), tmp_path / "random.pt", {"name": "effnet-crop", "crop_size": 224})
+    args = ["--index", str(effnet_index), "--queries", str(tmp_path), "--heads", str(tmp_path / "random.pt")]
+    args += ["--cache", str(tmp_path / "q.npy"), "--doc", str(tmp_path / "B.md")]
+    assert load("eval_heads").main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].startswith("| raw (no head) | - | - | 1.00 |")  # each query is its product's own photo
+    assert lines[3].startswith("| random |") and (tmp_path / "q.npy").is_file()
+    assert "<!-- head-losses:start -->" in (tmp_path / "B.md").read_text()
