@@ -36,7 +36,8 @@ from engine.head import load_head  # noqa: E402
 from engine.images import load_image  # noqa: E402
 
 HEADER = (
-    "| head | loss | family margin | R@1 | R@1 seen families | R@10 | family P@10 | category P@10 | R@10 held-out |"
+    "| head | loss | family margin | R@1 | R@1 seen families | R@10 | family P@10 | category P@10 | R@10 held-out "
+    "| head ms/query | train s |"
 )
 
 

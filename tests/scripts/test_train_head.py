@@ -145,5 +145,6 @@ def test_eval_heads_scores_raw_vectors_and_each_head(effnet_index, tmp_path, cap
     assert load("eval_heads").main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].startswith("| raw (no head) | - | - | 1.00 |")  # each query is its product's own photo
-    assert lines[3].startswith("| random |") and (tmp_path / "q.npy").is_file()
+    assert lines[0].count("|") == lines[3].count("|") == 12 and lines[3].startswith("| random |")
+    assert (tmp_path / "q.npy").is_file()
     assert "<!-- head-losses:start -->" in (tmp_path / "B.md").read_text()
