@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import roi_align
 
-from engine.detector import Analysis
+from engine.detector import Analysis, file_sha256
 
 ROI_EMBEDDING = "yolo-roi"
 DEFAULT_EMBEDDING = "effnet-crop"  # chosen by scripts/benchmark.py, see docs/BENCHMARKS.md
@@ -51,7 +51,7 @@ class EmbeddingConfig:
 
     def with_head(self, path: str | Path | None) -> EmbeddingConfig:
         """This config with the head at `path` (its sha256 recorded), or without a head for None / ""."""
-        from engine.head import file_sha256, resolve_head_path
+        from engine.head import resolve_head_path
 
         if not path:
             return replace(self, head="", head_sha256="")

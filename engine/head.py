@@ -14,7 +14,6 @@ Checkpoint (a `torch.save` dict, loaded with `weights_only=True`)::
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.detector import file_sha256
 from engine.index import IndexMismatchError
 from engine.settings import PROJECT_ROOT
 
@@ -50,15 +50,6 @@ class ProjectionHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Project and L2-normalise."""
         return F.normalize(self.shortcut(x) + self.mlp(x), dim=1)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_head_path(path: str | Path) -> Path:
