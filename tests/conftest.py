@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import shutil
 from pathlib import Path
@@ -13,6 +14,17 @@ from PIL import Image
 from engine.settings import shared_data_dir
 
 CATALOG = shared_data_dir() / "ikea-catalog"
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str):
+    """Import scripts/<name>.py as a module (scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 ROOMS = shared_data_dir() / "ikea-rooms"
 PER_CATEGORY = 10
 

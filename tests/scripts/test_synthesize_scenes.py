@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from catalog.taxonomy import CLASSES, coarse_class
+from tests.conftest import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL_CATALOGS = [
@@ -20,16 +20,7 @@ REAL_CATALOGS = [
 ]
 
 
-def load_script():
-    """Import scripts/synthesize_scenes.py as a module."""
-    path = REPO_ROOT / "scripts" / "synthesize_scenes.py"
-    spec = importlib.util.spec_from_file_location("synthesize_scenes", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = load_script()
+synth = load_script("synthesize_scenes")
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +9,9 @@ import pytest
 from PIL import Image
 
 from engine.detector import Detector
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, load_script
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +20,7 @@ def scenes(tmp_path_factory) -> Path:
     if not CATALOG.is_dir():
         pytest.skip(f"no catalogue at {CATALOG}")
     data = tmp_path_factory.mktemp("scenes")
-    load("synthesize_scenes").main(
+    load_script("synthesize_scenes").main(
         ["--out", str(data), "--n-train", "8", "--n-val", "4", "--imgsz", "192", "--workers", "1",
          "--catalogs", str(CATALOG)]
     )  # fmt: skip
@@ -38,7 +30,7 @@ def scenes(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_one_epoch_from_yaml_then_a_rerun_does_not_retrain(scenes, tmp_path, capsys):
     data = scenes
-    train = load("train_detector")
+    train = load_script("train_detector")
     out = tmp_path / "models" / "tiny.pt"
     args = ["--data", str(data / "data.yaml"), "--weights", "yolo11n.yaml", "--epochs", "1", "--imgsz", "64"]
     args += ["--batch", "4", "--workers", "0", "--cache", "none", "--project", str(tmp_path / "runs")]
@@ -69,7 +61,8 @@ def test_one_epoch_on_the_imagenet_effnet_backbone_gives_a_loadable_checkpoint(s
     out = tmp_path / "effnet.pt"
     args = ["--data", str(scenes / "data.yaml"), "--weights", str(ROOT / "models" / "yolo11n-effnet.yaml")]
     args += ["--epochs", "1", "--imgsz", "64", "--batch", "4", "--workers", "0", "--cache", "none"]
-    load("train_detector").main(args + ["--project", str(tmp_path / "runs"), "--name", "effnet", "--out", str(out)])
+    args += ["--project", str(tmp_path / "runs"), "--name", "effnet", "--out", str(out)]
+    load_script("train_detector").main(args)
     detector = Detector(out)  # unpickles the custom backbone through the engine
     assert type(detector.model.model[0]).__name__ == "EfficientNetLite0Backbone"
     analysis = detector.analyse([Image.fromarray(np.full((96, 128, 3), 200, np.uint8))])[0]
