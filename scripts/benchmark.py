@@ -221,7 +221,9 @@ def header(service, args, column: str) -> dict:
         "weights_sha256": manifest["detector"]["weights_sha256"],
         "query_detector": dataclasses.asdict(service.detector.config),
         "query_overrides": {
-            k: v for k, v in (("detector", args.query_weights), ("conf", args.conf), ("max_det", args.max_det)) if v
+            k: v
+            for k, v in (("detector", args.query_weights), ("conf", args.conf), ("max_det", args.max_det))
+            if v is not None
         },
         "query_weights_sha256": service.detector.weights_sha256,
         "index_products": int(manifest.get("n_products") or 0),
