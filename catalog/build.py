@@ -15,14 +15,16 @@ from tqdm import tqdm
 from catalog.products import read_products
 from engine.backends import index_class, load_index
 from engine.detector import Detector, DetectorConfig
-from engine.embed import EmbeddingConfig, make_embedder
+from engine.embed import EmbeddingConfig, embed_many, make_embedder
 from engine.factories import keeps_factory
+from engine.geometry import box_iou
 from engine.images import ImageLoadError, load_image
 from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, writer_lock
 from engine.pipeline import check_index
 from engine.settings import default_weights
 
 OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence"]
+SAME_AS_WHOLE = 0.9  # an object box overlapping the whole photo this much is not indexed again
 COMPACT_ABOVE = 0.2  # an update compacts the vector index when more than this share of it is tombstones
 
 
@@ -229,10 +231,11 @@ def _embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple
     if not decoded:
         return [], []
     names, images = zip(*decoded)
-    rows, vectors = [], []
-    for name, analysis in zip(names, detector.analyse(list(images), square=True, imgsz=_catalog_imgsz(config))):
-        boxes, kinds, found = _entries(analysis, config.max_objects)
-        vectors.append(embedder.embed(analysis, boxes))
+    analyses = detector.analyse(list(images), square=True, imgsz=_catalog_imgsz(config))
+    entries = [_entries(analysis, config.max_objects) for analysis in analyses]
+    vectors = embed_many(embedder, analyses, [boxes for boxes, _, _ in entries])  # one crop batch for all images
+    rows = []
+    for name, (boxes, kinds, found) in zip(names, entries):
         for box, kind, det in zip(boxes, kinds, found):
             rows.append(_row(first_id + len(rows), name, hashes[name], kind, box, det))
     return rows, vectors
@@ -252,8 +255,10 @@ def _decode_batch(images_dir: Path, names: list[str], report: BuildReport) -> li
 def _entries(analysis, max_objects: int):
     """Boxes to index for one image: its top detections plus the whole image."""
     width, height = analysis.letterbox.source_size
+    whole = (0.0, 0.0, float(width), float(height))
     found = sorted(analysis.detections, key=lambda d: -d.confidence)[:max_objects]
-    boxes = [d.box for d in found] + [(0.0, 0.0, float(width), float(height))]
+    found = [d for d in found if box_iou(d.box, whole) < SAME_AS_WHOLE]  # the whole-image entry already covers it
+    boxes = [d.box for d in found] + [whole]
     kinds = ["object"] * len(found) + ["image"]
     return np.array(boxes, dtype=np.float32), kinds, [*found, None]
 

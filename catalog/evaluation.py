@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from catalog.taxonomy import coarse_class
+from engine.geometry import box_iou as iou
 
 LARGE_CLASSES = {"sofa", "chair", "table", "bed", "lamp", "rug"}
 # The coarse "storage" class also holds boxes, baskets, doors and drawer fronts: only furniture counts as large.
@@ -29,19 +30,6 @@ LARGE_STORAGE = re.compile(
 )
 # Lighting accessories too small to count as a lamp "item" in a room photo.
 SMALL_LIGHTING = re.compile(r"strip|chain|cabinet|worktop lighting|night light|lighting box|multi-use", re.I)
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two xyxy boxes (0 when either is empty)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = _area(a) + _area(b) - inter
-    return float(inter / union) if union > 0 and inter > 0 else 0.0
-
-
-def _area(box: Sequence[float]) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def iou_many(boxes: np.ndarray, box: Sequence[float]) -> np.ndarray:
@@ -159,3 +147,10 @@ def room_recall(found: list[Iterable], truth: list[list], keep: Callable[[object
     hits = sum(len(set(gt) & set(f)) for f, gt in zip(found, listed))
     total = sum(len(gt) for gt in listed)
     return {"n_products": total, "recall@10": round(hits / total, 4) if total else None}
+
+
+def shown_precision(shown_top1: list[list], truth: list[list]) -> float | None:
+    """Share of the drawn boxes, pooled over rooms, whose top match is a product that room lists."""
+    hits = sum(sum(1 for p in tops if p is not None and p in set(gt)) for tops, gt in zip(shown_top1, truth))
+    total = sum(len(tops) for tops in shown_top1)
+    return round(hits / total, 4) if total else None

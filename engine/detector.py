@@ -14,6 +14,7 @@ from PIL import Image
 
 from engine.effnet import register_yolo_modules
 from engine.geometry import Letterbox, apply_letterbox, plan_letterbox
+from engine.labels import display_labels
 
 RANDOM_INIT_SEED = 0  # a .yaml builds random weights; seeding makes them the same in every process
 
@@ -108,6 +109,7 @@ class Detector:
         self.weights_sha256 = weights_fingerprint(weights if is_model_yaml(weights) else self.weights_path)
         self.model = model.fuse(verbose=False).eval().to(self.device)
         self.names: dict[int, str] = dict(self.model.names)
+        self.labels = display_labels(self.names)  # class id -> shown label; a COCO model keeps its furniture only
         self.head = self.model.model[-1]
         self.strides = [float(s) for s in self.model.stride]
         self._captured: list[torch.Tensor] = []
@@ -151,7 +153,10 @@ class Detector:
 
         cfg = self.config
         end2end = bool(getattr(self.head, "end2end", False))
-        return non_max_suppression(raw, cfg.conf, cfg.iou, max_det=cfg.max_det, nc=len(self.names), end2end=end2end)
+        kept = sorted(self.labels) if len(self.labels) < len(self.names) else None  # filtered before NMS
+        return non_max_suppression(
+            raw, cfg.conf, cfg.iou, classes=kept, max_det=cfg.max_det, nc=len(self.names), end2end=end2end
+        )
 
     def _to_detections(self, rows: torch.Tensor, plan: Letterbox) -> list[Detection]:
         """Map network-input boxes back to source pixels, dropping degenerate ones."""
@@ -160,5 +165,5 @@ class Detector:
         out = []
         for box, conf, cls in zip(boxes, rows[:, 4], rows[:, 5]):
             if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
-                out.append(Detection(tuple(float(v) for v in box), self.names[int(cls)], float(conf)))
+                out.append(Detection(tuple(float(v) for v in box), self.labels[int(cls)], float(conf)))
         return out

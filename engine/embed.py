@@ -107,6 +107,23 @@ def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
     return HeadEmbedder(config, base, load_head(config.head, config.head_sha256, config.name))
 
 
+def embed_many(embedder: Embedder, analyses: list[Analysis], boxes: list[np.ndarray]) -> list[np.ndarray]:
+    """Per image, (N_i, D) unit vectors for its (N_i, 4) boxes; batched across images when the embedder can.
+
+    Crop embedders put every image's crops through the network together (`embed_many` on the embedder), so a
+    catalogue build pays one pass per batch of images rather than one per image.
+    """
+    batched = getattr(embedder, "embed_many", None)
+    if batched is not None:
+        return batched(analyses, boxes)
+    return [embedder.embed(analysis, b) for analysis, b in zip(analyses, boxes)]
+
+
+def split_rows(vectors: np.ndarray, counts: list[int]) -> list[np.ndarray]:
+    """(sum N_i, D) -> per image (N_i, D), in order."""
+    return np.split(vectors, np.cumsum(counts)[:-1]) if counts else []
+
+
 def shrink_boxes(boxes: np.ndarray, fraction: float) -> np.ndarray:
     """Trim `fraction` of each box's width and height from every side; (N, 4) -> (N, 4)."""
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)

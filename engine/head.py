@@ -137,3 +137,12 @@ class HeadEmbedder:
     def embed(self, analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, head dim) float32 unit vectors."""
         return self.head.apply(self.base.embed(analysis, boxes))
+
+    def embed_many(self, analyses: list, boxes: list[np.ndarray]) -> list[np.ndarray]:
+        """Per image (N_i, head dim) vectors: the base embeds across images, the head runs once on all rows."""
+        from engine.embed import embed_many, split_rows
+
+        base = embed_many(self.base, analyses, boxes)
+        if not base:
+            return []
+        return split_rows(self.head.apply(np.concatenate(base)), [len(b) for b in base])

@@ -8,8 +8,10 @@ import time
 import streamlit as st
 
 import engine
+from engine.distinct import distinct_detections
 from engine.draw import crop, draw_boxes
 from engine.geometry import smallest_box_at
+from engine.query import is_product_shot, whole_image
 from engine.settings import sample_rooms_dir
 from pages.curation import curation_panel
 from pages.shared import (
@@ -75,7 +77,12 @@ def _sample_title(path) -> str:
 
 
 def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None:
-    """Decode and detect once per distinct photo; kept in the session so clicks cost no forward pass."""
+    """Decode and detect once per distinct photo; kept in the session so clicks cost no forward pass.
+
+    `boxes` holds the distinct detections first (`n_shown` of them, drawn by default), then the other
+    candidates ("show more"), then the boxes the shopper draws. A product shot starts with the whole photo
+    selected, so its lookalikes show at once.
+    """
     digest = hashlib.sha1(photo[1]).hexdigest()
     state = st.session_state.get("photo")
     if state and state["digest"] == digest:
@@ -88,12 +95,25 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
     started = time.perf_counter()
     analysis = service.analyse(image)
     detect_ms = (time.perf_counter() - started) * 1000
-    boxes = [d.box for d in analysis.detections]
-    labels = [f"{d.class_name} {d.confidence:.2f}" for d in analysis.detections]
+    shown, rest = distinct_detections(analysis.detections)
+    found = [analysis.detections[i] for i in shown + rest]
+    boxes = [d.box for d in found]
+    labels = [f"{d.class_name} {d.confidence:.2f}" for d in found]
     state = {"digest": digest, "image": image, "analysis": analysis, "detect_ms": detect_ms}
-    state |= {"boxes": boxes, "labels": labels, "selected": None, "handled": {}}
+    state |= {"boxes": boxes, "labels": labels, "n_shown": len(shown), "selected": None, "handled": {}}
+    if is_product_shot(image):
+        state["boxes"].insert(0, whole_image(image.size))
+        state["labels"].insert(0, "whole photo")
+        state |= {"n_shown": len(shown) + 1, "selected": 0}
     st.session_state["photo"] = state
     return state
+
+
+def visible_boxes(state: dict, show_all: bool) -> list[int]:
+    """Indices of the boxes on the canvas: the distinct ones (or every candidate), plus the drawn ones."""
+    candidates = len(state["analysis"].detections) + (state["labels"][:1] == ["whole photo"])
+    first = range(candidates if show_all else state["n_shown"])
+    return [*first, *range(candidates, len(state["boxes"]))]
 
 
 def clickable_photo(state: dict) -> dict | None:
@@ -105,15 +125,15 @@ def clickable_photo(state: dict) -> dict | None:
     mode = st.radio(
         "Select", [CLICK, DRAW], index=0 if found else 1, horizontal=True, key="mode", label_visibility="collapsed"
     )
-    drawn = len(state["boxes"]) - found
-    st.caption(
-        f"{found} object{'s' * (found != 1)} detected"
-        + (f", {drawn} drawn by you. " if drawn else ". ")
-        + ("Click inside a box to search for it." if mode == CLICK else "Drag a rectangle around any product.")
-    )
+    hidden = found - state["n_shown"] + (state["labels"][:1] == ["whole photo"])
+    show_all = hidden > 0 and st.toggle(f"Show {hidden} more candidate boxes", key="show-all")
+    visible = visible_boxes(state, show_all)
+    st.caption(_selection_hint(state, len(visible), mode))
     scale = min(1.0, CANVAS_WIDTH / image.width)
-    background = draw_boxes(image, state["boxes"], state["labels"], state["selected"], scale)
-    canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}"
+    selected = visible.index(state["selected"]) if state["selected"] in visible else None
+    boxes, labels = [state["boxes"][i] for i in visible], [state["labels"][i] for i in visible]
+    background = draw_boxes(image, boxes, labels, selected, scale)
+    canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}"
     result = st_canvas(
         background_image=jpeg_bytes(background),
         width=background.width,
@@ -126,14 +146,22 @@ def clickable_photo(state: dict) -> dict | None:
         update_streamlit=True,
         key=canvas_key,
     )
-    _apply_canvas_event(state, canvas_key, result.json_data, scale)
+    _apply_canvas_event(state, visible, canvas_key, result.json_data, scale)
     if state["selected"] is None:
         return None
     return {"box": state["boxes"][state["selected"]], "label": state["labels"][state["selected"]]}
 
 
-def _apply_canvas_event(state: dict, canvas_key: str, json_data: dict | None, scale: float) -> None:
-    """Turn a canvas's newest object into a selection: a click picks a box, a drag adds and picks one."""
+def _selection_hint(state: dict, n_visible: int, mode: str) -> str:
+    """'5 objects shown, 1 drawn by you. Click inside a box to search for it.'"""
+    drawn = sum(label.startswith("your box") for label in state["labels"])
+    objects = n_visible - drawn
+    text = f"{objects} object{'s' * (objects != 1)} shown" + (f", {drawn} drawn by you. " if drawn else ". ")
+    return text + ("Click inside a box to search for it." if mode == CLICK else "Drag a rectangle around any product.")
+
+
+def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_data: dict | None, scale: float):
+    """Turn a canvas's newest object into a selection: a click picks a visible box, a drag adds and picks one."""
     objects = (json_data or {}).get("objects") or []
     event = (len(objects), objects[-1].get("left"), objects[-1].get("top")) if objects else None
     if event is None or state["handled"].get(canvas_key) == event:
@@ -145,11 +173,11 @@ def _apply_canvas_event(state: dict, canvas_key: str, json_data: dict | None, sc
         state["labels"].append(f"your box {sum(label.startswith('your box') for label in state['labels']) + 1}")
         state["selected"] = len(state["boxes"]) - 1
     else:
-        picked = smallest_box_at(state["boxes"], geometry[0] / scale, geometry[1] / scale)
+        picked = smallest_box_at([state["boxes"][i] for i in visible], geometry[0] / scale, geometry[1] / scale)
         if picked is None:
             st.toast("No object there: click inside a box, or switch to “Draw a box”.")
             return
-        state["selected"] = picked
+        state["selected"] = visible[picked]
     st.rerun()  # redraw the background with the new selection highlighted
 
 

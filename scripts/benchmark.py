@@ -35,8 +35,10 @@ from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E40
 
 import engine  # noqa: E402
 from catalog import evaluation as ev  # noqa: E402
+from catalog.detector_data import room_split  # noqa: E402
 from catalog.scenes import family_split  # noqa: E402
 from catalog.taxonomy import coarse_class  # noqa: E402
+from engine.distinct import distinct_detections  # noqa: E402
 
 K = 10
 IOU_HIT = 0.5
@@ -151,14 +153,18 @@ def run_room(service, rdir: Path, row: dict, windows: int, always: bool) -> dict
     boxes = [d.box for d in analysis.detections]
     extra = ev.sliding_windows(*image.size, windows) if windows and (always or not boxes) else []
     ranked = [timed_search(service, analysis, box, watches) for box in [*boxes, *extra]]
-    record = {"image": row["image"], "n_detections": len(boxes), "n_windows": len(extra)}
+    shown, _ = distinct_detections(analysis.detections)
+    record = {"image": row["image"], "n_detections": len(boxes), "n_windows": len(extra), "n_shown": len(shown)}
     record["found"] = sorted(ev.found_products(ranked, K))
+    record["shown_top1"] = [ranked[i][0] if ranked[i] else None for i in shown]
     return record | timings(watches)
 
 
 def run_rooms(service, args, products: pd.DataFrame) -> dict:
     """Rooms mode: shop-the-look recall over all, large and held-out listed products."""
-    rooms = pd.read_csv(args.rooms / "rooms.csv", dtype=str, keep_default_na=False).to_dict("records")[: args.limit]
+    rooms = pd.read_csv(args.rooms / "rooms.csv", dtype=str, keep_default_na=False).to_dict("records")
+    rooms = [row for row in rooms if args.room_split == "all" or room_split(row["image"]) == args.room_split]
+    rooms = rooms[: args.limit]
     by_image = image_ids(service.index.meta)
     listed = [row["products"].split() for row in rooms]
     truth = [[by_image[p] for p in gt if p in by_image.index] for gt in listed]
@@ -168,12 +174,15 @@ def run_rooms(service, args, products: pd.DataFrame) -> dict:
         run_room(service, args.rooms, row, args.fallback_windows, args.windows_always)
         for row in tqdm(rooms, desc="rooms")
     ]
-    result = {"rooms": str(args.rooms.resolve()), "n_rooms": len(records)}
+    result = {"rooms": str(args.rooms.resolve()), "room_split": args.room_split, "n_rooms": len(records)}
     result["n_missing_products"] = sum(len(a) - len(b) for a, b in zip(listed, truth))
     found = [r["found"] for r in records]
     result["all"] = ev.room_recall(found, truth, lambda p: True)
     result["large"] = ev.room_recall(found, truth, lambda p: bool(products.at[p, "large"]))
     result["held_out"] = ev.room_recall(found, truth, lambda p: bool(products.at[p, "held_out"]))
+    result["chance"] = ev.mean(len(f) / max(len(products), 1) for f in found)
+    result["shown_precision"] = ev.shown_precision([r["shown_top1"] for r in records], truth)
+    result["shown_per_room"] = ev.mean(r["n_shown"] for r in records)
     result["detections_per_room"] = ev.mean(r["n_detections"] for r in records)
     result["windows_per_room"] = ev.mean(r["n_windows"] for r in records)
     result["rooms_without_detections"] = sum(r["n_detections"] == 0 for r in records)
@@ -248,11 +257,15 @@ def render_row(result: dict) -> str:
     method, weights = result["embedding"], Path(result["weights"]).name
     if result["mode"] == "rooms":
         method += f" + {result['fallback_windows']['n']} windows" if result["windows_per_room"] else ""
-        overrides = result.get("query_overrides", {})
-        method += "".join(f", {k} {Path(str(v)).name if k == 'detector' else v}" for k, v in overrides.items())
-        cells = [method, weights, result["n_rooms"], fmt(result["all"]["recall@10"])]
-        cells += [fmt(result["large"]["recall@10"]), fmt(result["detections_per_room"], 1)]
-        cells += [fmt(result["windows_per_room"], 1), ms(result, "detect"), ms(result, "embed"), result["dim"]]
+        overrides = dict(result.get("query_overrides", {}))
+        weights = Path(str(overrides.pop("detector", weights))).name
+        method += "".join(f", {k} {v}" for k, v in overrides.items())
+        rooms = f"{result['n_rooms']} {result.get('room_split', 'all')}"
+        cells = [method, weights, rooms, fmt(result["all"]["recall@10"]), fmt(result["large"]["recall@10"])]
+        cells += [fmt(result.get("chance"), 3), fmt(result.get("shown_precision"))]
+        cells += [fmt(result.get("shown_per_room"), 1)]
+        cells += [fmt(result["detections_per_room"], 1), fmt(result["windows_per_room"], 1)]
+        cells += [ms(result, "detect"), ms(result, "embed"), result["dim"]]
     else:
         given, det, held = result["all"]["given"], result["all"]["detected"], result["held_out"]["given"]
         cells = [method, weights, result["n_queries"], fmt(given["recall@1"]), fmt(given["recall@10"])]
@@ -265,8 +278,8 @@ def render_row(result: dict) -> str:
 TABLE_HEADERS = {
     "queries": "| method | weights | queries | R@1 | R@10 | family P@10 | category P@10 | det. recall@0.5 "
     "| R@1 (det. box) | R@10 (det. box) | R@10 held-out | detect p50 ms | embed p50 ms | search p50 ms | dim |",
-    "rooms": "| method | weights | rooms | recall@10 | large-item recall@10 | detections/room | windows/room "
-    "| detect p50 ms | embed p50 ms | dim |",
+    "rooms": "| method | query detector | rooms | recall@10 | large-item recall@10 | chance | drawn-box precision "
+    "| drawn/room | proposals/room | windows/room | detect p50 ms | embed p50 ms | dim |",
 }
 
 
@@ -289,8 +302,9 @@ def summary_line(result: dict) -> str:
         return (
             f"summary: {name} rooms recall@10 {fmt(result['all']['recall@10'])}"
             f" large {fmt(result['large']['recall@10'])} held-out {fmt(result['held_out']['recall@10'])}"
+            f" chance {fmt(result.get('chance'), 3)} drawn-precision {fmt(result.get('shown_precision'))}"
             f" det/room {fmt(result['detections_per_room'], 1)} windows/room {fmt(result['windows_per_room'], 1)}"
-            f" ({result['n_rooms']} rooms)"
+            f" ({result['n_rooms']} {result.get('room_split', 'all')} rooms)"
         )
 
     def part(group: str, mode: str) -> str:
@@ -332,6 +346,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--table", type=Path, nargs="+", help="render result JSON files as a comparison table")
     ap.add_argument("--json", type=Path, help="write every figure (and per-query results) here")
     ap.add_argument("--limit", type=int, default=None, help="first N queries (or rooms) only")
+    ap.add_argument(
+        "--room-split", default="all", choices=("all", "train", "heldout"),
+        help="rooms of this part of catalog.detector_data.room_split (the detector trains on 'train' rooms)",
+    )  # fmt: skip
     ap.add_argument("--family-column", default=None, help="index column naming a product's family")
     ap.add_argument("--split-seed", type=int, default=0, help="detector training's family split seed")
     ap.add_argument("--val-fraction", type=float, default=0.1, help="share of families held out of training")

@@ -16,6 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
+from engine.distinct import distinct_detections  # noqa: E402
+from engine.geometry import smallest_box_at  # noqa: E402
 from engine.settings import default_index_dir, sample_rooms_dir  # noqa: E402
 
 CANVAS_WIDTH = 820  # pages/shop.py
@@ -23,16 +25,23 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 def largest_box_centre(index_dir: Path, photo: Path) -> tuple[float, float, str]:
-    """Canvas coordinates of the centre of the largest detection in the photo, and its label."""
+    """Canvas point that selects the largest box the app draws on the photo, and that box's label."""
     service = engine.load(index_dir)
     image = engine.load_image(photo)
     found = service.analyse(image).detections
-    if not found:
+    shown, _ = distinct_detections(found)
+    if not shown:
         raise SystemExit(f"no detection in {photo.name}: nothing to click")
-    best = max(found, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+    boxes = [found[i].box for i in shown]
     scale = min(1.0, CANVAS_WIDTH / image.width)
-    x0, y0, x1, y1 = best.box
-    return (x0 + x1) / 2 * scale, (y0 + y1) / 2 * scale, f"{best.class_name} {best.confidence:.2f}"
+    for n in sorted(range(len(shown)), key=lambda n: -(boxes[n][2] - boxes[n][0]) * (boxes[n][3] - boxes[n][1])):
+        x0, y0, x1, y1 = boxes[n]
+        for fx, fy in ((0.5, 0.5), (0.5, 0.8), (0.2, 0.5), (0.8, 0.5), (0.5, 0.2)):
+            x, y = x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)
+            if smallest_box_at(boxes, x, y) == n:  # the app picks the smallest box under the pointer
+                best = found[shown[n]]
+                return x * scale, y * scale, f"{best.class_name} {best.confidence:.2f}"
+    raise SystemExit(f"no drawn box of {photo.name} can be clicked on its own")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,14 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://localhost:8501")
     parser.add_argument("--index", type=Path, default=default_index_dir())
-    parser.add_argument("--out", type=Path, default=Path("docs/screenshot-demo.png"))
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshot-shop.png"))
+    parser.add_argument("--room", default=None, help="sample room file name (default: the page's default sample)")
     args = parser.parse_args(argv)
-    photo = sorted(sample_rooms_dir().glob("*.jpg"))[0]  # the page's default sample
+    samples = sorted(sample_rooms_dir().glob("*.jpg"))
+    photo = sample_rooms_dir() / args.room if args.room else samples[0]  # default: the page's default sample
     x, y, label = largest_box_centre(args.index, photo)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2300})  # Streamlit scrolls inside; show it all
         page.goto(args.url, timeout=120_000)
+        if args.room:  # another room than the default sample: upload it
+            page.locator(".st-key-source").get_by_text("Upload", exact=True).click()
+            page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(photo))
         canvas = page.locator('[class*="st-key-canvas-"][class*="-True"] canvas.upper-canvas')
         canvas.wait_for(timeout=120_000)
         heading = page.get_by_role("heading", name=re.compile("^Products like"))

@@ -1,4 +1,4 @@
-"""Search a catalogue index with a photo, by a box or by the largest detected object.
+"""Search a catalogue index with a photo: by a box, or a product photo whole, or a room by its largest object.
 
 python scripts/search.py --index INDEX_DIR --image F [--box x0,y0,x1,y1] [--k 10] [--json]
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
+from engine.query import default_query_box  # noqa: E402
 from engine.settings import default_index_dir  # noqa: E402
 
 
@@ -22,15 +23,6 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     if len(values) != 4 or values[2] <= values[0] or values[3] <= values[1]:
         raise argparse.ArgumentTypeError("--box must be x0,y0,x1,y1 with x1 > x0 and y1 > y0")
     return values
-
-
-def query_box(analysis: engine.Analysis) -> tuple[tuple[float, ...], str]:
-    """The largest detection, else the whole image; with a description."""
-    if analysis.detections:
-        best = max(analysis.detections, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
-        return best.box, f"largest detection: {best.class_name} {best.confidence:.2f}"
-    width, height = analysis.letterbox.source_size
-    return (0.0, 0.0, float(width), float(height)), "no detection: whole image"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     analysis = service.analyse(image)
-    box, how = (args.box, "given box") if args.box else query_box(analysis)
+    box, how = (args.box, "given box") if args.box else default_query_box(image, analysis.detections)
     matches = service.search_box(analysis, box, k=args.k)
     if args.json:
         print(json.dumps([m.to_json() for m in matches], indent=2, ensure_ascii=False))

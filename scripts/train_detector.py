@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data", required=True, help="YOLO data.yaml")
     ap.add_argument("--weights", default="yolo11n.yaml", help="model yaml or .pt")
     ap.add_argument("--epochs", type=int, default=18)
+    ap.add_argument("--hours", type=float, default=None, help="time box: stop after this long (overrides --epochs)")
+    ap.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: Ultralytics' choice)")
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
@@ -88,6 +90,8 @@ def train(args: argparse.Namespace, run_dir: Path):
         close_mosaic=args.close_mosaic,
         freeze=args.freeze or None,
         fraction=args.fraction,
+        **({"time": args.hours} if args.hours else {}),
+        **({"lr0": args.lr0, "optimizer": "AdamW"} if args.lr0 else {}),
         **common,
     )
 

@@ -107,3 +107,39 @@ def jpeg_bytes(image: Image.Image, **kwargs) -> bytes:
 def project_root() -> Path:
     """The repository root."""
     return Path(__file__).resolve().parent.parent
+
+
+TEST_ROOM = "rooms/ikea-a-cosy-space-for-coffee-and-conversation__1364308407140-s4.jpg"  # chairs and a table
+
+
+@pytest.fixture(scope="session")
+def room_index(tmp_path_factory) -> dict:
+    """A real-path index: the committed default detector and embedding over the products TEST_ROOM lists, plus
+    every 25th ikea-rooms product as distractors; returns {"index", "room", "products"}."""
+    rooms = pd.read_csv(ROOMS / "rooms.csv", dtype=str, keep_default_na=False)
+    listed = set(rooms.loc[rooms["image"] == TEST_ROOM, "products"].iloc[0].split())
+    table = pd.read_csv(ROOMS / "products.csv", dtype=str, keep_default_na=False)
+    table = table[table["image"].isin(listed) | (table.index % 25 == 0)]
+    root = tmp_path_factory.mktemp("room-index")
+    table.to_csv(root / "products.csv", index=False)
+    build_default(ROOMS, root / "index", root / "products.csv")
+    return {"index": root / "index", "room": ROOMS / TEST_ROOM, "products": table}
+
+
+def build_default(images: Path, out: Path, csv: Path):
+    """Build an index the way `scripts/build_catalog.py` does by default: the committed detector and head."""
+    from catalog.build import BuildConfig, build_catalog
+    from engine.embed import EmbeddingConfig
+    from engine.settings import default_head, default_weights
+
+    config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head()))
+    return build_catalog(images, out, csv, default_weights(), config, progress=False)
+
+
+@pytest.fixture(scope="session")
+def default_catalog_index(tmp_path_factory, small_products) -> Path:
+    """The 60-product ikea-catalog sample built with the default detector, embedding and head."""
+    root = tmp_path_factory.mktemp("default-index")
+    small_products.to_csv(root / "products.csv", index=False)
+    build_default(CATALOG, root / "index", root / "products.csv")
+    return root / "index"

@@ -62,17 +62,17 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def streamlit_url(built_index, tmp_path_factory):
-    """`streamlit run app.py` over the session's small index; yields its base URL, stops it afterwards."""
+@contextlib.contextmanager
+def serve(index_dir: Path, log_dir: Path):
+    """`streamlit run app.py` over an index on a free port; yields its base URL, stops it afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LOOKALIKE_INDEX=str(built_index[0]), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, LOOKALIKE_INDEX=str(index_dir), PYTHONUNBUFFERED="1")
     env.pop("LOOKALIKE_WEIGHTS", None)  # use the weights the index was built with
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log_path = log_dir / "server.log"
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    command += ["--client.toolbarMode", "minimal"]  # no "Deploy" button in the screenshot
+    command += ["--client.toolbarMode", "minimal"]  # no "Deploy" button in screenshots
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -87,6 +87,20 @@ def streamlit_url(built_index, tmp_path_factory):
         yield url
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def streamlit_url(built_index, tmp_path_factory):
+    """The app over the session's small index (random detector weights)."""
+    with serve(built_index[0], tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def real_streamlit_url(room_index, tmp_path_factory):
+    """The app over the real-path index: the committed detector, embedding and head."""
+    with serve(room_index["index"], tmp_path_factory.mktemp("streamlit-real")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

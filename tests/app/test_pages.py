@@ -9,7 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from engine.images import MAX_PIXELS
-from tests.conftest import jpeg_bytes, truncated_jpeg
+from tests.conftest import ROOMS, jpeg_bytes, truncated_jpeg
 
 TIMEOUT = 120
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -166,3 +166,56 @@ def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(a
     values = [r.value for r in again.radio if r.key and r.key.startswith("mark-")]
     assert values == ["similar", "not similar", "–"]
     assert next(s for s in again.selectbox if s.key and s.key.startswith("chosen-")).value == "M1"
+
+
+@pytest.fixture
+def real_app_env(monkeypatch, room_index):
+    """The app over the real-path index: the committed detector, embedding and head."""
+    monkeypatch.setenv("LOOKALIKE_INDEX", str(room_index["index"]))
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield room_index
+    st.cache_resource.clear()
+
+
+def first_match_category(at: AppTest) -> str:
+    """The category shown under M1 in the grid."""
+    grid = markdown_text(at)
+    tile = grid[grid.index('data-tag="M1"') :]
+    return tile[tile.index("<i>") + 3 : tile.index("</i>")]
+
+
+def test_real_room_shows_few_distinct_boxes_and_a_click_gives_that_class(real_app_env):
+    from catalog.taxonomy import coarse_class
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    upload(at, "room.jpg", real_app_env["room"].read_bytes())
+    assert not at.exception
+    state = at.session_state["photo"]
+    found = len(state["analysis"].detections)
+    assert 1 <= state["n_shown"] <= 10 and state["n_shown"] <= found
+    furniture = [i for i in range(state["n_shown"]) if state["labels"][i].split()[0] in ("chair", "sofa", "table")]
+    assert furniture, state["labels"]
+    if found > state["n_shown"]:
+        at.toggle(key="show-all").set_value(True).run()
+        assert not at.exception
+    state["selected"] = furniture[0]  # what a click inside that box does
+    at.run()
+    cls = state["labels"][furniture[0]].split()[0]
+    assert at.subheader[0].value == f"Products like {state['labels'][furniture[0]]}"
+    assert coarse_class(first_match_category(at)) == cls
+
+
+def test_a_catalogue_photo_upload_shows_its_own_product_first(real_app_env):
+    products = real_app_env["products"]
+    row = products.iloc[len(products) // 2]
+    photo = Image.open(ROOMS / row["image"]).convert("RGB").resize((333, 333))  # a shopper's copy, re-saved
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    upload(at, "shot.jpg", jpeg_bytes(photo, quality=80))
+    assert not at.exception
+    assert at.session_state["photo"]["labels"][0] == "whole photo"
+    assert at.subheader[0].value == "Products like whole photo"  # no click needed
+    grid = markdown_text(at)
+    tile = grid[grid.index('data-tag="M1"') :]
+    assert f"product={row['product_id']}" in tile[: tile.index('data-tag="M2"')]

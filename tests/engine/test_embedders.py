@@ -140,3 +140,24 @@ def test_effnet_labels_a_catalogue_sofa_bed_as_a_couch():
 def test_unknown_method_is_a_value_error():
     with pytest.raises(ValueError, match="Unknown embedding"):
         make_embedder(EmbeddingConfig(name="no-such-method"))
+
+
+@pytest.mark.parametrize("head", [False, True])
+def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, head, tmp_path):
+    from engine.embed import embed_many
+    from engine.head import ProjectionHead, save_head
+
+    config = EmbeddingConfig(name="effnet-crop")
+    if head:
+        torch.manual_seed(0)
+        save_head(
+            ProjectionHead(1280, hidden=32, out_dim=16), tmp_path / "h.pt", {"name": "effnet-crop", "crop_size": 224}
+        )
+        config = config.with_head(tmp_path / "h.pt")
+    embedder = make_embedder(config, detector)
+    other = detector.analyse([scene().transpose(Image.Transpose.FLIP_LEFT_RIGHT)])[0]
+    boxes = [BOXES[:3], BOXES[3:], BOXES[1:2]]
+    together = embed_many(embedder, [analysis, other, analysis], boxes)
+    assert [len(v) for v in together] == [3, 2, 1]
+    for vectors, image, b in zip(together, [analysis, other, analysis], boxes):
+        np.testing.assert_allclose(vectors, embedder.embed(image, b), atol=1e-5)

@@ -70,3 +70,39 @@ def test_build_picks_the_default_head_only_for_its_base_embedding(tmp_path, monk
     assert build.chosen_head(build.parse_args([*args, "--embedding", "color-hist", "--head", "none"])) is None
     monkeypatch.setenv("LOOKALIKE_HEAD", "none")
     assert build.chosen_head(build.parse_args([*args, "--embedding", "color-hist"])) is None
+
+
+def shoppers_copy(path: Path, scale: float = 0.7, quality: int = 75) -> bytes:
+    """A catalogue photo as a shopper would have it: resized and re-saved as JPEG (other bytes, other pixels)."""
+    from PIL import Image
+
+    from tests.conftest import jpeg_bytes
+
+    image = Image.open(path).convert("RGB")
+    return jpeg_bytes(image.resize((round(image.width * scale), round(image.height * scale))), quality=quality)
+
+
+def test_every_catalogue_photo_finds_its_own_product_first_with_the_defaults(default_catalog_index, small_products):
+    import engine
+    from engine.query import default_query_box
+    from tests.conftest import CATALOG
+
+    service = engine.load(default_catalog_index)
+    misses = []
+    for product_id, image_path in zip(small_products["product_id"], small_products["image"]):
+        image = engine.load_image(shoppers_copy(CATALOG / image_path))
+        analysis = service.analyse(image)
+        box, _ = default_query_box(image, analysis.detections)
+        top = service.search_box(analysis, box, k=1)[0]
+        misses += [] if top.product_id == product_id else [(product_id, top.product_id)]
+    assert not misses, misses
+
+
+def test_search_cli_finds_a_resaved_catalogue_photo_by_default(default_catalog_index, small_products, tmp_path, capsys):
+    from tests.conftest import CATALOG
+
+    for product_id, image_path in list(zip(small_products["product_id"], small_products["image"]))[::20]:
+        copy = tmp_path / "copy.jpg"
+        copy.write_bytes(shoppers_copy(CATALOG / image_path, scale=0.5))
+        assert search.main(["--index", str(default_catalog_index), "--image", str(copy), "--k", "1", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)[0]["product_id"] == product_id

@@ -1,0 +1,119 @@
+"""Self-retrieval: does a catalogue photo, searched with the default settings, find its own product first?
+
+    python scripts/bench_self_retrieval.py --index INDEX_DIR --images DIR --products CSV [--limit N] \
+        [--doc docs/BENCHMARKS.md]
+
+Each photo is searched twice through the path the CLI and the app take (`engine.query.default_query_box`): the
+file as it is, and a shopper's copy of it (resized to --scale and re-saved as JPEG at --quality: other bytes and
+other pixels, so nothing can match by file hash). Misses are listed with what came first instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+from tqdm import tqdm
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
+
+import engine  # noqa: E402
+from engine.query import default_query_box  # noqa: E402
+
+
+def shoppers_copy(path: Path, scale: float, quality: int) -> bytes:
+    """The photo resized by `scale` and re-encoded as JPEG."""
+    image = Image.open(path).convert("RGB")
+    image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def top_product(service: engine.Lookalike, source, watch: Stopwatch) -> tuple[str, str]:
+    """(first product id, how the query box was chosen) for a photo given as a path or bytes."""
+    image = engine.load_image(source)
+    with watch:
+        analysis = service.analyse(image)
+        box, how = default_query_box(image, analysis.detections)
+        first = service.search_box(analysis, box, k=1)
+    return (first[0].product_id if first else ""), how.split(":")[0]
+
+
+def run(service: engine.Lookalike, images: Path, table: pd.DataFrame, scale: float, quality: int) -> dict:
+    """Hit rates for the original files and the shoppers' copies, with every miss."""
+    watch, hits, misses, hows = Stopwatch(), {"original": 0, "copy": 0}, [], {}
+    for product_id, image in tqdm(list(zip(table["product_id"], table["image"])), desc="photos", unit="photo"):
+        for variant, source in (("original", images / image), ("copy", shoppers_copy(images / image, scale, quality))):
+            found, how = top_product(service, source, watch)
+            hows[how] = hows.get(how, 0) + 1
+            if found == product_id:
+                hits[variant] += 1
+            else:
+                misses.append({"variant": variant, "product_id": product_id, "first": found})
+    n = len(table)
+    rates = {variant: round(count / n, 4) if n else None for variant, count in hits.items()}
+    return {"n": n, "rates": rates, "query_box": hows, "latency": percentiles(watch.samples), "misses": misses}
+
+
+def markdown(result: dict) -> str:
+    """The BENCHMARKS.md section."""
+    return (
+        "## Self-retrieval (`scripts/bench_self_retrieval.py`)\n\n"
+        f"{result['date']}, {result['machine']}. Index `{result['index']}` ({result['weights']}, "
+        f"{result['embedding']}). Every catalogue photo searched with the default settings (no box given), "
+        f"as the file and as a shopper's copy (resized ×{result['scale']}, JPEG q{result['quality']}). "
+        "Target: ≥ 0.99.\n\n"
+        "| photos | own product first (file) | own product first (shopper's copy) | query box chosen | p50 ms |\n"
+        "|---|---|---|---|---|\n"
+        f"| {result['n']} | {result['rates']['original']:.4f} | {result['rates']['copy']:.4f} "
+        f"| {', '.join(f'{k} {v}' for k, v in result['query_box'].items())} | {result['latency']['p50_ms']} |\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print, and write JSON / the Markdown section when asked."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", type=Path, required=True)
+    ap.add_argument("--images", type=Path, required=True, help="the catalogue's image folder")
+    ap.add_argument("--products", type=Path, required=True, help="its CSV (product_id, image)")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--scale", type=float, default=0.7)
+    ap.add_argument("--quality", type=int, default=75)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--doc", type=Path)
+    args = ap.parse_args(argv)
+    service = engine.load(args.index)
+    table = pd.read_csv(args.products, dtype=str, keep_default_na=False).head(args.limit)
+    manifest = service.index.manifest
+    result = {"date": pd.Timestamp.now().strftime("%Y-%m-%d %H:%M"), "machine": machine()}
+    result |= {"index": args.index.name, "weights": Path(manifest["detector"]["weights"]).name}
+    result |= {"embedding": manifest["embedding"]["name"] + (" + head" if manifest["embedding"].get("head") else "")}
+    result |= {"scale": args.scale, "quality": args.quality}
+    result |= run(service, args.images, table, args.scale, args.quality)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    if args.doc:
+        write_section(args.doc, "self-retrieval", markdown(result))
+    print(markdown(result))
+    for miss in result["misses"][:20]:
+        print(f"  miss ({miss['variant']}): {miss['product_id']} -> {miss['first']}")
+    print(
+        f"summary: self-retrieval file {result['rates']['original']} copy {result['rates']['copy']}"
+        f" ({result['n']} photos)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
