@@ -35,6 +35,7 @@ class EmbeddingConfig:
     sampling_ratio: int = 2
     shrink: float = 0.05  # fraction of width/height trimmed from each side, to drop background
     crop_size: int = 224  # crop-based methods: side of the square network input
+    roi_weight: float = 0.3  # `effnet-roi`: the ROI part's share of the cosine
     head: str = ""  # learned projection head applied after the method (engine/head.py); "" for none
     head_sha256: str = ""  # the head file's sha256, so an index refuses a retrained or replaced head
 

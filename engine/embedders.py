@@ -10,6 +10,7 @@ Feature-map methods (no second network pass) live here; crop-based ones in `engi
 | `yolo-crop`      | the detector re-run on the padded crop, global average pool           | 448         |
 | `effnet-crop`    | ImageNet EfficientNet-Lite0 on the padded crop, pooled features       | 1280        |
 | `color-hist`     | 8x8x8 RGB histogram of the box centre, Hellinger                      | 512         |
+| `effnet-roi`     | `effnet-crop` and `yolo-roi` blended (weight `roi_weight` on ROI)     | 1728        |
 """
 
 from __future__ import annotations
@@ -116,6 +117,26 @@ class NativeEmbedder:
         return F.normalize(torch.cat(parts, dim=1), dim=1).numpy().astype(np.float32)
 
 
+@dataclass
+class FusedEmbedder:
+    """`effnet-roi`: `effnet-crop` and `yolo-roi` side by side, weighted so the cosine is a blend of the two.
+
+    Each part is a unit vector; scaling them by sqrt(1 - w) and sqrt(w) (w = `config.roi_weight`) and
+    concatenating gives a unit vector whose dot product is (1 - w) cos_effnet + w cos_roi. The ROI part costs
+    no network pass (the detector's maps of the same forward), the crop part one EfficientNet pass.
+    """
+
+    config: EmbeddingConfig
+    crop: EffnetCropEmbedder
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) source-pixel boxes -> (N, 1280 + sum C_l) float32 unit vectors."""
+        w = self.config.roi_weight
+        crop = self.crop.embed(analysis, boxes) * np.sqrt(1 - w)  # (N, 1280)
+        roi = embed_boxes(analysis, boxes, self.config) * np.sqrt(w)  # (N, sum C_l)
+        return np.concatenate([crop, roi], axis=1).astype(np.float32)
+
+
 def _needs_detector(detector, name: str):
     """The detector, or a clear error for methods that re-run its network."""
     if detector is None:
@@ -132,5 +153,8 @@ EMBEDDERS.update(
             config, str(detector.device) if detector is not None else "cpu"
         ),
         "color-hist": lambda config, detector: ColorHistEmbedder(config),
+        "effnet-roi": lambda config, detector: FusedEmbedder(
+            config, EffnetCropEmbedder(config, str(detector.device) if detector is not None else "cpu")
+        ),
     }
 )

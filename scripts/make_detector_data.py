@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--imgsz", type=int, default=640, help="longer side of the written images")
     ap.add_argument("--heldout-fraction", type=float, default=dd.HELDOUT_FRACTION)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=None, help="first N training rooms only (tests)")
     return ap.parse_args(argv)
 
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rooms = pd.read_csv(args.rooms / "rooms.csv", dtype=str, keep_default_na=False)
     split = {row: dd.room_split(row, args.heldout_fraction) for row in rooms["image"]}
-    train = [image for image, part in split.items() if part == "train"]
+    train = [image for image, part in split.items() if part == "train"][: args.limit]
     for kind in ("images", "labels"):
         (args.out / kind / "train").mkdir(parents=True, exist_ok=True)
     detector = engine.Detector(args.coco)
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
             lines = dd.yolo_lines(kept, scene.size, CLASSES)
             (args.out / "labels" / "train" / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
             boxes += len(lines)
-    (args.out / "split.json").write_text(json.dumps({"train": train, "heldout": sorted(set(split) - set(train))}))
+    heldout = sorted(image for image, part in split.items() if part == "heldout")
+    (args.out / "split.json").write_text(json.dumps({"train": train, "heldout": heldout}, indent=1) + "\n")
     write_dataset(args.out, args.scenes)
     print(f"{len(train)} training rooms x {args.variants} -> {len(train) * args.variants} images, {boxes} boxes")
     print(f"held out: {len(split) - len(train)} rooms; data.yaml -> {args.out / 'data.yaml'}")

@@ -21,6 +21,7 @@ DIMS = {  # every registered method and its dimension for yolo11n
     "yolo-crop": 448,
     "effnet-crop": 1280,
     "color-hist": 512,
+    "effnet-roi": 1728,
 }
 BOXES = np.array(  # user-drawn boxes: whole image, objects, a sliver, one hanging off the edge
     [[0, 0, 480, 320], [40, 40, 200, 200], [260, 60, 420, 260], [300, 10, 303, 13], [400, 250, 620, 400]],
