@@ -190,9 +190,9 @@ def run_rooms(service, args, products: pd.DataFrame) -> dict:
     return result | {"latency": latency(records), "per_room": records}
 
 
-def query_detector(service, conf: float | None, max_det: int | None) -> None:
-    """Override the detector's confidence threshold and detection cap for queries (the index is unaffected)."""
-    changes = {k: v for k, v in (("conf", conf), ("max_det", max_det)) if v is not None}
+def query_detector(service, conf: float | None, max_det: int | None, imgsz: int | None = None) -> None:
+    """Override the detector's confidence, detection cap and input size for queries (the index is unaffected)."""
+    changes = {k: v for k, v in (("conf", conf), ("max_det", max_det), ("imgsz", imgsz)) if v is not None}
     service.detector.config = dataclasses.replace(service.detector.config, **changes)
 
 
@@ -231,7 +231,12 @@ def header(service, args, column: str) -> dict:
         "query_detector": dataclasses.asdict(service.detector.config),
         "query_overrides": {
             k: v
-            for k, v in (("detector", args.query_weights), ("conf", args.conf), ("max_det", args.max_det))
+            for k, v in (
+                ("detector", args.query_weights),
+                ("conf", args.conf),
+                ("max_det", args.max_det),
+                ("imgsz", args.query_imgsz),
+            )
             if v is not None
         },
         "query_weights_sha256": service.detector.weights_sha256,
@@ -358,6 +363,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--conf", type=float, default=None, help="query-time detection confidence (default: the index's)")
     ap.add_argument("--query-weights", default=None, help="another detector for the queries (crop embeddings only)")
     ap.add_argument("--max-det", type=int, default=None, help="query-time cap on detections per photo")
+    ap.add_argument("--query-imgsz", type=int, default=None, help="query-time detector input size")
     ap.add_argument("--doc", type=Path, help="Markdown file to write a section into (e.g. docs/BENCHMARKS.md)")
     ap.add_argument("--section", default="retrieval", help="section name in --doc")
     args = ap.parse_args(argv)
@@ -377,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     service = engine.load(args.index)
     swap_query_detector(service, args.query_weights)
-    query_detector(service, args.conf, args.max_det)
+    query_detector(service, args.conf, args.max_det, args.query_imgsz)
     column = family_column(service.index.meta, args.family_column)
     products = product_table(service.index.meta, column, args.split_seed, args.val_fraction)
     result = header(service, args, column)

@@ -139,3 +139,8 @@ def test_room_recall_pools_the_listed_products_of_every_room():
     assert ev.room_recall(found, truth, lambda p: True) == {"n_products": 4, "recall@10": 0.5}
     assert ev.room_recall(found, truth, lambda p: p in {"c", "d"}) == {"n_products": 2, "recall@10": 0.0}
     assert ev.room_recall(found, truth, lambda p: False) == {"n_products": 0, "recall@10": None}
+
+
+def test_shown_precision_pools_drawn_boxes_over_rooms():
+    assert ev.shown_precision([["a", "x", None], ["b"]], [["a", "b"], ["c"]]) == 0.25
+    assert ev.shown_precision([[], []], [["a"], ["b"]]) is None

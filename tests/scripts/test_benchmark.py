@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from catalog.detector_data import room_split
 from tests.conftest import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +156,19 @@ def test_rooms_mode_with_and_without_windows(built_index, service, query_dir, tm
     assert result["query_weights_sha256"] != result["weights_sha256"]  # the queries used the other detector
     assert 0 < result["detections_per_room"] <= 3  # random weights score about 1e-4: a 1e-6 threshold passes boxes
     row = benchmark.render_row(result)
-    assert row.startswith("| effnet-crop, detector yolo11n-effnet.yaml, conf 1e-06, max_det 3 |")
+    assert row.startswith("| effnet-crop, conf 1e-06, max_det 3 | yolo11n-effnet.yaml | 2 all |")
+    assert 0 <= result["chance"] <= 1 and result["shown_per_room"] <= 10
+    assert result["shown_precision"] is None or 0 <= result["shown_precision"] <= 1
+    for part in ("train", "heldout"):  # rooms are split by photo, as the detector's training data
+        out = tmp_path / f"rooms-{part}.json"
+        assert (
+            benchmark.main(
+                ["--index", str(built_index[0]), "--rooms", str(rooms), "--json", str(out), "--room-split", part]
+            )
+            == 0
+        )
+        expected = sum(room_split(r["image"]) == part for r in records)
+        assert json.loads(out.read_text())["n_rooms"] == expected
     plain = json.loads((tmp_path / "rooms0.json").read_text())
     if plain["rooms_without_detections"] == 2:  # random weights: no boxes, so only the windows can find anything
         assert plain["all"]["recall@10"] == 0.0
