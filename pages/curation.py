@@ -42,11 +42,9 @@ def curation_panel(service: engine.Lookalike, target: Image.Image, box, matches:
         )
         submitted = st.form_submit_button("Save marks", key=f"save-{token}")
     if submitted:
-        query_id = store.add_query(target, source="shop", box=box, embedding=_embedding_label(service))
-        for m in matches:
-            store.mark(query_id, m.product_id, LABELS[verdicts[m.product_id]], rank=m.rank, score=m.score)
         pick = next((m.product_id for m in matches if f"M{m.rank}" == chosen), None)
-        store.choose(query_id, pick)
+        marks = [(m.product_id, LABELS[verdicts[m.product_id]], m.rank, m.score) for m in matches]
+        store.save_marks(target, marks, pick, source="shop", box=box, embedding=_embedding_label(service))
         marked = sum(v != UNMARKED for v in verdicts.values())
         st.success(f"Saved {marked} mark{'s' * (marked != 1)}" + (f" and the chosen pair {chosen}." if pick else "."))
 
