@@ -97,7 +97,7 @@ def _read(source: str | Path | bytes) -> bytes:
 def _open(data: bytes) -> Image.Image:
     """Parse the header with the accepted formats' plugins only; name any other format in the error."""
     try:
-        return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        return Image.open(io.BytesIO(data), formats=_available_formats())
     except UnidentifiedImageError:
         other = _identify(data)
         if other is None:
@@ -105,6 +105,12 @@ def _open(data: bytes) -> Image.Image:
         raise ImageLoadError(
             f"{other} images are not accepted; use a photo format ({', '.join(_format_names())})."
         ) from None
+
+
+def _available_formats() -> list[str]:
+    """The accepted formats this Pillow can open (HEIF needs pi_heif; Pillow fails on an unknown name)."""
+    Image.init()
+    return [name for name in ACCEPTED_FORMATS if name in Image.OPEN]
 
 
 def _identify(data: bytes) -> str | None:

@@ -109,9 +109,10 @@ def test_jpeg_2000_is_refused_by_name():
         load_image(encoded(Image.new("RGB", (32, 32)), "JPEG2000"))
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "MPO"])
 def test_photo_formats_are_accepted(fmt):
-    assert load_image(encoded(Image.new("RGB", (32, 24), (200, 100, 0)), fmt)).size == (32, 24)
+    second = {"save_all": True, "append_images": [Image.new("RGB", (32, 24))]} if fmt == "MPO" else {}
+    assert load_image(encoded(Image.new("RGB", (32, 24), (200, 100, 0)), fmt, **second)).size == (32, 24)
 
 
 def test_multi_frame_files_give_their_first_frame():
