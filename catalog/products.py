@@ -1,4 +1,8 @@
-"""Read a product table: a CSV with at least `image`, or a bare folder of images. Bad rows are reported, not fatal."""
+"""Read a product table: a CSV with at least `image`, or a bare folder of images. Bad rows are reported, not fatal.
+
+Image paths must resolve inside the images folder: `..`, absolute paths and links whose target lies outside are
+refused (reported as table problems), so a product table cannot make the builder read other files.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ def read_products(images_dir: str | Path, products_csv: str | Path | None = None
 
 def _scan_folder(images_dir: Path) -> pd.DataFrame:
     """A table for a folder without CSV: id = relative path without suffix, category = sub-folder."""
-    paths = sorted(p for p in images_dir.rglob("*") if p.is_file() and is_image_file(p))
+    root = images_dir.resolve()
+    paths = sorted(p for p in images_dir.rglob("*") if is_image_file(p) and _image_problem(p, root) is None)
     rows = []
     for path in paths:
         relative = PurePosixPath(path.relative_to(images_dir).as_posix())
@@ -74,10 +79,12 @@ def _clean(frame: pd.DataFrame, images_dir: Path, problems: list[str]) -> pd.Dat
     """Drop rows without a usable image, fill ids, parse prices and keep reserved names free."""
     frame = frame.rename(columns={c: f"product_{c}" for c in frame.columns if c in INTERNAL_FIELDS})
     frame["image"] = frame["image"].str.strip()
-    missing = frame["image"].eq("") | ~frame["image"].map(lambda p: (images_dir / p).is_file())
-    for line, image in frame.loc[missing, "image"].items():
-        problems.append(f"data row {line + 1}: image '{image}' not found under {images_dir}; row skipped")
-    frame = frame[~missing]
+    root = images_dir.resolve()
+    unusable = frame["image"].map(lambda p: _image_problem(images_dir / p, root) if p else "not found")
+    for line, image in frame.loc[unusable.notna(), "image"].items():
+        where = "outside" if unusable[line] == "outside" else "not found under"
+        problems.append(f"data row {line + 1}: image '{image}' {where} {images_dir}; row skipped")
+    frame = frame[unusable.isna()]
     duplicated = frame["image"].duplicated()
     for line, image in frame.loc[duplicated, "image"].items():
         problems.append(f"data row {line + 1}: image '{image}' listed twice; later row skipped")
@@ -91,6 +98,17 @@ def _clean(frame: pd.DataFrame, images_dir: Path, problems: list[str]) -> pd.Dat
             frame[column] = ""
     frame["price"] = _parse_prices(frame.get("price"), problems)
     return frame
+
+
+def _image_problem(path: Path, root: Path) -> str | None:
+    """None for a file inside `root` (a link counts where its target is), else "outside" or "not found"."""
+    try:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root):
+            return "outside"
+        return None if resolved.is_file() else "not found"
+    except (OSError, RuntimeError, ValueError):  # unreadable, a link loop, a NUL byte
+        return "not found"
 
 
 def _parse_prices(prices: pd.Series | None, problems: list[str]) -> pd.Series | float:

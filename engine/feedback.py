@@ -6,8 +6,9 @@ gone) plus where it came from. A *mark* says, for one product of that query's re
 a chosen product counts as similar). `scripts/train_head.py --feedback` turns the marks into triplets
 (anchor = query crop, positive = similar or chosen, negative = not similar).
 
-Every call opens its own short-lived connection, so one store can be shared by Streamlit's threads, and the file
-outlives app restarts and index rebuilds (index saves only replace version folders).
+Every call opens its own short-lived connection (one transaction), so one store can be shared by Streamlit's
+threads, and the file outlives app restarts and index rebuilds (index saves only replace version folders).
+`save_marks` writes a whole curation save (crop, marks, chosen pair) in one transaction: all of it or nothing.
 """
 
 from __future__ import annotations
@@ -88,15 +89,8 @@ class FeedbackStore:
 
     def add_query(self, crop: Image.Image, source: str = "", box=None, embedding: str = "") -> int:
         """Store a query crop (once per distinct image) and return its id."""
-        data, sha1 = _png(crop)
-        box_text = "" if box is None else ",".join(f"{float(v):.1f}" for v in box)
         with self._connect() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO queries (created, crop_sha1, crop_png, source, box, embedding) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time(), sha1, data, source, box_text, embedding),
-            )
-            return int(db.execute("SELECT id FROM queries WHERE crop_sha1 = ?", (sha1,)).fetchone()[0])
+            return _add_query(db, crop, source, box, embedding)
 
     def find_query(self, crop: Image.Image) -> int | None:
         """The id of a stored query crop, or None."""
@@ -106,27 +100,24 @@ class FeedbackStore:
 
     def mark(self, query_id: int, product_id: str, verdict: str | None, rank=None, score=None) -> None:
         """Set (or clear, with None) a product's similar / not-similar verdict for a query."""
-        if verdict is not None and verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS} or None, not {verdict!r}")
+        _check_verdict(verdict)
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO marks (query_id, product_id, verdict, rank, score, updated) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (query_id, product_id) DO UPDATE SET verdict = excluded.verdict, "
-                "rank = COALESCE(excluded.rank, rank), score = COALESCE(excluded.score, score), "
-                "updated = excluded.updated",
-                (query_id, product_id, verdict, rank, score, time.time()),
-            )
+            _mark(db, [(query_id, product_id, verdict, rank, score)])
 
     def choose(self, query_id: int, product_id: str | None) -> None:
         """Make `product_id` the query's chosen pair (at most one per query; None clears it)."""
         with self._connect() as db:
-            db.execute("UPDATE marks SET chosen = 0 WHERE query_id = ?", (query_id,))
-            if product_id is not None:
-                db.execute(
-                    "INSERT INTO marks (query_id, product_id, chosen, updated) VALUES (?, ?, 1, ?) "
-                    "ON CONFLICT (query_id, product_id) DO UPDATE SET chosen = 1, updated = excluded.updated",
-                    (query_id, product_id, time.time()),
-                )
+            _choose(db, query_id, product_id)
+
+    def save_marks(self, crop: Image.Image, marks, chosen: str | None, source="", box=None, embedding="") -> int:
+        """Save a crop, its (product_id, verdict, rank, score) marks and chosen pair atomically; the query id."""
+        for mark in marks:
+            _check_verdict(mark[1])
+        with self._connect() as db:
+            query_id = _add_query(db, crop, source, box, embedding)
+            _mark(db, [(query_id, *mark) for mark in marks])
+            _choose(db, query_id, chosen)
+        return query_id
 
     def marks(self, query_id: int | None = None) -> list[Mark]:
         """Every mark (of one query when given), oldest query first."""
@@ -156,6 +147,46 @@ class FeedbackStore:
             elif mark.verdict == NOT_SIMILAR:
                 negatives.append(mark.product_id)
         return [(q, p, n) for q, (pos, neg) in by_query.items() for p in pos for n in neg]
+
+
+def _check_verdict(verdict: str | None) -> None:
+    """Raise ValueError unless `verdict` is one of VERDICTS or None."""
+    if verdict is not None and verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS} or None, not {verdict!r}")
+
+
+def _add_query(db: sqlite3.Connection, crop: Image.Image, source: str, box, embedding: str) -> int:
+    """Insert a query crop unless stored already; its id."""
+    data, sha1 = _png(crop)
+    box_text = "" if box is None else ",".join(f"{float(v):.1f}" for v in box)
+    db.execute(
+        "INSERT OR IGNORE INTO queries (created, crop_sha1, crop_png, source, box, embedding) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (time.time(), sha1, data, source, box_text, embedding),
+    )
+    return int(db.execute("SELECT id FROM queries WHERE crop_sha1 = ?", (sha1,)).fetchone()[0])
+
+
+def _mark(db: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Upsert (query_id, product_id, verdict, rank, score) rows; rank and score are kept when given as None."""
+    now = time.time()
+    db.executemany(
+        "INSERT INTO marks (query_id, product_id, verdict, rank, score, updated) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (query_id, product_id) DO UPDATE SET verdict = excluded.verdict, "
+        "rank = COALESCE(excluded.rank, rank), score = COALESCE(excluded.score, score), updated = excluded.updated",
+        [(*row, now) for row in rows],
+    )
+
+
+def _choose(db: sqlite3.Connection, query_id: int, product_id: str | None) -> None:
+    """Clear the query's chosen pair, then set it to `product_id` (when not None)."""
+    db.execute("UPDATE marks SET chosen = 0 WHERE query_id = ?", (query_id,))
+    if product_id is not None:
+        db.execute(
+            "INSERT INTO marks (query_id, product_id, chosen, updated) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (query_id, product_id) DO UPDATE SET chosen = 1, updated = excluded.updated",
+            (query_id, product_id, time.time()),
+        )
 
 
 def _png(crop: Image.Image) -> tuple[bytes, str]:

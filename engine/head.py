@@ -14,6 +14,7 @@ Checkpoint (a `torch.save` dict, loaded with `weights_only=True`)::
 from __future__ import annotations
 
 import functools
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,8 @@ def _load_head(path: str, expected_sha256: str, base_name: str) -> Head:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         module = ProjectionHead(**payload["arch"])
         module.load_state_dict(payload["state_dict"])
-    except (OSError, RuntimeError, KeyError, TypeError) as err:
-        raise HeadError(f"Embedding head '{path}' cannot be loaded: {err}") from err
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as err:
+        raise HeadError(f"Embedding head '{path}' cannot be loaded: {err}") from err  # weights_only refuses code
     if base_name and payload["base"].get("name") != base_name:
         raise HeadError(f"Embedding head '{path}' was trained on '{payload['base'].get('name')}', not '{base_name}'.")
     return Head(module.eval(), Path(path), sha, dict(payload["base"]), dict(payload.get("trained", {})))

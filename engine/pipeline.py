@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image
 
 from engine.backends import load_index, load_manifest
-from engine.detector import Analysis, Detector, DetectorConfig, is_model_yaml
+from engine.detector import Analysis, Detector, DetectorConfig, file_sha256, is_model_yaml
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
-from engine.index import CatalogIndex, check_compatible
+from engine.index import CatalogIndex, IndexMismatchError, check_compatible
 from engine.search import Match, SearchFilters, search_products
 from engine.settings import default_weights, index_mmap, query_detection
 
@@ -75,13 +75,15 @@ def load(
     `embedding` defaults to the manifest's config. Query photos are detected with the manifest's detector
     config except for confidence and detection cap, which come from `engine.settings.query_detection()`.
     Raises `IndexNotFoundError` when no index is built and `IndexMismatchError` when the weights or embedding
-    config differ from the ones the index was built with.
+    config differ from the ones the index was built with; a checkpoint file's sha256 is checked before it is
+    loaded, because loading a YOLO checkpoint unpickles it (which can run code).
     `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
     The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.backends`).
     """
     manifest = load_manifest(index_dir)
     built = manifest["detector"]
     weights = weights or _recorded_weights(built) or default_weights()
+    check_weights_file(weights, built)
     config = dataclasses.replace(DetectorConfig(**built["config"]), **query_detection())
     detector = Detector(weights, config, device=device)
     embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
@@ -97,6 +99,19 @@ def check_index(manifest: dict, detector: Detector, embedding: EmbeddingConfig) 
     built_with.pop("head")  # a head is identified by its sha256, wherever its file lies
     wanted = {k: v for k, v in embedding.to_dict().items() if k != "head"}
     check_compatible({**manifest, "embedding": built_with}, detector.weights_sha256, wanted)
+
+
+def check_weights_file(weights: str | Path, built: dict) -> None:
+    """Refuse a checkpoint file whose sha256 is not the index's, before anything unpickles it."""
+    if is_model_yaml(weights) or not Path(weights).is_file():
+        return  # a yaml is fingerprinted from its parsed content; an official name downloads, checked after
+    sha = file_sha256(weights)
+    if sha != built.get("weights_sha256"):
+        raise IndexMismatchError(
+            f"The index was built with detector weights '{built.get('weights')}' "
+            f"(sha256 {str(built.get('weights_sha256'))[:12]}…), but '{weights}' has sha256 {sha[:12]}…; "
+            "it was not loaded. Rebuild the index or load the same weights."
+        )
 
 
 def _recorded_weights(built: dict) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 
 import streamlit as st
@@ -10,6 +9,8 @@ import streamlit as st
 import engine
 from pages.shared import (
     data_uri,
+    html_text,
+    markdown_text,
     quote_param,
     result_grid,
     routed_through_app,
@@ -37,11 +38,11 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     """T = the catalogue product, M = the most similar other products."""
     products = service.index.meta.drop_duplicates("product_id").set_index("product_id")
     if product_id not in products.index:
-        st.error(f"Unknown product “{product_id}”.")
+        st.error(f"Unknown product “{markdown_text(product_id)}”.")
         st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
         return
     product = products.loc[product_id]
-    st.title(f"Like {product['name'] or product_id}")
+    st.title(f"Like {markdown_text(product['name'] or product_id)}")
     st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
     k, filters = search_controls(service, key="similar")
     filters = engine.SearchFilters(filters.categories, filters.price_min, filters.price_max, (product_id,))
@@ -75,7 +76,7 @@ def _gallery_html(products, service: engine.Lookalike) -> str:
     cells = []
     for row in products.itertuples(index=False):
         src = data_uri(thumbnail_bytes(str(service.images_root / row.image), 200))
-        name = html.escape(str(row.name or row.product_id))
+        name = html_text(row.name or row.product_id)
         cells.append(
             f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'
             f'<img src="{src}" alt="{name}"/><span>{name}</span></a>'

@@ -9,6 +9,7 @@ from PIL import Image
 
 import engine
 from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
+from pages.shared import markdown_text
 
 UNMARKED = "–"
 LABELS = {UNMARKED: None, "similar": SIMILAR, "not similar": NOT_SIMILAR}
@@ -42,11 +43,9 @@ def curation_panel(service: engine.Lookalike, target: Image.Image, box, matches:
         )
         submitted = st.form_submit_button("Save marks", key=f"save-{token}")
     if submitted:
-        query_id = store.add_query(target, source="shop", box=box, embedding=_embedding_label(service))
-        for m in matches:
-            store.mark(query_id, m.product_id, LABELS[verdicts[m.product_id]], rank=m.rank, score=m.score)
         pick = next((m.product_id for m in matches if f"M{m.rank}" == chosen), None)
-        store.choose(query_id, pick)
+        marks = [(m.product_id, LABELS[verdicts[m.product_id]], m.rank, m.score) for m in matches]
+        store.save_marks(target, marks, pick, source="shop", box=box, embedding=_embedding_label(service))
         marked = sum(v != UNMARKED for v in verdicts.values())
         st.success(f"Saved {marked} mark{'s' * (marked != 1)}" + (f" and the chosen pair {chosen}." if pick else "."))
 
@@ -59,7 +58,7 @@ def _verdict_widgets(matches: list[engine.Match], saved: dict, token: str) -> di
         before = saved.get(m.product_id)
         current = next((label for label, value in LABELS.items() if before and value == before.verdict), UNMARKED)
         verdicts[m.product_id] = columns[i % COLUMNS].radio(
-            f"M{m.rank} · {m.name or m.product_id}",
+            f"M{m.rank} · {markdown_text(m.name or m.product_id)}",
             list(LABELS),
             index=list(LABELS).index(current),
             key=f"mark-{token}-{m.product_id}",

@@ -6,7 +6,10 @@ import base64
 import html
 import io
 import os
+import re
+import string
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
 from PIL import Image
@@ -17,6 +20,10 @@ from engine.settings import default_index_dir
 
 GRID_COLUMNS = 5
 THUMB_SIZE = 320
+LINE_BREAKS = re.compile("[\n\r\t\v\f\x85\u2028\u2029]+")
+INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # controls, bidi
+MARKDOWN_SPECIAL = re.compile(f"[{re.escape(string.punctuation)}]")  # CommonMark: any ASCII punctuation escapes
+LIVE_SCHEMES = ("http", "https")
 
 
 def app_navigation():
@@ -151,22 +158,23 @@ def result_grid(target: Image.Image, target_caption: str, matches: list[engine.M
     if not matches:
         st.info("No catalogue product passes the current filters.")
         return
-    tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html.escape(target_caption), "")]
+    tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html_text(target_caption), "")]
     for m in matches:
-        details = "; ".join(f"{key}: {value}" for key, value in m.extra.items())
+        details = html_text("; ".join(f"{key}: {value}" for key, value in m.extra.items()))
         tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(images_root / m.image))), _caption(m), details))
     st.markdown(_grid_html(tiles), unsafe_allow_html=True)
 
 
 def _caption(m: engine.Match) -> str:
     """HTML caption for a match tile."""
-    price = "" if m.price is None else f"{m.price:,.2f} {html.escape(m.currency)}"
+    price = "" if m.price is None else f"{m.price:,.2f} {html_text(m.currency)}"
     similar = f"catalogue?product={quote_param(m.product_id)}"
-    link = f'<a href="{html.escape(m.url)}" target="_blank">View product ↗</a> · ' if m.url else ""
-    extras = " · ".join(html.escape(str(v)) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
+    href = live_href(m.url)
+    link = f'<a href="{href}" target="_blank" rel="noopener noreferrer">View product ↗</a> · ' if href else ""
+    extras = " · ".join(html_text(v) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
     return (
-        f'<span class="score">{m.score:.3f}</span><br><b>{html.escape(m.name or m.product_id)}</b><br>'
-        f"{price}<br><i>{html.escape(m.category)}</i><br>"
+        f'<span class="score">{m.score:.3f}</span><br><b>{html_text(m.name or m.product_id)}</b><br>'
+        f"{price}<br><i>{html_text(m.category)}</i><br>"
         + (f'<span class="extra">{extras}</span><br>' if extras else "")
         + f"{link}"
         f'<a href="{similar}" target="_self">More like this</a>'
@@ -174,9 +182,9 @@ def _caption(m: engine.Match) -> str:
 
 
 def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:
-    """A responsive grid of tagged image tiles; hovering a tile shows every product column."""
+    """A responsive grid of tagged image tiles (captions, details escaped); hovering shows every product column."""
     cells = "".join(
-        f'<div class="ll-tile" data-tag="{tag}" title="{html.escape(details)}"><div class="ll-tag">{tag}</div>'
+        f'<div class="ll-tile" data-tag="{tag}" title="{details}"><div class="ll-tag">{tag}</div>'
         f'<img src="{src}" alt="{tag}"/><div class="ll-cap">{caption}</div></div>'
         for tag, src, caption, details in tiles
     )
@@ -195,9 +203,32 @@ def jpeg_bytes(image: Image.Image, max_side: int | None = None) -> bytes:
 
 def quote_param(text: str) -> str:
     """URL-encode a query parameter value."""
-    from urllib.parse import quote
-
     return quote(text, safe="")
+
+
+def plain(text) -> str:
+    """Catalogue or URL text as one line: line breaks become spaces, control and bidi characters are dropped."""
+    return INVISIBLE.sub("", LINE_BREAKS.sub(" ", str(text)))
+
+
+def html_text(text) -> str:
+    """Text for raw HTML (grid, gallery): one line (a blank line would end the HTML block), HTML-escaped."""
+    return html.escape(plain(text))
+
+
+def markdown_text(text) -> str:
+    """Text for Streamlit markdown (titles, labels, messages): one line, every markdown character escaped."""
+    return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), plain(text))
+
+
+def live_href(url) -> str | None:
+    """An escaped href for an http(s) URL with a host; None for anything else (data:, javascript:, relative)."""
+    url = plain(url).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return html.escape(url) if parts.scheme.lower() in LIVE_SCHEMES and parts.netloc else None
 
 
 GRID_CSS = """<style>

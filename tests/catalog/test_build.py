@@ -4,10 +4,12 @@ import shutil
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 import engine
 from catalog.build import BuildConfig, build_catalog
 from catalog.products import read_products
+from engine.embed import EmbeddingConfig
 from engine.index import read_manifest
 from tests.conftest import CATALOG
 
@@ -105,3 +107,24 @@ def test_updates_go_in_place_and_an_index_type_switch_reuses_stored_vectors(tmp_
     vector = index.vectors(np.array([unique.iloc[0]]))
     assert index.search(vector, 1)[1][0, 0] == unique.iloc[0]
     assert not np.isin(index.search(vector, len(index))[1], old_ids[[gone, changed]].to_numpy()).any()
+
+
+def test_hostile_catalogue_files_never_fail_a_build(tmp_path):
+    images, outside = tmp_path / "images", tmp_path / "private"
+    (images / "chairs").mkdir(parents=True)
+    outside.mkdir()
+    photo = Image.open(CATALOG / "sofas" / "0.jpg").convert("RGB").resize((160, 120))
+    photo.save(images / "chairs" / "ok.jpg")
+    photo.save(images / "chairs" / "bad-exif.png", exif=b"Exif\0\0" + bytes(range(40)))  # SyntaxError in Pillow
+    photo.save(images / "chairs" / "vector.eps")
+    photo.save(outside / "secret.jpg")
+    (images / "chairs" / "leak.jpg").symlink_to(outside / "secret.jpg")
+    rows = ["chairs/ok.jpg", "chairs/bad-exif.png", "chairs/vector.eps", "../private/secret.jpg", "chairs/leak.jpg"]
+    csv = tmp_path / "products.csv"
+    pd.DataFrame({"image": rows, "category": "chairs"}).to_csv(csv, index=False)
+    config = BuildConfig(embedding=EmbeddingConfig(name="color-hist"))
+    report = build_catalog(images, tmp_path / "index", csv, "yolo11n.yaml", config, progress=False)
+    indexed = set(engine.CatalogIndex.load(tmp_path / "index").meta["image"])
+    assert indexed == {"chairs/ok.jpg", "chairs/bad-exif.png"}
+    assert [image for image, _ in report.failures] == ["chairs/vector.eps"]
+    assert sum("outside" in problem for problem in report.problems) == 2

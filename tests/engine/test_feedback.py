@@ -1,5 +1,7 @@
 """Curator feedback in SQLite: marks survive reopening, verdicts are validated, triplets follow the marks."""
 
+import sqlite3
+
 import pytest
 from PIL import Image
 
@@ -51,3 +53,24 @@ def test_triplets_pair_every_positive_with_every_negative(tmp_path):
     store.mark(first, "u", None)  # unmarked: ignored
     store.mark(second, "p1", SIMILAR)  # no negative: no triplet
     assert sorted(store.triplets()) == [(first, "p1", "n1"), (first, "p2", "n1")]
+
+
+def test_saving_a_session_is_one_transaction(tmp_path):
+    store = FeedbackStore(tmp_path)
+    query = store.save_marks(crop((5, 5, 5)), [("a", SIMILAR, 1, 0.9), ("b", NOT_SIMILAR, 2, 0.8)], chosen="a")
+    before = store.marks()
+    assert {(m.product_id, m.verdict, m.chosen) for m in before} == {("a", SIMILAR, True), ("b", NOT_SIMILAR, False)}
+
+    change = [("a", NOT_SIMILAR, 1, 0.9), ("c", SIMILAR, 3, 0.7), (None, SIMILAR, 4, 0.6)]  # NOT NULL fails last
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_marks(crop((5, 5, 5)), change, chosen="c")
+    assert store.marks() == before  # neither the changed mark, the new one nor the new chosen pair
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_marks(crop((6, 6, 6)), change, chosen=None)
+    assert store.find_query(crop((6, 6, 6))) is None and store.marks() == before  # not even the query crop
+    with pytest.raises(ValueError, match="verdict"):
+        store.save_marks(crop((7, 7, 7)), [("a", SIMILAR, 1, 0.9), ("b", "maybe", 2, 0.8)], chosen=None)
+    assert store.find_query(crop((7, 7, 7))) is None
+    assert store.save_marks(crop((5, 5, 5)), [("a", None, 1, 0.9)], chosen=None) == query
+    after = {(m.product_id, m.verdict, m.chosen) for m in store.marks()}
+    assert after == {("a", None, False), ("b", NOT_SIMILAR, False)}

@@ -99,3 +99,18 @@ def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path):
     write_head(tmp_path / "h.pt", 2)  # retrained in place: same path, other weights
     with pytest.raises(HeadError, match="retrained or replaced"):
         engine.load(tmp_path / "headed")
+
+
+def test_a_malicious_head_is_never_unpickled_even_with_a_matching_sha256(tmp_path):
+    from engine.detector import file_sha256
+
+    marker, evil = tmp_path / "pwned", tmp_path / "evil-head.pt"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"format": 1, "arch": Payload()}, evil)
+    with pytest.raises(HeadError, match="cannot be loaded"):
+        load_head(evil, expected_sha256=file_sha256(evil))
+    assert not marker.exists()

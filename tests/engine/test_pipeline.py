@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+import torch
+
 import engine
 from engine.settings import QUERY_CONF, QUERY_MAX_DET
 
@@ -15,3 +20,36 @@ def test_queries_use_the_query_detection_settings_not_the_build_ones(built_index
     monkeypatch.setenv("LOOKALIKE_QUERY_MAX_DET", "7")
     tuned = engine.load(built_index[0]).detector.config
     assert (tuned.conf, tuned.max_det) == (0.4, 7)
+
+
+class Payload:
+    """Unpickling this creates the marker file: what a malicious checkpoint could do with any code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def fake_index(root, weights, sha256: str) -> None:
+    """An index folder whose manifest points at `weights` (nothing else is needed to reach the detector)."""
+    from engine.embed import EmbeddingConfig
+
+    (root / "v1").mkdir(parents=True)
+    (root / "CURRENT").write_text("v1")
+    detector = {"weights": weights.name, "weights_path": str(weights), "weights_sha256": sha256}
+    detector["config"] = {"imgsz": 640, "conf": 0.25, "iou": 0.7, "max_det": 50}
+    manifest = {"detector": detector, "embedding": EmbeddingConfig().to_dict()}
+    (root / "v1" / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_manifest_pointing_at_a_malicious_checkpoint_is_refused_before_loading_it(tmp_path):
+    marker, evil = tmp_path / "pwned", tmp_path / "evil.pt"
+    torch.save(Payload(marker), evil)
+    fake_index(tmp_path / "index", evil, "0" * 64)
+    with pytest.raises(engine.IndexMismatchError, match="sha256"):
+        engine.load(tmp_path / "index")
+    with pytest.raises(engine.IndexMismatchError, match="sha256"):
+        engine.load(tmp_path / "index", weights=evil)
+    assert not marker.exists()
