@@ -17,6 +17,7 @@ from pages.curation import curation_panel
 from pages.shared import (
     canvas_shape,
     jpeg_bytes,
+    markdown_text,
     result_grid,
     routed_through_app,
     search_controls,
@@ -27,6 +28,7 @@ from pages.shared import (
 CANVAS_WIDTH = 820
 MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
 CLICK, DRAW = "Click an object", "Draw a box"
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
 
 
 def shop_page() -> None:
@@ -60,7 +62,7 @@ def choose_photo() -> tuple[str, bytes] | None:
     sources = ["Upload", "Camera"] + (["Sample photo"] if sample_rooms_dir().is_dir() else [])
     source = st.radio("Photo", sources, horizontal=True, key="source", index=len(sources) - 1)
     if source == "Upload":
-        upload = st.file_uploader("Room photo", type=["jpg", "jpeg", "png", "webp", "heic"], key="upload")
+        upload = st.file_uploader("Room photo", type=UPLOAD_TYPES, key="upload")
         return (upload.name, upload.getvalue()) if upload else None
     if source == "Camera":
         shot = st.camera_input("Take a photo", key="camera")
@@ -90,7 +92,7 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
     try:
         image = engine.load_image(photo[1])
     except engine.ImageLoadError as err:
-        st.error(f"Cannot use “{photo[0]}”: {err}")
+        st.error(f"Cannot use “{markdown_text(photo[0])}”: {markdown_text(err)}")
         return None
     started = time.perf_counter()
     analysis = service.analyse(image)
