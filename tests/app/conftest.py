@@ -2,91 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_START_TIMEOUT = 90  # s; the first request also loads YOLO, on a busy 2-core machine
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+sys.path.insert(0, str(ROOT / "scripts"))
 
-
-def chromium_path() -> str | None:
-    """$LOOKALIKE_CHROMIUM, else Debian's chromium (Playwright's own browsers are never downloaded here)."""
-    candidates = [os.environ.get("LOOKALIKE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
-    return next((c for c in candidates if c and Path(c).is_file()), None)
-
-
-def free_port() -> int:
-    """A localhost port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, SIGKILL it if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
-@contextlib.contextmanager
-def serve(index_dir: Path, log_dir: Path):
-    """`streamlit run app.py` over an index on a free port; yields its base URL, stops it afterwards."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LOOKALIKE_INDEX=str(index_dir), PYTHONUNBUFFERED="1")
-    env.pop("LOOKALIKE_WEIGHTS", None)  # use the weights the index was built with
-    log_path = log_dir / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    command += ["--client.toolbarMode", "minimal"]  # no "Deploy" button in screenshots
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                reason = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
-                pytest.fail(f"streamlit {reason}; its log:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        _stop(process)
+from serverlib import CHROMIUM_ARGS, chromium_path, serve  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,112 @@
+"""Start and stop a real `streamlit run app.py` on a free localhost port; find Debian Chromium for Playwright.
+
+Shared by the browser tests (tests/app/conftest.py) and the load benchmark (scripts/bench_load.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_START_TIMEOUT = 90  # s; the first request also loads YOLO, on a busy 2-core machine
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running app: its base URL, the process id of `streamlit run` and its log file."""
+
+    url: str
+    pid: int
+    log: Path
+
+
+def chromium_path() -> str | None:
+    """$LOOKALIKE_CHROMIUM, else Debian's chromium (Playwright's own browsers are never downloaded here)."""
+    candidates = [os.environ.get("LOOKALIKE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
+    return next((c for c in candidates if c and Path(c).is_file()), None)
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    """Whether Streamlit at `url` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+def _command(port: int) -> list[str]:
+    """`streamlit run app.py` on 127.0.0.1:port, headless, without usage statistics."""
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return command + ["--client.toolbarMode", "minimal"]  # no "Deploy" button in screenshots
+
+
+@contextlib.contextmanager
+def running_server(index_dir: Path, log_dir: Path, start_timeout: float = SERVER_START_TIMEOUT):
+    """`streamlit run app.py` over an index on a free port; yields a `Server`, stops it afterwards."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, LOOKALIKE_INDEX=str(index_dir), PYTHONUNBUFFERED="1")
+    env.pop("LOOKALIKE_WEIGHTS", None)  # use the weights the index was built with
+    log_path = Path(log_dir) / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            _command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                reason = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
+                raise RuntimeError(f"streamlit {reason}; its log:\n{log_path.read_text()[-4000:]}")
+            time.sleep(0.5)
+        yield Server(url, process.pid, log_path)
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def serve(index_dir: Path, log_dir: Path):
+    """`streamlit run app.py` over an index on a free port; yields its base URL, stops it afterwards."""
+    with running_server(index_dir, log_dir) as server:
+        yield server.url
