@@ -1,4 +1,4 @@
-"""Start and stop a real `streamlit run app.py` on a free localhost port; find Debian Chromium for Playwright.
+"""Start and stop a real `streamlit run app.py` on a free localhost port, measure its memory, find Chromium.
 
 Shared by the browser tests (tests/app/conftest.py) and the load benchmark (scripts/bench_load.py).
 """
@@ -12,7 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,3 +112,66 @@ def serve(index_dir: Path, log_dir: Path):
     """`streamlit run app.py` over an index on a free port; yields its base URL, stops it afterwards."""
     with running_server(index_dir, log_dir) as server:
         yield server.url
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (psutil when installed, else /proc)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        return sum(_safe(lambda p=p: p.memory_info().rss, psutil.Error) for p in procs)
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _safe(lambda e=entry: Path(f"/proc/{e}/stat").read_text(), OSError)
+            if stat:
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += [child for child, parent in parents.items() if parent == tree[-1]]
+    pages = sum(_safe(lambda p=p: int(Path(f"/proc/{p}/statm").read_text().split()[1]), OSError) for p in tree)
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _safe(read, errors):
+    """read(), or 0 when the process vanished meanwhile."""
+    try:
+        return read()
+    except (errors, ValueError, IndexError):
+        return 0
+
+
+class MemorySampler(threading.Thread):
+    """Samples `tree_rss(pid)` every `interval` s until stopped; keeps the first and the peak."""
+
+    def __init__(self, pid: int | None, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.first, self.peak = pid, interval, None, 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        """Sample until `halt` is set."""
+        while self.pid and not self.halt.is_set():
+            rss = tree_rss(self.pid)
+            self.first = rss if self.first is None else self.first
+            self.peak = max(self.peak, rss)
+            self.halt.wait(self.interval)
+
+
+def listener_pid(url: str) -> int | None:
+    """The process listening on the URL's port (psutil only), for --url."""
+    try:
+        import psutil
+
+        port = urllib.parse.urlsplit(url).port
+        return next(c.pid for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == port)
+    except Exception:  # no psutil, no listener, or psutil.AccessDenied: memory stays unknown
+        return None
