@@ -53,12 +53,13 @@ async def open_app(browser, url: str, session: dict):
 
 async def select_box(page, session: dict) -> float:
     """Click the planned point, or draw a box; returns the perf_counter time of the click (mouse up)."""
-    point = session["point"]
-    if point and await canvas(page, click=True).count():
+    await settle(page)  # the upload's reruns mark the canvas stale for a moment: count it once they are over
+    if session["point"] and await canvas(page, click=True).count():
+        (x, y), label = session["point"]  # canvas pixels, the label the grid will name
         box = await origin(page, canvas(page, click=True))
-        session |= {"mode": "click", "label": point[1]}
+        session |= {"mode": "click", "label": label}
         started = time.perf_counter()
-        await page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+        await page.mouse.click(box["x"] + x, box["y"] + y)
         return started
     if not await canvas(page, click=False).count():  # boxes found, none clickable on its own: draw
         await page.locator(".st-key-mode").get_by_text("Draw a box", exact=True).click()
@@ -90,6 +91,15 @@ async def shop(page, session: dict) -> None:
     session["click_to_grid_s"] = round(time.perf_counter() - started, 3)
     if (text := (await heading.inner_text()).strip()) != f"Products like {session['label']}":
         session["errors"].append(f"grid for {text!r}, expected {session['label']!r}")
+    await server_times(page, session)
+
+
+async def server_times(page, session: dict) -> None:
+    """The page's own caption: ms the server spent searching and detecting (None when it is not shown)."""
+    caption = page.locator(LIVE).get_by_text(re.compile(r"^Embedded and searched in \d+ ms")).first
+    text = await caption.inner_text(timeout=5_000) if await caption.count() else ""
+    found = re.search(r"searched in (\d+) ms · detection took (\d+) ms", text)
+    session["server_search_ms"], session["server_detect_ms"] = map(int, found.groups()) if found else (None, None)
 
 
 async def streamlit_exceptions(page, session: dict) -> None:
