@@ -43,6 +43,7 @@ from engine.settings import default_index_dir, sample_rooms_dir  # noqa: E402
 CANVAS_WIDTH = 820  # pages/shop.py
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 TARGETS = {"errors": 0, "upload_to_boxes_p95_s": 3.0, "click_to_grid_p95_s": 1.0, "server_rss_gb": 3.0}
+CLEANUP_S = 45  # s of --timeout kept for closing the browser and stopping the server
 BROWSER_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]  # no other host
 
 
@@ -236,6 +237,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.sessions < 1:
         parser.error("--sessions must be at least 1")
+    args.url = local_url(args.url) if args.url else None
     return args
 
 
@@ -244,11 +246,34 @@ def measure(args: argparse.Namespace, url: str, pid: int | None, sessions: list[
     sampler = MemorySampler(pid)
     sampler.start()
     try:
-        asyncio.run(drive(url, sessions, max(1.0, deadline - time.monotonic() - 45), args.warmup))
+        asyncio.run(drive(url, sessions, max(1.0, deadline - time.monotonic() - CLEANUP_S), args.warmup))
     finally:
         sampler.halt.set()
         sampler.join()
     return sampler
+
+
+def serve_and_measure(args: argparse.Namespace, sessions: list[dict], deadline: float) -> MemorySampler:
+    """Measure against --url, or against a server started over --index (stopped afterwards)."""
+    if args.url:
+        if not healthy(args.url):
+            raise RuntimeError(f"no Streamlit answers at {args.url}")
+        return measure(args, args.url, listener_pid(args.url), sessions, deadline)
+    start_timeout = min(SERVER_START_TIMEOUT, max(5.0, deadline - time.monotonic() - CLEANUP_S))
+    with tempfile.TemporaryDirectory() as logs, running_server(args.index, Path(logs), start_timeout) as server:
+        return measure(args, server.url, server.pid, sessions, deadline)
+
+
+def summary_line(results: dict) -> str:
+    """The last line printed."""
+    up, click, peak = results["upload_to_boxes"], results["click_to_grid"], results["server_peak_rss_mb"]
+    met = results["met"].values()
+    verdict = "MISSED" if False in met else "met, memory unknown" if None in met else "met"
+    return (
+        f"load: {results['n_sessions']} sessions, {results['errors']} errors, upload->boxes p50 {up['p50_s']} s "
+        f"p95 {up['p95_s']} s, click->grid p50 {click['p50_s']} s p95 {click['p95_s']} s, "
+        f"server peak {peak} MB, targets {verdict}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,28 +284,19 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("no Chromium at /usr/bin/chromium (apt-get install chromium, or set LOOKALIKE_CHROMIUM)")
     sessions, weights = plan_sessions(args.sessions, args.rooms, args.index)
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "index": args.index.name, "weights": weights}
-    meta["warmup"] = args.warmup
-    if args.url:
-        url = local_url(args.url)
-        if not healthy(url):
-            raise SystemExit(f"no Streamlit answers at {url}")
-        sampler = measure(args, url, listener_pid(url), sessions, deadline)
-    else:
-        start_timeout = min(SERVER_START_TIMEOUT, max(1.0, deadline - time.monotonic() - 60))
-        with tempfile.TemporaryDirectory() as logs, running_server(args.index, Path(logs), start_timeout) as server:
-            sampler = measure(args, server.url, server.pid, sessions, deadline)
-    results = summarize(sessions, sampler, meta)
+    try:
+        sampler = serve_and_measure(args, sessions, deadline)
+    except RuntimeError as err:
+        print(err, file=sys.stderr)
+        print(f"load: no measurement, {str(err).splitlines()[0]}")
+        return 2
+    results = summarize(sessions, sampler, meta | {"warmup": args.warmup})
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     if args.doc:
         write_section(args.doc, "load", markdown(results))
-    up, click, peak = results["upload_to_boxes"], results["click_to_grid"], results["server_peak_rss_mb"]
-    print(
-        f"load: {len(sessions)} sessions, {results['errors']} errors, upload->boxes p50 {up['p50_s']} s "
-        f"p95 {up['p95_s']} s, click->grid p50 {click['p50_s']} s p95 {click['p95_s']} s, "
-        f"server peak {peak} MB, targets {'met' if all(v is not False for v in results['met'].values()) else 'MISSED'}"
-    )
+    print(summary_line(results))
     return 0 if results["errors"] == 0 else 1
 
 
