@@ -13,6 +13,7 @@ from engine.backends import load_index, load_manifest
 from engine.detector import Analysis, Detector, DetectorConfig, file_sha256, is_model_yaml
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
 from engine.index import CatalogIndex, IndexMismatchError, check_compatible
+from engine.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
 from engine.search import Match, SearchFilters, search_products
 from engine.settings import default_weights, index_mmap, query_detection
 
@@ -51,6 +52,20 @@ class Lookalike:
     def search_box(self, analysis: Analysis, box, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
         """Embed a box of an analysed image and search the catalogue with it."""
         return self.search(self.embed(analysis, box), k, filters)
+
+    def search_photo(
+        self, analysis: Analysis, k: int = 10, filters: SearchFilters | None = None
+    ) -> tuple[list[Match], tuple[float, ...], str]:
+        """The default search of a photo when nobody chose a box: (matches, box searched, why that box).
+
+        A product shot is searched whole, and a catalogue photo it is a copy of comes first
+        (`engine.query.promote_copy`); a room photo is searched by its largest detection.
+        """
+        box, why = default_query_box(analysis.image, analysis.detections)
+        if not why.startswith(PRODUCT_PHOTO):
+            return self.search_box(analysis, box, k, filters), box, why
+        matches = self.search_box(analysis, box, max(k, COPY_CANDIDATES), filters)
+        return promote_copy(analysis.image, matches, self.images_root)[:k], box, why
 
     def product_vector(self, product_id: str) -> np.ndarray:
         """The stored whole-image vector of a catalogue product (falls back to its first object)."""

@@ -7,15 +7,21 @@ the catalogue indexed it too (every product has a whole-photo entry), so a produ
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 WHITE = 235  # a pixel whose smallest channel is at least this is background (as catalog.scenes.WHITE_THRESHOLD)
 BORDER = 0.04  # the frame examined: this fraction of each side
 PLAIN_SHARE = 0.9  # share of near-white frame pixels that makes a product shot
 SAMPLE_SIDE = 256  # the check runs on a thumbnail of at most this side
+PRODUCT_PHOTO = "product photo"  # how `default_query_box` says it chose the whole photo of a product shot
+COPY_SIDE = 128  # copies are compared as blurred thumbnails of this side
+COPY_MAD = 5.0  # mean absolute difference (0-255) under which a catalogue photo counts as the query's original
+COPY_CANDIDATES = 20  # matches compared with the query photo
 
 
 def is_product_shot(image: Image.Image) -> bool:
@@ -40,8 +46,38 @@ def whole_image(size: tuple[int, int]) -> tuple[float, float, float, float]:
 def default_query_box(image: Image.Image, detections: Sequence) -> tuple[tuple[float, ...], str]:
     """(box, why): the whole photo for a product shot, else the largest detection, else the whole photo."""
     if is_product_shot(image):
-        return whole_image(image.size), "product photo: the whole photo"
+        return whole_image(image.size), f"{PRODUCT_PHOTO}: the whole photo"
     if detections:
         best = max(detections, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
         return tuple(best.box), f"largest detection: {best.class_name} {best.confidence:.2f}"
     return whole_image(image.size), "no detection: the whole photo"
+
+
+def _copy_thumbnail(image: Image.Image) -> np.ndarray:
+    """(S, S, 3) float32: the photo squashed to a blurred square thumbnail (resizing and JPEG barely change it)."""
+    square = image.convert("RGB").resize((COPY_SIDE, COPY_SIDE), Image.Resampling.BOX)
+    return np.asarray(square.filter(ImageFilter.GaussianBlur(0.8)), dtype=np.float32)
+
+
+def promote_copy(image: Image.Image, matches: list, images_root: str | Path) -> list:
+    """`matches` with the catalogue photo the query is a copy of (if any) moved first, ranks renumbered.
+
+    Embeddings place a product's colour and leg variants, shot the same way, almost on top of each other; a
+    resized, re-saved copy of one photo can then land nearer a sibling. Among the first `COPY_CANDIDATES`
+    matches, the one whose photo differs least from the query, pixel by pixel on thumbnails, is moved first
+    when that difference is under `COPY_MAD`. No file hash is involved: any copy of the photo qualifies.
+    """
+    query = _copy_thumbnail(image)
+    best, best_mad = None, COPY_MAD
+    for i, match in enumerate(matches[:COPY_CANDIDATES]):
+        try:
+            with Image.open(Path(images_root) / match.image) as candidate:
+                mad = float(np.abs(_copy_thumbnail(candidate) - query).mean())
+        except OSError:
+            continue
+        if mad < best_mad:
+            best, best_mad = i, mad
+    if best is None or best == 0:
+        return list(matches)
+    ordered = [matches[best], *matches[:best], *matches[best + 1 :]]
+    return [dataclasses.replace(m, rank=rank) for rank, m in enumerate(ordered, start=1)]

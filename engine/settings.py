@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolo11n.pt"
+TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolov8n.pt"  # fine-tuned from COCO YOLOv8n (AGPL-3.0)
 RANDOM_DETECTOR = "yolo11n.yaml"
-QUERY_CONF = 0.05  # shop-the-look recall on real rooms: 0.31 of large items at 0.05 vs 0.10 at 0.25 (BENCHMARKS.md)
+QUERY_CONF = 0.05  # shop-the-look recall on real rooms: many candidate boxes, few drawn (engine.distinct)
 QUERY_MAX_DET = 25  # the budget of objects per room photo
 TRAINED_HEAD = PROJECT_ROOT / "models" / "head-effnet.pt"
 

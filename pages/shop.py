@@ -28,6 +28,7 @@ from pages.shared import (
 CANVAS_WIDTH = 820
 MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
 CLICK, DRAW = "Click an object", "Draw a box"
+WHOLE_PHOTO = "whole photo"  # the label of the box a product shot starts with
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
 
 
@@ -48,7 +49,10 @@ def shop_page() -> None:
         return
     k, filters = search_controls(service, key="shop")
     started = time.perf_counter()
-    matches = service.search_box(state["analysis"], selected["box"], k=k, filters=filters)
+    if selected["label"] == WHOLE_PHOTO:  # a product shot: its catalogue original, if any, comes first
+        matches, _, _ = service.search_photo(state["analysis"], k=k, filters=filters)
+    else:
+        matches = service.search_box(state["analysis"], selected["box"], k=k, filters=filters)
     elapsed = (time.perf_counter() - started) * 1000
     st.subheader(f"Products like {selected['label']}")
     st.caption(f"Embedded and searched in {elapsed:.0f} ms · detection took {state['detect_ms']:.0f} ms")
@@ -105,7 +109,7 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
     state |= {"boxes": boxes, "labels": labels, "n_shown": len(shown), "selected": None, "handled": {}}
     if is_product_shot(image):
         state["boxes"].insert(0, whole_image(image.size))
-        state["labels"].insert(0, "whole photo")
+        state["labels"].insert(0, WHOLE_PHOTO)
         state |= {"n_shown": len(shown) + 1, "selected": 0}
     st.session_state["photo"] = state
     return state
@@ -113,7 +117,7 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
 
 def visible_boxes(state: dict, show_all: bool) -> list[int]:
     """Indices of the boxes on the canvas: the distinct ones (or every candidate), plus the drawn ones."""
-    candidates = len(state["analysis"].detections) + (state["labels"][:1] == ["whole photo"])
+    candidates = len(state["analysis"].detections) + (state["labels"][:1] == [WHOLE_PHOTO])
     first = range(candidates if show_all else state["n_shown"])
     return [*first, *range(candidates, len(state["boxes"]))]
 
@@ -127,7 +131,7 @@ def clickable_photo(state: dict) -> dict | None:
     mode = st.radio(
         "Select", [CLICK, DRAW], index=0 if found else 1, horizontal=True, key="mode", label_visibility="collapsed"
     )
-    hidden = found - state["n_shown"] + (state["labels"][:1] == ["whole photo"])
+    hidden = found - state["n_shown"] + (state["labels"][:1] == [WHOLE_PHOTO])
     show_all = hidden > 0 and st.toggle(f"Show {hidden} more candidate boxes", key="show-all")
     visible = visible_boxes(state, show_all)
     st.caption(_selection_hint(state, len(visible), mode))

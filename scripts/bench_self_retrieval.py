@@ -3,7 +3,7 @@
     python scripts/bench_self_retrieval.py --index INDEX_DIR --images DIR --products CSV [--limit N] \
         [--doc docs/BENCHMARKS.md]
 
-Each photo is searched twice through the path the CLI and the app take (`engine.query.default_query_box`): the
+Each photo is searched twice through the path the CLI and the app take (`engine.Lookalike.search_photo`): the
 file as it is, and a shopper's copy of it (resized to --scale and re-saved as JPEG at --quality: other bytes and
 other pixels, so nothing can match by file hash). Misses are listed with what came first instead.
 """
@@ -28,7 +28,6 @@ for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
 from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
 
 import engine  # noqa: E402
-from engine.query import default_query_box  # noqa: E402
 
 
 def shoppers_copy(path: Path, scale: float, quality: int) -> bytes:
@@ -45,8 +44,7 @@ def top_product(service: engine.Lookalike, source, watch: Stopwatch) -> tuple[st
     image = engine.load_image(source)
     with watch:
         analysis = service.analyse(image)
-        box, how = default_query_box(image, analysis.detections)
-        first = service.search_box(analysis, box, k=1)
+        first, _, how = service.search_photo(analysis, k=1)
     return (first[0].product_id if first else ""), how.split(":")[0]
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
-from engine.query import default_query_box  # noqa: E402
 from engine.settings import default_index_dir  # noqa: E402
 
 
@@ -42,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     analysis = service.analyse(image)
-    box, how = (args.box, "given box") if args.box else default_query_box(image, analysis.detections)
-    matches = service.search_box(analysis, box, k=args.k)
+    if args.box:
+        box, how, matches = args.box, "given box", service.search_box(analysis, args.box, k=args.k)
+    else:
+        matches, box, how = service.search_photo(analysis, k=args.k)
     if args.json:
         print(json.dumps([m.to_json() for m in matches], indent=2, ensure_ascii=False))
         return 0

@@ -1,10 +1,9 @@
 """Train the furniture detector (Ultralytics YOLO) on the synthetic scenes, on CPU.
 
-Example:
-    python scripts/train_detector.py --data /work/lookalike-data/scenes/data.yaml \
-        --weights yolo11n.yaml --epochs 18 --imgsz 320 --batch 16 \
-        --project /work/lookalike-data/runs --name furniture \
-        --out /work/lookalike-data/furniture-yolo11n.pt
+Example (the whole recipe, with the data steps, is scripts/train_furniture_detector.sh):
+    python scripts/train_detector.py --data DATA/detector/data.yaml \
+        --weights ../shared/models/yolov8n-coco.pt --freeze 10 --imgsz 480 --hours 0.9 \
+        --project DATA/runs --name furniture-v8n --out models/furniture-yolov8n.pt
 
 Re-running the same command resumes from the run's ``weights/last.pt`` when that
 run is unfinished; when it is finished it only copies ``best.pt`` and reports.
@@ -40,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--close-mosaic", type=int, default=3, help="last epochs w/o mosaic")
     ap.add_argument("--project", default=str(REPO_ROOT / "runs"))
     ap.add_argument("--name", default="furniture")
-    ap.add_argument("--out", default=str(REPO_ROOT / "models" / "furniture-yolo11n.pt"))
+    ap.add_argument("--out", default=str(REPO_ROOT / "models" / "furniture-yolov8n.pt"))
     ap.add_argument("--resume", action="store_true", help="resume the run's last.pt")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing run")
     ap.add_argument("--plot", default=None, help="write training curves (losses, val mAP) to this PNG")

@@ -24,3 +24,22 @@ def test_default_box_whole_photo_for_a_shot_else_largest_detection():
     busy = Image.new("RGB", (300, 200), (120, 100, 90))
     assert default_query_box(busy, [small, large])[0] == large.box
     assert default_query_box(busy, [])[0] == (0.0, 0.0, 300.0, 200.0)
+
+
+def test_a_resaved_copy_puts_its_original_first_even_beside_a_near_identical_sibling():
+    import io
+
+    from engine.query import promote_copy
+    from engine.search import Match
+
+    root = DATA / "ikea-catalog"
+    # LANDSKRONA 3-seat, wood legs (190) and metal legs (191): the same shot but for the legs
+    original = Image.open(root / "sofas" / "190.jpg").convert("RGB")
+    buffer = io.BytesIO()
+    original.resize((175, 175)).save(buffer, "JPEG", quality=75)
+    copy = Image.open(io.BytesIO(buffer.getvalue()))
+    matches = [Match(1, "sofas/191", 0.99, "sofas/191.jpg"), Match(2, "sofas/190", 0.98, "sofas/190.jpg")]
+    promoted = promote_copy(copy, matches, root)
+    assert [(m.rank, m.product_id) for m in promoted] == [(1, "sofas/190"), (2, "sofas/191")]
+    other = Image.open(next((root / "chairs").glob("*.jpg")))  # not a copy of either: the order stays
+    assert promote_copy(other, matches, root) == matches

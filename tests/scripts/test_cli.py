@@ -84,16 +84,13 @@ def shoppers_copy(path: Path, scale: float = 0.7, quality: int = 75) -> bytes:
 
 def test_every_catalogue_photo_finds_its_own_product_first_with_the_defaults(default_catalog_index, small_products):
     import engine
-    from engine.query import default_query_box
     from tests.conftest import CATALOG
 
     service = engine.load(default_catalog_index)
     misses = []
     for product_id, image_path in zip(small_products["product_id"], small_products["image"]):
         image = engine.load_image(shoppers_copy(CATALOG / image_path))
-        analysis = service.analyse(image)
-        box, _ = default_query_box(image, analysis.detections)
-        top = service.search_box(analysis, box, k=1)[0]
+        top = service.search_photo(service.analyse(image), k=1)[0][0]
         misses += [] if top.product_id == product_id else [(product_id, top.product_id)]
     assert not misses, misses
 
