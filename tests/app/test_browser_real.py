@@ -19,14 +19,16 @@ FURNITURE = ("chair", "sofa", "table", "bed")
 
 
 def clickable_furniture(room_index: dict) -> tuple[tuple[float, float], str, str]:
-    """(canvas point, grid label, class) of the most confident drawn furniture box that a click at its centre picks."""
+    """(canvas point, grid label, class) of the largest drawn furniture box that a click at its centre picks."""
     service = engine.load(room_index["index"])
     image = engine.load_image(room_index["room"])
     found = service.analyse(image).detections
     shown, _ = distinct_detections(found)
     boxes = [found[i].box for i in shown]
     scale = min(1.0, CANVAS_WIDTH / image.width)
-    for n, i in enumerate(shown):
+    by_size = sorted(range(len(shown)), key=lambda n: -(boxes[n][2] - boxes[n][0]) * (boxes[n][3] - boxes[n][1]))
+    for n in by_size:  # the largest piece of furniture that a click at its centre selects
+        i = shown[n]
         x0, y0, x1, y1 = found[i].box
         centre = ((x0 + x1) / 2, (y0 + y1) / 2)
         if found[i].class_name in FURNITURE and smallest_box_at(boxes, *centre) == n:
@@ -35,7 +37,7 @@ def clickable_furniture(room_index: dict) -> tuple[tuple[float, float], str, str
     raise AssertionError(f"the committed detector drew no clickable furniture on {room_index['room'].name}")
 
 
-def test_click_a_detected_chair_on_a_real_room_gives_chairs(browser, real_streamlit_url, room_index):
+def test_click_detected_furniture_on_a_real_room_gives_that_kind_of_product(browser, real_streamlit_url, room_index):
     from playwright.sync_api import expect
 
     point, label, cls = clickable_furniture(room_index)
@@ -43,7 +45,8 @@ def test_click_a_detected_chair_on_a_real_room_gives_chairs(browser, real_stream
     page.set_default_timeout(60_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(real_streamlit_url)
+    page.goto(real_streamlit_url, timeout=2 * DETECT_TIMEOUT)  # a fresh server loads its models first
+    expect(page.locator(".st-key-source")).to_be_visible(timeout=2 * DETECT_TIMEOUT)  # models loaded
     choose(page, "source", "Upload")
     upload(page, room_index["room"])
     expect(canvas(page, click=True)).to_be_visible(timeout=DETECT_TIMEOUT)

@@ -187,6 +187,10 @@ def first_match_category(at: AppTest) -> str:
     return tile[tile.index("<i>") + 3 : tile.index("</i>")]
 
 
+def area(box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
 def test_real_room_shows_few_distinct_boxes_and_a_click_gives_that_class(real_app_env):
     from catalog.taxonomy import coarse_class
 
@@ -198,6 +202,7 @@ def test_real_room_shows_few_distinct_boxes_and_a_click_gives_that_class(real_ap
     assert 1 <= state["n_shown"] <= 10 and state["n_shown"] <= found
     furniture = [i for i in range(state["n_shown"]) if state["labels"][i].split()[0] in ("chair", "sofa", "table")]
     assert furniture, state["labels"]
+    furniture.sort(key=lambda i: -area(state["boxes"][i]))  # click the largest piece, as scripts/search.py would
     if found > state["n_shown"]:
         at.toggle(key="show-all").set_value(True).run()
         assert not at.exception
