@@ -9,7 +9,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolov8n.pt"  # fine-tuned from COCO YOLOv8n (AGPL-3.0)
 RANDOM_DETECTOR = "yolo11n.yaml"
-QUERY_CONF = 0.01  # recall on held-out real rooms: up to 25 candidate boxes, the few distinct ones drawn (BENCHMARKS.md)
+QUERY_CONF = 0.01  # best recall on held-out real rooms (BENCHMARKS.md); the few distinct boxes are drawn
 QUERY_MAX_DET = 25  # the budget of objects per room photo
 TRAINED_HEAD = PROJECT_ROOT / "models" / "head-effnet.pt"
 

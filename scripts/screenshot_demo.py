@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2300})  # Streamlit scrolls inside; show it all
         page.goto(args.url, timeout=120_000)
+        page.locator(".st-key-source").wait_for(timeout=180_000)  # the server has loaded its models
         if args.room:  # another room than the default sample: upload it
             page.locator(".st-key-source").get_by_text("Upload", exact=True).click()
             page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(photo))
