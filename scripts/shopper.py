@@ -17,18 +17,18 @@ def canvas(page, click: bool | None = None):
     return page.locator(f'{LIVE}[class*="st-key-canvas-"]{mode} canvas.upper-canvas').first
 
 
+BUSY_RESET_JS = "() => { window.__llBusy = performance.now(); }"
+QUIET_FOR_JS = """quiet => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.dataset.testScriptState !== "notRunning") window.__llBusy = performance.now();
+    return performance.now() - window.__llBusy > quiet;
+}"""  # true once no Streamlit script run has been going for `quiet` ms
+
+
 async def settle(page, quiet_ms: int = 750) -> None:
     """Wait until no script run has been going for `quiet_ms` (as tests/app/test_browser.py does)."""
-    await page.evaluate("() => { window.__llBusy = performance.now(); }")
-    await page.wait_for_function(
-        """quiet => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            if (!app || app.dataset.testScriptState !== "notRunning") window.__llBusy = performance.now();
-            return performance.now() - window.__llBusy > quiet;
-        }""",
-        arg=quiet_ms,
-        polling=100,
-    )
+    await page.evaluate(BUSY_RESET_JS)
+    await page.wait_for_function(QUIET_FOR_JS, arg=quiet_ms, polling=100)
 
 
 async def origin(page, locator) -> dict:
