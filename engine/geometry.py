@@ -72,14 +72,29 @@ def apply_letterbox(image: Image.Image, box: Letterbox) -> np.ndarray:
     return canvas
 
 
+def boxes_at(boxes, x: float, y: float) -> list[int]:
+    """Indices of the boxes containing the point (x, y), smallest area first."""
+    inside = [i for i, (x0, y0, x1, y1) in enumerate(boxes) if x0 <= x <= x1 and y0 <= y <= y1]
+    return sorted(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
+
+
 def smallest_box_at(boxes, x: float, y: float) -> int | None:
-    """Index of the smallest-area box containing the point (x, y), or None; how a click picks an object."""
-    best, best_area = None, float("inf")
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
-        area = (x1 - x0) * (y1 - y0)
-        if x0 <= x <= x1 and y0 <= y <= y1 and area < best_area:
-            best, best_area = i, area
-    return best
+    """Index of the smallest-area box containing the point (x, y), or None; what a first click picks."""
+    under = boxes_at(boxes, x, y)
+    return under[0] if under else None
+
+
+def box_at_click(boxes, x: float, y: float, current: int | None) -> int | None:
+    """The box a click picks: the smallest under the pointer; clicking again where `current` is cycles outwards.
+
+    So every box is reachable, even one covered by smaller boxes (a shelf unit behind a plant).
+    """
+    under = boxes_at(boxes, x, y)
+    if not under:
+        return None
+    if current in under:
+        return under[(under.index(current) + 1) % len(under)]
+    return under[0]
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:

@@ -59,7 +59,8 @@ class ImageLoadError(ValueError):
 def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode a path or bytes into an upright 8-bit RGB image of at most `max_pixels` pixels.
 
-    Handles EXIF rotation, CMYK, palette/alpha, 16-bit and float modes. Raises `ImageLoadError`
+    Handles EXIF rotation, CMYK, palette/alpha, 16-bit and float modes; `image.info["original_pixels"]` keeps
+    the size before any downscaling (see `was_downscaled`). Raises `ImageLoadError`
     with a human-readable message for non-images, other formats, damaged files and absurdly large images.
     """
     data = _read(source)
@@ -67,6 +68,7 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Imag
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = _open(data)
+            original_size = image.size
             _check_cost(image, data)
             _shrink_on_decode(image, max_pixels)
             image.load()
@@ -78,7 +80,14 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> Imag
         raise ImageLoadError(_describe(err)) from err
     except DECODE_ERRORS as err:
         raise ImageLoadError(f"The image file is damaged or truncated ({type(err).__name__}: {err}).") from err
-    return image.transpose(transpose) if transpose is not None else image
+    image = image.transpose(transpose) if transpose is not None else image
+    image.info["original_pixels"] = original_size[0] * original_size[1]  # more than width*height: downscaled
+    return image
+
+
+def was_downscaled(image: Image.Image) -> bool:
+    """True when `load_image` shrank the photo to fit its pixel budget."""
+    return image.info.get("original_pixels", 0) > image.width * image.height
 
 
 def _read(source: str | Path | bytes) -> bytes:

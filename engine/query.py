@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from engine.images import ImageLoadError
+
 WHITE = 235  # a pixel whose smallest channel is at least this is background (as catalog.scenes.WHITE_THRESHOLD)
 BORDER = 0.04  # the frame examined: this fraction of each side
 PLAIN_SHARE = 0.9  # share of near-white frame pixels that makes a product shot
@@ -22,6 +24,16 @@ PRODUCT_PHOTO = "product photo"  # how `default_query_box` says it chose the who
 COPY_SIDE = 128  # copies are compared as blurred thumbnails of this side
 COPY_MAD = 5.0  # mean absolute difference (0-255) under which a catalogue photo counts as the query's original
 COPY_CANDIDATES = 20  # matches compared with the query photo
+MIN_PHOTO_SIDE = 32  # pixels; a smaller photo holds nothing a detector or a shopper could point at
+
+
+def check_query_photo(image: Image.Image) -> None:
+    """Raise `ImageLoadError` with what to do next when a photo is too small to search."""
+    if min(image.size) < MIN_PHOTO_SIDE:
+        raise ImageLoadError(
+            f"the photo is only {image.width} × {image.height} pixels; upload one at least {MIN_PHOTO_SIDE} pixels "
+            "on each side (any phone photo works)."
+        )
 
 
 def is_product_shot(image: Image.Image) -> bool:

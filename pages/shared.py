@@ -24,16 +24,17 @@ LINE_BREAKS = re.compile("[\n\r\t\v\f\x85\u2028\u2029]+")
 INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # controls, bidi
 MARKDOWN_SPECIAL = re.compile(f"[{re.escape(string.punctuation)}]")  # CommonMark: any ASCII punctuation escapes
 LIVE_SCHEMES = ("http", "https")
+PAGE_ICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"  # local: no request leaves the host
 
 
 def app_navigation():
-    """The app's pages (app.py runs this): shop the look, and the catalogue gallery."""
-    st.set_page_config(page_title="Lookalike", page_icon=":material/chair:", layout="wide")
+    """The app's pages (app.py runs this), as a top bar: the pages/ files never show as raw module names."""
+    st.set_page_config(page_title="Lookalike", page_icon=str(PAGE_ICON), layout="wide")
     pages = [
         st.Page("pages/shop.py", title="Shop the look", icon=":material/search:", url_path="shop", default=True),
         st.Page("pages/catalogue.py", title="Catalogue", icon=":material/grid_view:", url_path="catalogue"),
     ]
-    return st.navigation(pages)
+    return st.navigation(pages, position="top")
 
 
 def routed_through_app() -> bool:

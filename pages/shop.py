@@ -10,8 +10,9 @@ import streamlit as st
 import engine
 from engine.distinct import distinct_detections
 from engine.draw import crop, draw_boxes
-from engine.geometry import smallest_box_at
-from engine.query import is_product_shot, whole_image
+from engine.geometry import box_at_click
+from engine.images import was_downscaled
+from engine.query import check_query_photo, is_product_shot, whole_image
 from engine.settings import sample_rooms_dir
 from pages.curation import curation_panel
 from pages.shared import (
@@ -29,6 +30,10 @@ CANVAS_WIDTH = 820
 MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
 CLICK, DRAW = "Click an object", "Draw a box"
 WHOLE_PHOTO = "whole photo"  # the label of the box a product shot starts with
+HOW_TO = (
+    "**1.** Pick a room photo · **2.** Click an outlined object, pick it in the list of objects, or draw a box "
+    "around anything · **3.** See the catalogue products that look most like it, most similar first."
+)
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
 
 
@@ -37,6 +42,7 @@ def shop_page() -> None:
     service = service_or_stop()
     sidebar_facts(service)
     st.title("Shop the look")
+    st.caption(HOW_TO)
     photo = choose_photo()
     if photo is None:
         st.info("Upload a room photo, take one with the camera, or pick a sample to start.")
@@ -95,6 +101,7 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
         return state
     try:
         image = engine.load_image(photo[1])
+        check_query_photo(image)
     except engine.ImageLoadError as err:
         st.error(f"Cannot use “{markdown_text(photo[0])}”: {markdown_text(err)}")
         return None
@@ -105,14 +112,26 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
     found = [analysis.detections[i] for i in shown + rest]
     boxes = [d.box for d in found]
     labels = [f"{d.class_name} {d.confidence:.2f}" for d in found]
-    state = {"digest": digest, "image": image, "analysis": analysis, "detect_ms": detect_ms}
+    state = {"digest": digest, "image": image, "analysis": analysis, "detect_ms": detect_ms, "events": 0}
     state |= {"boxes": boxes, "labels": labels, "n_shown": len(shown), "selected": None, "handled": {}}
+    state["note"] = _downscale_note(image)
     if is_product_shot(image):
         state["boxes"].insert(0, whole_image(image.size))
         state["labels"].insert(0, WHOLE_PHOTO)
         state |= {"n_shown": len(shown) + 1, "selected": 0}
     st.session_state["photo"] = state
     return state
+
+
+def _downscale_note(image) -> str:
+    """'Your 48 MP photo was reduced to 12 MP (4,000 × 3,000) for searching.', or '' when it was not."""
+    if not was_downscaled(image):
+        return ""
+    megapixels = image.info["original_pixels"] / 1e6
+    return (
+        f"Your {megapixels:.0f} MP photo was reduced to {image.width * image.height / 1e6:.0f} MP "
+        f"({image.width:,} × {image.height:,} pixels) for searching; the results are the same."
+    )
 
 
 def visible_boxes(state: dict, show_all: bool) -> list[int]:
@@ -134,12 +153,13 @@ def clickable_photo(state: dict) -> dict | None:
     hidden = found - state["n_shown"] + (state["labels"][:1] == [WHOLE_PHOTO])
     show_all = hidden > 0 and st.toggle(f"Show {hidden} more candidate boxes", key="show-all")
     visible = visible_boxes(state, show_all)
-    st.caption(_selection_hint(state, len(visible), mode))
+    st.caption(_selection_hint(state, len(visible), mode) + (f" {state['note']}" if state["note"] else ""))
+    object_list(state, visible)
     scale = min(1.0, CANVAS_WIDTH / image.width)
     selected = visible.index(state["selected"]) if state["selected"] in visible else None
     boxes, labels = [state["boxes"][i] for i in visible], [state["labels"][i] for i in visible]
     background = draw_boxes(image, boxes, labels, selected, scale)
-    canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}"
+    canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}-{state['events']}"  # new: no marks
     result = st_canvas(
         background_image=jpeg_bytes(background),
         width=background.width,
@@ -158,12 +178,28 @@ def clickable_photo(state: dict) -> dict | None:
     return {"box": state["boxes"][state["selected"]], "label": state["labels"][state["selected"]]}
 
 
+def object_list(state: dict, visible: list[int]) -> None:
+    """The shown objects as chips: another way to pick one, including a box covered by smaller ones."""
+    if not visible:
+        return
+    key = f"objects-{state['digest'][:12]}"
+    st.session_state[key] = state["selected"] if state["selected"] in visible else None  # follow canvas clicks
+
+    def chosen() -> None:
+        state["selected"] = st.session_state[key]
+
+    labels = {i: state["labels"][i] for i in visible}
+    st.pills("Objects in the photo", visible, format_func=labels.get, key=key, on_change=chosen)
+
+
 def _selection_hint(state: dict, n_visible: int, mode: str) -> str:
     """'5 objects shown, 1 drawn by you. Click inside a box to search for it.'"""
     drawn = sum(label.startswith("your box") for label in state["labels"])
     objects = n_visible - drawn
     text = f"{objects} object{'s' * (objects != 1)} shown" + (f", {drawn} drawn by you. " if drawn else ". ")
-    return text + ("Click inside a box to search for it." if mode == CLICK else "Drag a rectangle around any product.")
+    if mode == DRAW:
+        return text + "Drag a rectangle around any product."
+    return text + "Click inside a box to search for it (click again to pick a larger box under the same spot)."
 
 
 def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_data: dict | None, scale: float):
@@ -173,13 +209,16 @@ def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_d
     if event is None or state["handled"].get(canvas_key) == event:
         return  # nothing new from this canvas (reruns replay the last value of every canvas)
     state["handled"][canvas_key] = event
+    state["events"] += 1  # the next run draws a fresh canvas: the click's dot or the dragged rectangle goes
     kind, geometry = canvas_shape(objects[-1], MIN_DRAG)
     if kind == "box":
         state["boxes"].append(tuple(v / scale for v in geometry))
         state["labels"].append(f"your box {sum(label.startswith('your box') for label in state['labels']) + 1}")
         state["selected"] = len(state["boxes"]) - 1
     else:
-        picked = smallest_box_at([state["boxes"][i] for i in visible], geometry[0] / scale, geometry[1] / scale)
+        boxes = [state["boxes"][i] for i in visible]
+        current = visible.index(state["selected"]) if state["selected"] in visible else None
+        picked = box_at_click(boxes, geometry[0] / scale, geometry[1] / scale, current)
         if picked is None:
             st.toast("No object there: click inside a box, or switch to “Draw a box”.")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -125,10 +126,26 @@ def test_huge_and_rotated_uploads_are_handled(app_env):
     assert not at.exception and not at.error
     image = at.session_state["photo"]["image"]
     assert image.width * image.height <= MAX_PIXELS
+    assert any("Your 54 MP photo was reduced to" in c.value for c in at.caption)  # the shopper is told
     exif = Image.Exif()
     exif[0x0112] = 6  # shot in portrait, stored in landscape
     upload(at, "portrait.jpg", jpeg_bytes(Image.new("RGB", (600, 400), (9, 9, 9)), exif=exif.tobytes()))
     assert at.session_state["photo"]["image"].size == (400, 600)
+
+
+def test_a_tiny_photo_is_refused_with_what_to_do_next(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    upload(at, "dot.png", png_bytes(Image.new("RGB", (1, 1), (200, 10, 10))))
+    assert not at.exception
+    shown = at.error[0].value.replace("\\", "")
+    assert "only 1 × 1 pixels" in shown and "at least 32 pixels" in shown
+    assert not at.pills  # no canvas and no objects for a 1-pixel photo
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def select_box(at: AppTest) -> AppTest:
@@ -206,8 +223,11 @@ def test_real_room_shows_few_distinct_boxes_and_a_click_gives_that_class(real_ap
     if found > state["n_shown"]:
         at.toggle(key="show-all").set_value(True).run()
         assert not at.exception
-    state["selected"] = furniture[0]  # what a click inside that box does
-    at.run()
+    objects = at.pills[0]  # the list of objects beside the photo: a real widget, as a shopper picks
+    assert len(objects.options) == (found if found > state["n_shown"] else state["n_shown"])  # "show all" is on
+    objects.set_value(furniture[0]).run()
+    assert not at.exception
+    assert state["selected"] == furniture[0]
     cls = state["labels"][furniture[0]].split()[0]
     assert at.subheader[0].value == f"Products like {state['labels'][furniture[0]]}"
     assert coarse_class(first_match_category(at)) == cls

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from torchvision.ops import roi_align
 
-from engine.geometry import PAD_VALUE, apply_letterbox, plan_letterbox, smallest_box_at
+from engine.geometry import PAD_VALUE, apply_letterbox, box_at_click, plan_letterbox, smallest_box_at
 
 
 @pytest.mark.parametrize(("size", "square"), [((300, 200), False), ((200, 300), False), ((300, 200), True)])
@@ -78,3 +78,13 @@ def test_click_picks_the_smallest_box_containing_the_point():
     assert smallest_box_at(boxes, 95, 5) == 0
     assert smallest_box_at(boxes, 150, 5) is None
     assert smallest_box_at([], 1, 1) is None
+
+
+def test_clicking_again_cycles_through_the_boxes_under_the_pointer():
+    boxes = [(0, 0, 100, 100), (10, 10, 40, 40), (30, 30, 90, 90)]  # at (35, 35) all three, smallest first: 1, 2, 0
+    assert box_at_click(boxes, 35, 35, None) == 1
+    assert box_at_click(boxes, 35, 35, 1) == 2
+    assert box_at_click(boxes, 35, 35, 2) == 0  # the covered outer box is reachable
+    assert box_at_click(boxes, 35, 35, 0) == 1  # and round again
+    assert box_at_click(boxes, 60, 60, 1) == 2  # a selection elsewhere: the smallest under the new point
+    assert box_at_click(boxes, 150, 5, 0) is None
