@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,8 +80,12 @@ def build_catalog(
     weights: str | Path | None = None,
     config: BuildConfig | None = None,
     progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
-    """Build or update the index at `out_dir`; unchanged images are reused, deleted ones dropped."""
+    """Build or update the index at `out_dir`; unchanged images are reused, deleted ones dropped.
+
+    `progress` shows a console bar; `on_progress(done, total)` is called after each batch of images.
+    """
     started = time.perf_counter()
     config = config or BuildConfig()
     images_dir = Path(images_dir).resolve()
@@ -95,8 +100,16 @@ def build_catalog(
         todo = [image for image in table.frame["image"] if (image, hashes[image]) not in kept]
         report.unchanged = len(table.frame) - len(todo)
         report.removed = _count_removed(previous, hashes)
+        if _up_to_date(previous, todo, report, config, table.frame):
+            report.seconds = time.perf_counter() - started
+            report.vectors, report.index = len(previous), f"{previous.factory} (up to date: nothing written)"
+            previous.close()
+            return report  # no new version: a running app keeps its loaded index
         next_id = previous.next_id if previous is not None else 0
-        new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress)
+        bar = tqdm(total=len(todo), desc="Embedding catalogue", unit="img", disable=not progress)
+        step = _progress_step(bar, len(todo), on_progress)
+        new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, step)
+        bar.close()
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
         index.replace_meta(_with_products(index.meta, table.frame))
         report.embedded = len(todo) - len(report.failures)
@@ -107,6 +120,15 @@ def build_catalog(
         for opened in {id(x): x for x in (previous, index) if x is not None}.values():
             opened.close()  # Milvus Lite: one process per database file
     return report
+
+
+def _up_to_date(previous, todo: list[str], report: BuildReport, config: BuildConfig, products: pd.DataFrame) -> bool:
+    """True when the build would write the same index again: no image, product row or index setting changed."""
+    if previous is None or todo or report.removed or config.compact or config.index_params:
+        return False
+    if config.index_factory and config.index_factory != previous.factory:
+        return False
+    return _with_products(previous.meta, products).equals(previous.meta)
 
 
 def _current_mask(previous: CatalogIndex | None, hashes: dict[str, str]) -> np.ndarray:
@@ -198,7 +220,20 @@ def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int
     return len(set(previous.meta["image"]) - set(hashes))
 
 
-def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, progress):
+def _progress_step(bar, total: int, on_progress: Callable[[int, int], None] | None) -> Callable[[int], None]:
+    """A function that advances the console bar and tells `on_progress` by how many images a batch moved."""
+    if on_progress:
+        on_progress(0, total)
+
+    def step(n: int) -> None:
+        bar.update(n)
+        if on_progress:
+            on_progress(bar.n, total)
+
+    return step
+
+
+def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, step):
     """Detect and embed images in batches (decoding the next batch while the model runs), or on Ray."""
     if config.ray and todo:
         from catalog.build_ray import embed_images_ray
@@ -209,7 +244,6 @@ def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, p
     rows: list[dict] = []
     vectors: list[np.ndarray] = []
     batches = [todo[i : i + config.batch] for i in range(0, len(todo), config.batch)]
-    bar = tqdm(total=len(todo), desc="Embedding catalogue", unit="img", disable=not progress)
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(_decode_batch, images_dir, batches[0], report) if batches else None
         for i in range(len(batches)):
@@ -219,8 +253,7 @@ def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, p
             batch_rows, batch_vectors = _embed_batch(decoded, detector, embedder, config, hashes, next_id + len(rows))
             rows += batch_rows
             vectors += batch_vectors
-            bar.update(len(batches[i]))
-    bar.close()
+            step(len(batches[i]))
     dim = vectors[0].shape[1] if vectors else _probe_dim(detector, embedder)
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked

@@ -38,9 +38,39 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("LOOKALIKE_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
 
-def demo_catalog_dir() -> Path:
-    """$LOOKALIKE_DEMO_DATA, else the ikea-rooms catalogue in the shared data folder."""
-    return Path(os.environ.get("LOOKALIKE_DEMO_DATA", shared_data_dir() / "ikea-rooms"))
+DEMO_CATALOGS = {  # name -> what a shopper is told about it; each has its own index folder indexes/NAME
+    "ikea-rooms": "2,292 IKEA products and 103 real room photos to try (no prices or links)",
+    "ikea-catalog": "1,380 IKEA products in 6 categories, with prices and links",
+}
+DEFAULT_DEMO = "ikea-rooms"
+
+
+def demo_catalog_dir(name: str = DEFAULT_DEMO) -> Path:
+    """The demo catalogue's data folder: $LOOKALIKE_DEMO_DATA for the default demo, else shared data/NAME."""
+    if name == DEFAULT_DEMO and os.environ.get("LOOKALIKE_DEMO_DATA"):
+        return Path(os.environ["LOOKALIKE_DEMO_DATA"])
+    return shared_data_dir() / name
+
+
+def demo_index_dir(name: str) -> Path:
+    """Where the app keeps the index of a demo catalogue: indexes/NAME in the project."""
+    return PROJECT_ROOT / "indexes" / name
+
+
+def catalog_choices() -> dict[str, Path]:
+    """The catalogues the app offers, name -> index folder.
+
+    With $LOOKALIKE_INDEX set, only that index (a deployment, or a test). Otherwise the demo catalogues whose
+    data is present (built or not: the app builds a missing one) and any other index under indexes/.
+    """
+    if os.environ.get("LOOKALIKE_INDEX"):
+        chosen = default_index_dir()
+        return {chosen.name or str(chosen): chosen}
+    choices = {
+        name: demo_index_dir(name) for name in DEMO_CATALOGS if (demo_catalog_dir(name) / "products.csv").is_file()
+    }
+    built = sorted(p.parent for p in (PROJECT_ROOT / "indexes").glob("*/CURRENT"))
+    return choices | {p.name: p for p in built if p.name not in choices} or {DEFAULT_DEMO: default_index_dir()}
 
 
 def sample_rooms_dir() -> Path:

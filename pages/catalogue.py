@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 import engine
+from pages.loading import service_or_stop
 from pages.shared import (
     data_uri,
     html_text,
@@ -15,7 +16,6 @@ from pages.shared import (
     result_grid,
     routed_through_app,
     search_controls,
-    service_or_stop,
     sidebar_facts,
     thumbnail_bytes,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import re
 import string
 from pathlib import Path
@@ -16,7 +15,6 @@ from PIL import Image
 
 import engine
 from engine.detector import is_model_yaml
-from engine.settings import default_index_dir
 
 GRID_COLUMNS = 5
 THUMB_SIZE = 320
@@ -49,28 +47,6 @@ def routed_through_app() -> bool:
         app_navigation().run()  # runs this very page again, now as an st.navigation page
         return False
     return True
-
-
-@st.cache_resource(show_spinner="Loading the detector and the catalogue index…")
-def get_service(index_dir: str, weights: str | None) -> engine.Lookalike:
-    """One engine per process, shared by every session."""
-    return engine.load(index_dir, weights=weights)
-
-
-def service_or_stop() -> engine.Lookalike:
-    """The loaded engine; on a missing or mismatched index, explain how to fix it and stop the page."""
-    index_dir = str(default_index_dir())
-    try:
-        return get_service(index_dir, os.environ.get("LOOKALIKE_WEIGHTS"))
-    except engine.IndexNotFoundError as err:
-        st.title("No catalogue index yet")
-        st.warning("The app needs a catalogue index to search in. Build one, then reload this page.")
-        st.code(str(err), language="text")
-    except engine.IndexMismatchError as err:
-        st.title("The index does not match the detector")
-        st.error(str(err))
-        st.code(f"python scripts/build_catalog.py --demo --out {index_dir}", language="bash")
-    st.stop()
 
 
 def sidebar_facts(service: engine.Lookalike) -> None:

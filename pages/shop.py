@@ -15,6 +15,7 @@ from engine.images import was_downscaled
 from engine.query import check_query_photo, is_product_shot, whole_image
 from engine.settings import sample_rooms_dir
 from pages.curation import curation_panel
+from pages.loading import service_or_stop
 from pages.shared import (
     canvas_shape,
     jpeg_bytes,
@@ -22,7 +23,6 @@ from pages.shared import (
     result_grid,
     routed_through_app,
     search_controls,
-    service_or_stop,
     sidebar_facts,
 )
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.files import atomic_write_text
+
 
 def percentiles(samples_ms: list[float], digits: int = 1) -> dict[str, float]:
     """p50 / p95 / mean of millisecond timings, rounded to `digits` decimals."""
@@ -42,15 +44,11 @@ def write_section(path: str | Path, name: str, markdown: str) -> None:
     block = f"<!-- {name}:start -->\n{markdown.strip()}\n<!-- {name}:end -->"
     pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)  # atomic: a reader sees the old file or the new one
+    atomic_write_text(path, text)
 
 
 def machine() -> str:
     """A short description of where the numbers were taken."""
-    import os
     import platform
 
     import torch

@@ -2,6 +2,7 @@
 
 python scripts/build_catalog.py --images DIR [--products CSV] --out INDEX_DIR [--weights W] [--batch N] [--head H]
 python scripts/build_catalog.py --demo            # the IKEA demo catalogue into the default index folder
+python scripts/build_catalog.py --demo ikea-catalog   # the other demo catalogue, into indexes/ikea-catalog
 
 An existing index is updated in place: new and changed images are added, deleted ones removed, without
 rebuilding the vector index. --index-factory picks the FAISS index (default: by catalogue size, exact Flat for
@@ -18,12 +19,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from catalog import background  # noqa: E402
 from catalog.build import BuildConfig, build_catalog  # noqa: E402
 from engine.detector import DetectorConfig  # noqa: E402
 from engine.embed import EmbeddingConfig  # noqa: E402
 from engine.factories import parse_params  # noqa: E402
 from engine.head import load_head  # noqa: E402
-from engine.settings import default_head, default_index_dir, default_weights, demo_catalog_dir  # noqa: E402
+from engine.settings import (  # noqa: E402
+    DEFAULT_DEMO,
+    DEMO_CATALOGS,
+    default_head,
+    default_index_dir,
+    default_weights,
+    demo_catalog_dir,
+    demo_index_dir,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,7 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--products", type=Path, help="CSV with an 'image' column relative to --images")
     parser.add_argument("--out", type=Path, help="index folder (default: $LOOKALIKE_INDEX or indexes/ikea-rooms)")
     parser.add_argument("--weights", default=None, help=f"detector checkpoint or yaml (default: {default_weights()})")
-    parser.add_argument("--demo", action="store_true", help="build the IKEA demo catalogue (../shared/data/ikea-rooms)")
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        const=DEFAULT_DEMO,
+        choices=sorted(DEMO_CATALOGS),
+        help=f"build a demo catalogue from ../shared/data (default: {DEFAULT_DEMO})",
+    )
     parser.add_argument("--batch", type=int, default=16, help="images per forward pass")
     parser.add_argument("--imgsz", type=int, default=DetectorConfig.imgsz, help="detector input size for queries")
     parser.add_argument("--catalog-imgsz", type=int, help="input size for catalogue shots (default: --imgsz)")
@@ -56,12 +72,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ray", action="store_true", help="detect and embed on Ray (a local instance by default)")
     parser.add_argument("--ray-address", help='Ray cluster for --ray, e.g. "auto" or "ray://head:10001"')
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--background", action="store_true", help="start the build detached and return (log: OUT/build.log)"
+    )
+    parser.add_argument(
+        "--report-progress", action="store_true", help="keep OUT/build-progress.json up to date (the app reads it)"
+    )
     args = parser.parse_args(argv)
     if args.demo:
-        demo = demo_catalog_dir()
+        demo = demo_catalog_dir(args.demo)
         args.images = args.images or demo
         args.products = args.products or demo / "products.csv"
-    args.out = args.out or default_index_dir()
+    args.out = args.out or (default_index_dir() if args.demo in (None, DEFAULT_DEMO) else demo_index_dir(args.demo))
     if args.images is None:
         parser.error("--images is required (or use --demo)")
     try:
@@ -86,6 +108,11 @@ def chosen_head(args: argparse.Namespace) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the build and print a summary of what happened, including every skipped file."""
     args = parse_args(argv)
+    if args.background:
+        build_args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--background"]
+        state = background.start(args.out, build_args).state
+        print(f"Catalogue build {state} in the background for {args.out} (log: {args.out / background.LOG_FILE})")
+        return 0
     config = BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
         embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(chosen_head(args)),
@@ -98,16 +125,27 @@ def main(argv: list[str] | None = None) -> int:
         rebuild=args.rebuild,
         ray=(args.ray_address or "local") if args.ray or args.ray_address else None,
     )
+    report_progress = background.progress_writer(args.out) if args.report_progress else None
     try:
-        report = build_catalog(args.images, args.out, args.products, args.weights, config, progress=not args.quiet)
+        report = build_catalog(
+            args.images, args.out, args.products, args.weights, config, not args.quiet, on_progress=report_progress
+        )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        if report_progress:
+            report_progress(0, 0, background.FAILED, str(err))
         return 2
+    if report_progress:
+        report_progress(report.images, report.images, background.DONE, report.summary())
     for problem in report.problems:
         print(f"  table: {problem}")
     for image, reason in report.failures:
         print(f"  unreadable: {image}: {reason}")
-    print(f"Index written to {args.out}")
+    print(
+        f"Index at {args.out} is up to date"
+        if report.embedded == report.removed == 0
+        else f"Index written to {args.out}"
+    )
     print(report.summary())
     return 0
 

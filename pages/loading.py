@@ -1,0 +1,111 @@
+"""Which catalogue a session searches, its loaded engine, and the live progress of a catalogue still being built."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+import engine
+from catalog import background
+from engine.index import current_version
+from engine.settings import DEMO_CATALOGS, catalog_choices, demo_catalog_dir
+
+CHOICE_KEY = "catalogue-choice"
+POLL_SECONDS = 2
+
+
+@st.cache_resource(show_spinner="Loading the detector and the catalogue index…", max_entries=4)
+def get_service(index_dir: str, weights: str | None, version: str) -> engine.Lookalike:
+    """One engine per index version and process, shared by every session; a rebuilt index is loaded anew."""
+    return engine.load(index_dir, weights=weights)
+
+
+def chosen_catalog() -> tuple[str, Path]:
+    """(name, index folder) of the catalogue this session searches: the sidebar choice, or ?catalogue=NAME."""
+    choices = catalog_choices()
+    names = list(choices)
+    if st.session_state.get("catalogue") not in names:
+        wanted = st.query_params.get("catalogue")
+        st.session_state["catalogue"] = wanted if wanted in names else names[0]
+    if len(names) > 1:
+        st.session_state[CHOICE_KEY] = st.session_state["catalogue"]
+        st.sidebar.selectbox("Catalogue", names, key=CHOICE_KEY, on_change=_remember_choice, help=_choices_help(names))
+    name = st.session_state["catalogue"]
+    if len(names) > 1 and st.query_params.get("catalogue") != name:
+        st.query_params["catalogue"] = name  # the address bar names the catalogue: a link shares it
+    return name, choices[name]
+
+
+def _remember_choice() -> None:
+    """Keep the sidebar choice across pages (a widget's own state is per page)."""
+    st.session_state["catalogue"] = st.session_state[CHOICE_KEY]
+
+
+def _choices_help(names: list[str]) -> str:
+    """One line per catalogue."""
+    other = "an index built with scripts/build_catalog.py"
+    return "\n".join(f"- **{name}**: {DEMO_CATALOGS.get(name, other)}" for name in names)
+
+
+def service_or_stop() -> engine.Lookalike:
+    """The chosen catalogue's engine; otherwise the page explains (or shows the build's progress) and stops."""
+    name, index_dir = chosen_catalog()
+    try:
+        version = current_version(index_dir).name
+        return get_service(str(index_dir), os.environ.get("LOOKALIKE_WEIGHTS"), version)
+    except engine.IndexNotFoundError as err:
+        if _buildable(name, index_dir):
+            build_progress(name, index_dir)
+        else:
+            st.title("No catalogue index yet")
+            st.warning("The app needs a catalogue index to search in. Build one, then reload this page.")
+            st.code(str(err), language="text")
+    except engine.IndexMismatchError as err:
+        st.title("The index does not match the detector")
+        st.error(str(err))
+        st.code(f"python scripts/build_catalog.py --demo --out {index_dir}", language="bash")
+    st.stop()
+
+
+def _buildable(name: str, index_dir: Path) -> bool:
+    """A demo catalogue whose data is here and whose index is the app's own folder for it."""
+    return name in DEMO_CATALOGS and index_dir.name == name and (demo_catalog_dir(name) / "products.csv").is_file()
+
+
+def build_progress(name: str, index_dir: Path) -> None:
+    """Start the catalogue's build if nothing is building it, and show its progress until the index is ready."""
+    st.title(f"Preparing the {name} catalogue")
+    st.caption(f"{DEMO_CATALOGS[name]}. This happens once; searching starts as soon as it is done.")
+    status = background.status(index_dir)
+    if status.state == background.FAILED:
+        st.error("Building the catalogue stopped. What it said:")
+        st.code(status.message, language="text")
+        if not st.button("Try again", key="build-retry"):
+            return
+    if status.state != background.RUNNING:
+        background.start(index_dir, ["--demo", name])
+    _live_progress(str(index_dir))
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _live_progress(index_dir: str) -> None:
+    """Redrawn every few seconds; reruns the whole page once the index is live."""
+    status = background.status(index_dir)
+    if (Path(index_dir) / "CURRENT").is_file() and status.state != background.RUNNING:
+        st.rerun(scope="app")
+    if status.state == background.FAILED:
+        st.rerun(scope="app")  # the page shows the failure and a retry button
+    st.progress(status.fraction, text=_progress_text(status))
+
+
+def _progress_text(status: background.BuildStatus) -> str:
+    """'Embedding product photos: 412 of 2,292 (6.1 per second, about 5 min left)'."""
+    if not status.total:
+        return "Starting the build: loading the detector and reading the product table…"
+    text = f"Embedding product photos: {status.done:,} of {status.total:,}"
+    left = status.seconds_left
+    if left is not None:
+        text += f" ({status.images_per_second:.1f} per second, about {max(1, round(left / 60))} min left)"
+    return text + ("" if status.done < status.total else " — writing the index…")
