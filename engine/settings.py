@@ -22,8 +22,8 @@ def default_weights() -> str:
 
 
 def default_index_dir() -> Path:
-    """$LOOKALIKE_INDEX, else indexes/ikea-rooms in the project."""
-    return Path(os.environ.get("LOOKALIKE_INDEX", PROJECT_ROOT / "indexes" / "ikea-rooms"))
+    """$LOOKALIKE_INDEX, else the default demo's index folder (indexes/ikea-rooms)."""
+    return Path(os.environ["LOOKALIKE_INDEX"]) if os.environ.get("LOOKALIKE_INDEX") else demo_index_dir(DEFAULT_DEMO)
 
 
 def index_mmap() -> bool | None:
@@ -52,9 +52,14 @@ def demo_catalog_dir(name: str = DEFAULT_DEMO) -> Path:
     return shared_data_dir() / name
 
 
+def indexes_dir() -> Path:
+    """$LOOKALIKE_INDEXES, else indexes/ in the project: where the app keeps (and builds) catalogue indexes."""
+    return Path(os.environ.get("LOOKALIKE_INDEXES", PROJECT_ROOT / "indexes"))
+
+
 def demo_index_dir(name: str) -> Path:
-    """Where the app keeps the index of a demo catalogue: indexes/NAME in the project."""
-    return PROJECT_ROOT / "indexes" / name
+    """Where the app keeps the index of a demo catalogue: indexes/NAME."""
+    return indexes_dir() / name
 
 
 def catalog_choices() -> dict[str, Path]:
@@ -69,7 +74,7 @@ def catalog_choices() -> dict[str, Path]:
     choices = {
         name: demo_index_dir(name) for name in DEMO_CATALOGS if (demo_catalog_dir(name) / "products.csv").is_file()
     }
-    built = sorted(p.parent for p in (PROJECT_ROOT / "indexes").glob("*/CURRENT"))
+    built = sorted(p.parent for p in indexes_dir().glob("*/CURRENT"))
     return choices | {p.name: p for p in built if p.name not in choices} or {DEFAULT_DEMO: default_index_dir()}
 
 

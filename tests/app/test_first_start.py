@@ -1,0 +1,76 @@
+"""First start: with no index yet, the app builds the demo catalogue in the background and shows its progress;
+searching starts when it is done. Both demo catalogues are offered, each with its own index."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import CATALOG
+
+pytestmark = pytest.mark.slow
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+BUILD_TIMEOUT = 400  # s, 8 product photos with the committed detector on a busy 2-core machine
+
+
+@pytest.fixture
+def fresh_install(monkeypatch, tmp_path, small_products):
+    """No index built yet; the default demo is 8 real products, and no other catalogue is present."""
+    demo = tmp_path / "demo"
+    rows = small_products.groupby("category").head(2).head(8)
+    for image in rows["image"]:
+        (demo / image).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CATALOG / image, demo / image)
+    rows.to_csv(demo / "products.csv", index=False)
+    monkeypatch.delenv("LOOKALIKE_INDEX", raising=False)
+    monkeypatch.setenv("LOOKALIKE_INDEXES", str(tmp_path / "indexes"))
+    monkeypatch.setenv("LOOKALIKE_DEMO_DATA", str(demo))
+    monkeypatch.setenv("LOOKALIKE_DATA", str(tmp_path / "no-shared-data"))
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield tmp_path / "indexes" / "ikea-rooms"
+    st.cache_resource.clear()
+
+
+def test_a_missing_demo_index_is_built_with_live_progress_then_the_shop_opens(fresh_install):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "Preparing the ikea-rooms catalogue"
+    assert "searching starts as soon as it is done" in at.caption[0].value
+    deadline = time.monotonic() + BUILD_TIMEOUT
+    while at.title[0].value != "Shop the look":
+        assert time.monotonic() < deadline, (fresh_install / "build.log").read_text()
+        time.sleep(2)
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+    assert (fresh_install / "CURRENT").is_file()
+    assert "Products:** 8" in "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_both_demo_catalogues_are_offered_and_the_choice_is_in_the_link(monkeypatch, built_index, tmp_path):
+    indexes = tmp_path / "indexes"
+    indexes.mkdir()
+    for name in ("ikea-rooms", "ikea-catalog"):  # both built (the same small index, for speed)
+        (indexes / name).symlink_to(built_index[0], target_is_directory=True)
+    monkeypatch.delenv("LOOKALIKE_INDEX", raising=False)
+    monkeypatch.setenv("LOOKALIKE_INDEXES", str(indexes))
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["catalogue"] = "ikea-catalog"
+    at.run()
+    assert not at.exception
+    choice = at.sidebar.selectbox(key="catalogue-choice")
+    assert choice.options == ["ikea-rooms", "ikea-catalog"] and choice.value == "ikea-catalog"
+    assert "Products:** 60" in "\n".join(m.value for m in at.sidebar.markdown)
+    choice.set_value("ikea-rooms").run()
+    assert not at.exception
+    assert at.query_params["catalogue"] == "ikea-rooms"  # the address bar names the catalogue: a link shares it
+    assert at.sidebar.selectbox(key="catalogue-choice").value == "ikea-rooms"
+    st.cache_resource.clear()
