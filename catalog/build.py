@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from catalog.products import read_products
+from catalog.products import data_gaps, describe_gaps, read_products
 from engine.backends import index_class, load_index
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, embed_many, make_embedder
@@ -57,6 +57,7 @@ class BuildReport:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # what shoppers will miss: no name, no price, … (data_gaps)
     index: str = ""  # e.g. "HNSW32,SQ8 (updated in place)"
 
     @property
@@ -91,6 +92,7 @@ def build_catalog(
     images_dir = Path(images_dir).resolve()
     table = read_products(images_dir, products_csv)
     report = BuildReport(images=len(table.frame), problems=table.problems)
+    report.gaps = describe_gaps(data_gaps(table.frame), table.frame["product_id"].nunique())
     detector = Detector(weights or default_weights(), config.detector)
     with writer_lock(out_dir):
         previous = None if config.rebuild else _reusable_index(out_dir, detector, config)

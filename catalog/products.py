@@ -120,3 +120,30 @@ def _parse_prices(prices: pd.Series | None, problems: list[str]) -> pd.Series | 
     for line, raw in prices[parsed.isna() & prices.str.strip().ne("")].items():
         problems.append(f"data row {line + 1}: price '{raw}' is not a number; left empty")
     return parsed.astype(float)
+
+
+SHOWN_COLUMNS = {"name": "a name", "category": "a category", "price": "a price", "url": "a link"}
+
+
+def data_gaps(products: pd.DataFrame) -> dict[str, list[str]]:
+    """What shoppers would miss: 'a name' -> ids of the products without one (every id when the column is absent)."""
+    products = products.drop_duplicates("product_id")
+    gaps = {}
+    for column, what in SHOWN_COLUMNS.items():
+        values = products[column] if column in products else pd.Series("", index=products.index)
+        empty = values.isna() | (values.astype(str).str.strip() == "")
+        if empty.any():
+            gaps[what] = products.loc[empty, "product_id"].astype(str).tolist()
+    return gaps
+
+
+def describe_gaps(gaps: dict[str, list[str]], n_products: int, examples: int = 3) -> list[str]:
+    """'105 of 2,292 products have no name (img1, img100, img104, …)', or 'no product has a price'."""
+    lines = []
+    for what, ids in gaps.items():
+        if len(ids) >= n_products:
+            lines.append(f"no product has {what}")
+        else:
+            shown = ", ".join(ids[:examples]) + (", …" if len(ids) > examples else "")
+            lines.append(f"{len(ids):,} of {n_products:,} products have no {what.split(' ', 1)[1]} ({shown})")
+    return lines

@@ -7,9 +7,11 @@ import math
 import streamlit as st
 
 import engine
+from catalog.products import data_gaps, describe_gaps
 from pages.loading import service_or_stop
 from pages.shared import (
     data_uri,
+    display_name,
     html_text,
     markdown_text,
     quote_param,
@@ -42,19 +44,20 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
         st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
         return
     product = products.loc[product_id]
-    st.title(f"Like {markdown_text(product['name'] or product_id)}")
+    st.title(f"Like {markdown_text(display_name(product['name']))}")
     st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
     k, filters = search_controls(service, key="similar")
     filters = engine.SearchFilters(filters.categories, filters.price_min, filters.price_max, (product_id,))
     matches = service.search(service.product_vector(product_id), k=k, filters=filters)
     target = engine.load_image(service.images_root / product["image"])
-    result_grid(target, str(product["name"] or product_id), matches, service.images_root)
+    result_grid(target, display_name(product["name"]), matches, service.images_root)
 
 
 def gallery(service: engine.Lookalike) -> None:
     """A filterable, paged grid of every product; each image links to its lookalikes."""
     st.title("Catalogue")
     products = service.index.meta.drop_duplicates("product_id")
+    data_problems(products)
     left, right = st.columns([2, 3])
     text = left.text_input("Search names", key="gallery-text", placeholder="e.g. sofa, KIVIK")
     categories = sorted(c for c in products["category"].dropna().unique() if c)
@@ -71,12 +74,20 @@ def gallery(service: engine.Lookalike) -> None:
     st.markdown(_gallery_html(shown, service), unsafe_allow_html=True)
 
 
+def data_problems(products) -> None:
+    """For curators: what shoppers will miss in this catalogue (no names, no prices, …), listed once."""
+    lines = describe_gaps(data_gaps(products), len(products), examples=10)
+    if lines:
+        with st.expander(f"Data problems in this catalogue ({len(lines)})"):
+            st.markdown("\n".join(f"- {markdown_text(line)}" for line in lines))
+
+
 def _gallery_html(products, service: engine.Lookalike) -> str:
     """Linked thumbnails: clicking one opens ?product=ID on this page."""
     cells = []
     for row in products.itertuples(index=False):
         src = data_uri(thumbnail_bytes(str(service.images_root / row.image), 200))
-        name = html_text(row.name or row.product_id)
+        name = html_text(display_name(row.name))
         cells.append(
             f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'
             f'<img src="{src}" alt="{name}"/><span>{name}</span></a>'

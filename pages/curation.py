@@ -9,7 +9,7 @@ from PIL import Image
 
 import engine
 from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
-from pages.shared import markdown_text
+from pages.shared import display_name, markdown_text
 
 UNMARKED = "–"
 LABELS = {UNMARKED: None, "similar": SIMILAR, "not similar": NOT_SIMILAR}
@@ -58,7 +58,7 @@ def _verdict_widgets(matches: list[engine.Match], saved: dict, token: str) -> di
         before = saved.get(m.product_id)
         current = next((label for label, value in LABELS.items() if before and value == before.verdict), UNMARKED)
         verdicts[m.product_id] = columns[i % COLUMNS].radio(
-            f"M{m.rank} · {markdown_text(m.name or m.product_id)}",
+            f"M{m.rank} · {markdown_text(display_name(m.name))}",
             list(LABELS),
             index=list(LABELS).index(current),
             key=f"mark-{token}-{m.product_id}",

@@ -22,6 +22,7 @@ LINE_BREAKS = re.compile("[\n\r\t\v\f\x85\u2028\u2029]+")
 INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # controls, bidi
 MARKDOWN_SPECIAL = re.compile(f"[{re.escape(string.punctuation)}]")  # CommonMark: any ASCII punctuation escapes
 LIVE_SCHEMES = ("http", "https")
+UNNAMED = "Unnamed product"
 PAGE_ICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"  # local: no request leaves the host
 
 
@@ -143,17 +144,16 @@ def result_grid(target: Image.Image, target_caption: str, matches: list[engine.M
 
 
 def _caption(m: engine.Match) -> str:
-    """HTML caption for a match tile."""
-    price = "" if m.price is None else f"{m.price:,.2f} {html_text(m.currency)}"
+    """HTML caption for a match tile; a field the catalogue lacks (price, category, link) is left out."""
+    price = "" if m.price is None else f"{m.price:,.2f} {html_text(m.currency)}<br>"
+    category = f"<i>{html_text(m.category)}</i><br>" if plain(m.category).strip() else ""
     similar = f"catalogue?product={quote_param(m.product_id)}"
     href = live_href(m.url)
     link = f'<a href="{href}" target="_blank" rel="noopener noreferrer">View product ↗</a> · ' if href else ""
     extras = " · ".join(html_text(v) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
     return (
-        f'<span class="score">{m.score:.3f}</span><br><b>{html_text(m.name or m.product_id)}</b><br>'
-        f"{price}<br><i>{html_text(m.category)}</i><br>"
-        + (f'<span class="extra">{extras}</span><br>' if extras else "")
-        + f"{link}"
+        f'<span class="score">{m.score:.3f}</span><br><b>{html_text(display_name(m.name))}</b><br>'
+        f"{price}{category}" + (f'<span class="extra">{extras}</span><br>' if extras else "") + f"{link}"
         f'<a href="{similar}" target="_self">More like this</a>'
     )
 
@@ -186,6 +186,12 @@ def quote_param(text: str) -> str:
 def plain(text) -> str:
     """Catalogue or URL text as one line: line breaks become spaces, control and bidi characters are dropped."""
     return INVISIBLE.sub("", LINE_BREAKS.sub(" ", str(text)))
+
+
+def display_name(name) -> str:
+    """A product's name as shoppers see it: 'Unnamed product' when the catalogue has none."""
+    text = plain("" if name is None or name != name else name).strip()  # name != name: NaN
+    return text or UNNAMED
 
 
 def html_text(text) -> str:

@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  table: {problem}")
     for image, reason in report.failures:
         print(f"  unreadable: {image}: {reason}")
+    for gap in report.gaps:
+        print(f"  data: {gap}")
     print(
         f"Index at {args.out} is up to date"
         if report.embedded == report.removed == 0

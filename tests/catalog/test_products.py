@@ -52,3 +52,22 @@ def test_a_folder_scan_skips_links_that_leave_the_folder(tmp_path):
     (images / "lamps" / "b.jpg").symlink_to(images / "lamps" / "a.jpg")
     (images / "lamps" / "leak.jpg").symlink_to(outside / "secret.jpg")
     assert sorted(read_products(images).frame["image"]) == ["lamps/a.jpg", "lamps/b.jpg"]
+
+
+def test_data_gaps_name_what_shoppers_will_miss():
+    from catalog.products import data_gaps, describe_gaps
+
+    products = pd.DataFrame(
+        {
+            "product_id": ["a", "b", "c", "c"],
+            "name": ["KIVIK", "", None, None],
+            "category": ["Sofas", "Chairs", "Beds", "Beds"],
+        }
+    )
+    gaps = data_gaps(products)
+    assert gaps == {"a name": ["b", "c"], "a price": ["a", "b", "c"], "a link": ["a", "b", "c"]}
+    assert describe_gaps(gaps, 3, examples=1) == [
+        "2 of 3 products have no name (b, …)",
+        "no product has a price",
+        "no product has a link",
+    ]
