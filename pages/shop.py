@@ -182,14 +182,13 @@ def object_list(state: dict, visible: list[int]) -> None:
     """The shown objects as chips: another way to pick one, including a box covered by smaller ones."""
     if not visible:
         return
-    key = f"objects-{state['digest'][:12]}"
-    st.session_state[key] = state["selected"] if state["selected"] in visible else None  # follow canvas clicks
-
-    def chosen() -> None:
-        state["selected"] = st.session_state[key]
-
+    key = f"objects-{state['digest'][:12]}-{state['events']}"  # fresh chips after each pick: no stale value
     labels = {i: state["labels"][i] for i in visible}
-    st.pills("Objects in the photo", visible, format_func=labels.get, key=key, on_change=chosen)
+    picked = st.pills("Objects in the photo", visible, format_func=labels.get, key=key)
+    if picked is not None:
+        state["selected"] = picked
+        state["events"] += 1
+        st.rerun()  # redraw the photo with the pick highlighted
 
 
 def _selection_hint(state: dict, n_visible: int, mode: str) -> str:

@@ -11,11 +11,107 @@ import pytest
 import engine
 from catalog.taxonomy import coarse_class
 from engine.distinct import distinct_detections
-from engine.geometry import smallest_box_at
-from tests.app.test_browser import CANVAS_WIDTH, DETECT_TIMEOUT, canvas, choose, click_at, expect_grid, results, upload
+from engine.geometry import boxes_at, smallest_box_at
+from tests.app.test_browser import (
+    CANVAS_WIDTH,
+    DETECT_TIMEOUT,
+    canvas,
+    choose,
+    click_at,
+    expect_grid,
+    results,
+    subheader,
+    upload,
+)
 
 pytestmark = pytest.mark.browser
 FURNITURE = ("chair", "sofa", "table", "bed")
+
+
+RAW_MODULES = ("app", "shared", "shop", "catalogue", "curation", "loading")  # pages/ files a bare server would list
+
+
+def drawn_boxes(room_index: dict) -> tuple[list, list[str], float]:
+    """The boxes the shop page draws on the room (distinct detections), their labels, and the canvas scale."""
+    service = engine.load(room_index["index"])
+    image = engine.load_image(room_index["room"])
+    found = service.analyse(image).detections
+    shown, _ = distinct_detections(found)
+    labels = [f"{found[i].class_name} {found[i].confidence:.2f}" for i in shown]
+    return [found[i].box for i in shown], labels, min(1.0, CANVAS_WIDTH / image.width)
+
+
+def covered_box(room_index: dict) -> tuple[tuple[float, float], str, str]:
+    """(canvas point, label picked by a first click there, label of the larger box a second click picks)."""
+    boxes, labels, scale = drawn_boxes(room_index)
+    for a in boxes:
+        for b in boxes:
+            x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+            under = boxes_at(boxes, (x0 + x1) / 2, (y0 + y1) / 2)
+            if a is not b and x1 - x0 > 4 and y1 - y0 > 4 and len(under) >= 2:
+                point = ((x0 + x1) / 2 * scale, (y0 + y1) / 2 * scale)
+                return point, labels[under[0]], labels[under[1]]
+    raise AssertionError(f"no overlapping boxes drawn on {room_index['room'].name}: {labels}")
+
+
+def test_a_fresh_server_shows_a_spinner_or_the_page_never_raw_module_names(browser, real_streamlit_url):
+    """The first visit to a fresh server: something on screen while models load, and only the app's navigation."""
+    import time
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.goto(real_streamlit_url)
+    seen, deadline = [], time.monotonic() + 2 * DETECT_TIMEOUT / 1000
+    while not page.get_by_role("heading", name="Shop the look").count():
+        assert time.monotonic() < deadline, f"the shop page never showed; seen: {seen}"
+        links = [page.get_by_role("link", name=name, exact=True).count() for name in RAW_MODULES]
+        assert not any(links), f"raw page files listed: {dict(zip(RAW_MODULES, links))}"
+        text = page.locator("body").inner_text()
+        if "Starting Lookalike" in text or "Loading the detector" in text:
+            seen.append("spinner")
+        time.sleep(0.2)
+    nav = page.get_by_role("navigation").first
+    for name in ("Shop the look", "Catalogue"):
+        assert page.get_by_role("link", name=name).count() or nav.get_by_text(name).count(), name
+    assert not any(page.get_by_role("link", name=name, exact=True).count() for name in RAW_MODULES)
+    assert page.get_by_test_id("stSidebarNav").count() == 0  # the sidebar holds the catalogue facts, not pages
+    page.context.close()
+
+
+def test_a_box_covered_by_a_smaller_one_is_reached_by_clicking_again(browser, real_streamlit_url, room_index):
+    from playwright.sync_api import expect
+
+    point, first, second = covered_box(room_index)
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(real_streamlit_url, timeout=2 * DETECT_TIMEOUT)
+    expect(page.locator(".st-key-source")).to_be_visible(timeout=2 * DETECT_TIMEOUT)
+    choose(page, "source", "Upload")
+    upload(page, room_index["room"])
+    expect(canvas(page, click=True)).to_be_visible(timeout=DETECT_TIMEOUT)
+    click_at(page, canvas(page, click=True), point)
+    expect_grid(page, first)
+    click_at(page, canvas(page, click=True), point)  # the same spot again: the larger box under it
+    expect_grid(page, second)
+    page.get_by_role("radio", name=first, exact=True).first.click()  # or pick it in the list of objects
+    expect(subheader(page)).to_have_text(f"Products like {first}")
+    page.context.close()
+
+
+def test_a_one_pixel_upload_gets_a_message(browser, real_streamlit_url, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    dot = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1), (250, 0, 0)).save(dot)
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(real_streamlit_url, timeout=2 * DETECT_TIMEOUT)
+    expect(page.locator(".st-key-source")).to_be_visible(timeout=2 * DETECT_TIMEOUT)
+    choose(page, "source", "Upload")
+    upload(page, dot)
+    expect(page.get_by_text("only 1 × 1 pixels")).to_be_visible(timeout=DETECT_TIMEOUT)
+    expect(page.locator("canvas")).to_have_count(0)
+    page.context.close()
 
 
 def clickable_furniture(room_index: dict) -> tuple[tuple[float, float], str, str]:
