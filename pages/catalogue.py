@@ -23,6 +23,7 @@ from pages.shared import (
 )
 
 PAGE_SIZE = 30
+NOT_HERE = "It is not in this catalogue (another catalogue, or removed): pick a product in the gallery."
 
 
 def catalogue_page() -> None:
@@ -40,7 +41,7 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     """T = the catalogue product, M = the most similar other products."""
     products = service.index.meta.drop_duplicates("product_id").set_index("product_id")
     if product_id not in products.index:
-        st.error(f"Unknown product “{markdown_text(product_id)}”.")
+        st.error(f"Unknown product “{markdown_text(product_id)}”. {NOT_HERE}")
         st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
         return
     product = products.loc[product_id]

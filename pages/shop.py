@@ -34,6 +34,7 @@ HOW_TO = (
     "**1.** Pick a room photo · **2.** Click an outlined object, pick it in the list of objects, or draw a box "
     "around anything · **3.** See the catalogue products that look most like it, most similar first."
 )
+NEXT_STEP = "Try another photo (JPEG, PNG, WebP or HEIC), or pick a sample room."
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
 
 
@@ -103,7 +104,7 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
         image = engine.load_image(photo[1])
         check_query_photo(image)
     except engine.ImageLoadError as err:
-        st.error(f"Cannot use “{markdown_text(photo[0])}”: {markdown_text(err)}")
+        st.error(f"Cannot use “{markdown_text(photo[0])}”: {markdown_text(err)} {NEXT_STEP}")
         return None
     started = time.perf_counter()
     analysis = service.analyse(image)
