@@ -34,7 +34,7 @@ def app_navigation():
     The shopper pages, then the curator tools in their own section (`curator_pages`, all read-only).
     """
     st.set_page_config(page_title="Lookalike", page_icon=str(PAGE_ICON), layout="wide")
-    return st.navigation({"Shop": shopper_pages(), "Curator tools": curator_pages()}, position="top")
+    return st.navigation({"": shopper_pages(), "Curator tools": curator_pages()}, position="top")
 
 
 def shopper_pages() -> list:
