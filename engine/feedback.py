@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from PIL import Image
 
 FILENAME = "feedback.sqlite"
@@ -47,6 +48,12 @@ CREATE TABLE IF NOT EXISTS marks (
     updated REAL NOT NULL,
     PRIMARY KEY (query_id, product_id)
 );
+"""
+REVIEW_SQL = """
+SELECT m.query_id, m.product_id, m.verdict, m.chosen, m.rank, m.score, m.updated, q.created, q.source, q.box,
+       q.embedding
+FROM marks m JOIN queries q ON q.id = m.query_id
+ORDER BY m.updated DESC, m.query_id DESC, m.rank, m.product_id
 """
 
 
@@ -136,6 +143,34 @@ class FeedbackStore:
         if row is None:
             raise KeyError(f"No feedback query {query_id}")
         return Image.open(io.BytesIO(row[0])).convert("RGB")
+
+    def review_table(self) -> pd.DataFrame:
+        """Every mark with its query's details, newest change first (one row per query x product).
+
+        Columns: query_id, product_id, verdict ("" when only chosen), chosen (bool), rank, score, updated and
+        created (UTC timestamps), source, box, embedding. Crops are not included: see `crops`.
+        """
+        with self._connect() as db:
+            table = pd.read_sql_query(REVIEW_SQL, db)
+        table["verdict"] = table["verdict"].fillna("")
+        table["chosen"] = table["chosen"].astype(bool)
+        table["rank"] = table["rank"].astype("Int64")
+        table["score"] = table["score"].astype(float)
+        for column in ("updated", "created"):
+            table[column] = pd.to_datetime(table[column], unit="s", utc=True)
+        return table
+
+    def crops(self, query_ids) -> dict[int, bytes]:
+        """Stored PNG bytes of the given queries' crops (unknown ids are left out)."""
+        wanted = sorted({int(q) for q in query_ids})
+        found: dict[int, bytes] = {}
+        with self._connect() as db:
+            for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(f"SELECT id, crop_png FROM queries WHERE id IN ({marks})", chunk).fetchall()
+                found.update((int(q), bytes(data)) for q, data in rows)
+        return found
 
     def triplets(self) -> list[tuple[int, str, str]]:
         """(query_id, positive product, negative product) for every positive x negative pair of each query."""

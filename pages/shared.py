@@ -15,6 +15,7 @@ from PIL import Image
 
 import engine
 from engine.detector import is_model_yaml
+from engine.settings import sample_rooms_dir
 
 GRID_COLUMNS = 5
 THUMB_SIZE = 320
@@ -23,17 +24,34 @@ INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066
 MARKDOWN_SPECIAL = re.compile(f"[{re.escape(string.punctuation)}]")  # CommonMark: any ASCII punctuation escapes
 LIVE_SCHEMES = ("http", "https")
 UNNAMED = "Unnamed product"
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
 PAGE_ICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"  # local: no request leaves the host
 
 
 def app_navigation():
-    """The app's pages (app.py runs this), as a top bar: the pages/ files never show as raw module names."""
+    """The app's pages (app.py runs this), as a top bar: the pages/ files never show as raw module names.
+
+    The shopper pages, then the curator tools in their own section (`curator_pages`, all read-only).
+    """
     st.set_page_config(page_title="Lookalike", page_icon=str(PAGE_ICON), layout="wide")
-    pages = [
+    return st.navigation({"": shopper_pages(), "Curator tools": curator_pages()}, position="top")
+
+
+def shopper_pages() -> list:
+    """Pages for everyone: shop the look, shop the whole room, the catalogue gallery."""
+    return [
         st.Page("pages/shop.py", title="Shop the look", icon=":material/search:", url_path="shop", default=True),
+        st.Page("pages/room.py", title="Shop the whole room", icon=":material/living:", url_path="room"),
         st.Page("pages/catalogue.py", title="Catalogue", icon=":material/grid_view:", url_path="catalogue"),
     ]
-    return st.navigation(pages, position="top")
+
+
+def curator_pages() -> list:
+    """Pages for curators (read-only): every curator mark, and near-duplicate products."""
+    return [
+        st.Page("pages/review.py", title="Curation review", icon=":material/fact_check:", url_path="review"),
+        st.Page("pages/duplicates.py", title="Near duplicates", icon=":material/content_copy:", url_path="duplicates"),
+    ]
 
 
 def routed_through_app() -> bool:
@@ -48,6 +66,18 @@ def routed_through_app() -> bool:
         app_navigation().run()  # runs this very page again, now as an st.navigation page
         return False
     return True
+
+
+def sample_rooms() -> dict[str, Path]:
+    """The sample room photos by file name (empty when the demo catalogue is absent)."""
+    folder = sample_rooms_dir()
+    return {path.name: path for path in sorted(folder.glob("*.jpg"))} if folder.is_dir() else {}
+
+
+def sample_title(name: str) -> str:
+    """'ikea-a-cosy-space-for-coffee__136-s4.jpg' -> 'A cosy space for coffee'."""
+    words = Path(name).stem.split("__")[0].removeprefix("ikea-").replace("-", " ")
+    return words[:1].upper() + words[1:]
 
 
 def sidebar_facts(service: engine.Lookalike) -> None:
@@ -204,14 +234,20 @@ def markdown_text(text) -> str:
     return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), plain(text))
 
 
-def live_href(url) -> str | None:
-    """An escaped href for an http(s) URL with a host; None for anything else (data:, javascript:, relative)."""
+def live_url(url) -> str | None:
+    """An http(s) URL with a host, as one line; None for anything else (data:, javascript:, relative)."""
     url = plain(url).strip()
     try:
         parts = urlsplit(url)
     except ValueError:
         return None
-    return html.escape(url) if parts.scheme.lower() in LIVE_SCHEMES and parts.netloc else None
+    return url if parts.scheme.lower() in LIVE_SCHEMES and parts.netloc else None
+
+
+def live_href(url) -> str | None:
+    """An escaped href for an http(s) URL with a host; None for anything else (data:, javascript:, relative)."""
+    url = live_url(url)
+    return None if url is None else html.escape(url)
 
 
 GRID_CSS = """<style>

@@ -1,5 +1,6 @@
 """Curator feedback in SQLite: marks survive reopening, verdicts are validated, triplets follow the marks."""
 
+import io
 import sqlite3
 
 import pytest
@@ -74,3 +75,30 @@ def test_saving_a_session_is_one_transaction(tmp_path):
     assert store.save_marks(crop((5, 5, 5)), [("a", None, 1, 0.9)], chosen=None) == query
     after = {(m.product_id, m.verdict, m.chosen) for m in store.marks()}
     assert after == {("a", None, False), ("b", NOT_SIMILAR, False)}
+
+
+def test_review_table_joins_marks_with_their_queries_newest_first(tmp_path):
+    store = FeedbackStore(tmp_path)
+    first = store.save_marks(crop((1, 2, 3)), [("a", SIMILAR, 1, 0.9), ("b", None, 2, 0.8)], "b", source="shop")
+    second = store.save_marks(crop((4, 5, 6)), [("c", NOT_SIMILAR, 1, 0.7)], None, box=(1, 2, 3, 4))
+    table = store.review_table()
+    assert list(table["query_id"]) == [second, first, first]
+    assert list(table.columns) == [
+        "query_id", "product_id", "verdict", "chosen", "rank", "score", "updated", "created", "source", "box",
+        "embedding",
+    ]  # fmt: skip
+    rows = table.set_index("product_id")
+    assert rows.loc["a", "verdict"] == SIMILAR and not rows.loc["a", "chosen"] and rows.loc["a", "rank"] == 1
+    assert rows.loc["b", "verdict"] == "" and rows.loc["b", "chosen"] and rows.loc["b", "score"] == 0.8
+    assert rows.loc["c", "box"] == "1.0,2.0,3.0,4.0" and rows.loc["a", "source"] == "shop"
+    assert str(table["updated"].dt.tz) == "UTC"
+    assert FeedbackStore(tmp_path / "empty").review_table().empty
+
+
+def test_crops_returns_png_bytes_per_query(tmp_path):
+    store = FeedbackStore(tmp_path)
+    query = store.add_query(crop((9, 99, 199)))
+    crops = store.crops([query, query, 12345])
+    assert set(crops) == {query}
+    assert Image.open(io.BytesIO(crops[query])).getpixel((3, 3)) == (9, 99, 199)
+    assert store.crops([]) == {}

@@ -1,0 +1,91 @@
+"""Near duplicates (read-only): pairs of catalogue products that look alike above a threshold, side by side."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+import engine
+from engine.near_duplicates import DEFAULT_K, near_duplicates
+from pages.loading import service_or_stop
+from pages.shared import (
+    data_uri,
+    html_text,
+    quote_param,
+    routed_through_app,
+    sidebar_facts,
+    thumbnail_bytes,
+)
+
+LOWEST = 0.80  # the slider's lowest threshold
+MAX_PAIRS = 100  # pairs drawn, best first
+THUMB = 200
+
+
+def duplicates_page() -> None:
+    """A threshold slider, then the best pairs at or above it, each as two product tiles and their similarity."""
+    service = service_or_stop()
+    sidebar_facts(service)
+    st.title("Near duplicates")
+    st.caption(
+        "Pairs of products whose photos look alike, for catalogue clean-up: the same product listed twice, or "
+        f"variants that shoppers cannot tell apart. Each product is compared with its {DEFAULT_K} most similar."
+    )
+    threshold = st.slider("Similarity at least", LOWEST, 1.00, 0.95, 0.005, format="%.3f", key="dup-threshold")
+    started = time.perf_counter()
+    every = candidate_pairs(str(service.index_dir), service.index.manifest["built_at"], service.index)
+    pairs = every[every["score"] >= threshold]
+    elapsed = (time.perf_counter() - started) * 1000
+    st.caption(
+        f"{len(pairs):,} pair{'s' * (len(pairs) != 1)} at or above {threshold:.3f} ({elapsed:.0f} ms)"
+        + (f" · the best {MAX_PAIRS} are shown" if len(pairs) > MAX_PAIRS else "")
+    )
+    if pairs.empty:
+        st.info("No pair of products is this similar. Lower the threshold to see more.")
+        return
+    st.markdown(pairs_html(pairs.head(MAX_PAIRS), service), unsafe_allow_html=True)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Comparing every product with its most similar…")
+def candidate_pairs(index_dir: str, built_at: str, _index) -> pd.DataFrame:
+    """The pairs at or above the slider's lowest threshold, once per index version (the slider only filters)."""
+    return near_duplicates(_index, LOWEST, DEFAULT_K)
+
+
+def pairs_html(pairs, service: engine.Lookalike) -> str:
+    """One row per pair: product A, the score, product B (catalogue text escaped)."""
+    products = service.index.meta.drop_duplicates("product_id").set_index("product_id")
+    rows = [
+        f'<div class="ll-pair"><div class="ll-score">{pair.score:.3f}</div>'
+        f"{_tile(pair.product_a, products, service)}{_tile(pair.product_b, products, service)}</div>"
+        for pair in pairs.itertuples(index=False)
+    ]
+    return PAIRS_CSS + f'<div class="ll-pairs" id="pairs">{"".join(rows)}</div>'
+
+
+def _tile(product_id: str, products, service: engine.Lookalike) -> str:
+    """A product's photo, name, category and id, linked to its lookalikes."""
+    row = products.loc[product_id]
+    src = data_uri(thumbnail_bytes(str(service.images_root / row["image"]), THUMB))
+    name = html_text(row["name"] or product_id)
+    return (
+        f'<a class="ll-side" href="catalogue?product={quote_param(product_id)}" target="_self" title="{name}">'
+        f'<img src="{src}" alt="{name}"/><span><b>{name}</b><br>{html_text(row["category"])}<br>'
+        f"<code>{html_text(product_id)}</code></span></a>"
+    )
+
+
+PAIRS_CSS = """<style>
+.ll-pairs {display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px;}
+.ll-pair {display: grid; grid-template-columns: 64px 1fr 1fr; gap: 10px; align-items: start; padding: 10px;
+          border: 1px solid rgba(128,128,128,.35); border-radius: 8px;}
+.ll-score {font-family: monospace; font-size: 1.05rem; color: #ff4b4b; padding-top: 4px;}
+.ll-side {display: block; text-decoration: none; color: inherit; font-size: .8rem; line-height: 1.3;}
+.ll-side img {width: 100%; aspect-ratio: 1; object-fit: contain; background: #fff; border-radius: 6px;}
+</style>"""
+
+
+if routed_through_app():
+    duplicates_page()
