@@ -13,15 +13,17 @@ from engine.draw import crop, draw_boxes
 from engine.geometry import box_at_click
 from engine.images import was_downscaled
 from engine.query import check_query_photo, is_product_shot, whole_image
-from engine.settings import sample_rooms_dir
 from pages.curation import curation_panel
 from pages.loading import service_or_stop
 from pages.shared import (
+    UPLOAD_TYPES,
     canvas_shape,
     jpeg_bytes,
     markdown_text,
     result_grid,
     routed_through_app,
+    sample_rooms,
+    sample_title,
     search_controls,
     sidebar_facts,
 )
@@ -35,7 +37,6 @@ HOW_TO = (
     "around anything · **3.** See the catalogue products that look most like it, most similar first."
 )
 NEXT_STEP = "Try another photo (JPEG, PNG, WebP or HEIC), or pick a sample room."
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
 
 
 def shop_page() -> None:
@@ -70,7 +71,8 @@ def shop_page() -> None:
 
 def choose_photo() -> tuple[str, bytes] | None:
     """(name, bytes) from an upload, the camera or a sample room photo."""
-    sources = ["Upload", "Camera"] + (["Sample photo"] if sample_rooms_dir().is_dir() else [])
+    samples = sample_rooms()
+    sources = ["Upload", "Camera"] + (["Sample photo"] if samples else [])
     source = st.radio("Photo", sources, horizontal=True, key="source", index=len(sources) - 1)
     if source == "Upload":
         upload = st.file_uploader("Room photo", type=UPLOAD_TYPES, key="upload")
@@ -78,15 +80,8 @@ def choose_photo() -> tuple[str, bytes] | None:
     if source == "Camera":
         shot = st.camera_input("Take a photo", key="camera")
         return ("camera.jpg", shot.getvalue()) if shot else None
-    samples = sorted(sample_rooms_dir().glob("*.jpg"))
-    pick = st.selectbox("Sample room", samples, format_func=_sample_title, key="sample")
-    return (pick.name, pick.read_bytes()) if pick else None
-
-
-def _sample_title(path) -> str:
-    """'ikea-a-cosy-space-for-coffee__136-s4.jpg' -> 'A cosy space for coffee'."""
-    words = path.stem.split("__")[0].removeprefix("ikea-").replace("-", " ")
-    return words[:1].upper() + words[1:]
+    pick = st.selectbox("Sample room", list(samples), format_func=sample_title, key="sample")
+    return (pick, samples[pick].read_bytes()) if pick else None
 
 
 def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None:

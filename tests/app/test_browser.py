@@ -43,9 +43,9 @@ def test_catalogue_deep_link_on_a_fresh_server_then_gallery_click(browser, strea
     expect(page.get_by_role("heading", name=re.compile("^Like FRIHETEN"))).to_be_visible(timeout=DETECT_TIMEOUT)
     expect(results(page).locator('[data-tag="M10"]')).to_be_visible()
     expect(page.get_by_text("Page not found")).to_have_count(0)
-    nav = page.get_by_test_id("stSidebarNav")
-    expect(nav.get_by_text("Shop the look")).to_be_visible()  # the app's navigation, not the raw pages/ files
-    expect(nav.get_by_text("shared", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Shop the look")).to_be_visible()  # the app's navigation (top bar)
+    expect(page.get_by_role("link", name="shared", exact=True)).to_have_count(0)  # not the raw pages/ files
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
     page.get_by_role("link", name="← Back to the catalogue").click()
     expect(page.get_by_role("heading", name="Catalogue", exact=True)).to_be_visible(timeout=DETECT_TIMEOUT)
