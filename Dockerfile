@@ -3,7 +3,8 @@
 #   docker build -t lookalike .
 #   docker run -p 8501:8501 -v /path/to/shared/data:/data:ro -v lookalike-index:/index lookalike
 #
-# On start it brings the demo index in /index up to date (incremental), then serves Streamlit on :8501.
+# On start it serves Streamlit on :8501 at once and brings the demo index in /index up to date in the background
+# (incremental; the first time, the page shows the build's progress). Both demo catalogues are offered.
 FROM python:3.11-slim-bookworm
 
 # libgl1/libglib2.0-0: OpenCV (pulled in by Ultralytics); fonts: box labels
@@ -17,7 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     YOLO_OFFLINE=1 \
     YOLO_CONFIG_DIR=/tmp/ultralytics \
     LOOKALIKE_DATA=/data \
-    LOOKALIKE_INDEX=/index/ikea-rooms \
+    LOOKALIKE_INDEXES=/index \
     PYTHON=python
 
 WORKDIR /app
@@ -32,6 +33,7 @@ COPY pages/ pages/
 COPY scripts/ scripts/
 COPY models/ models/
 COPY .streamlit/ .streamlit/
+COPY assets/ assets/
 COPY app.py pyproject.toml ./
 
 RUN useradd --create-home --uid 1000 lookalike && mkdir -p /index && chown lookalike /index
