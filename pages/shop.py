@@ -153,11 +153,10 @@ def clickable_photo(state: dict) -> dict | None:
     object_list(state, visible)
     scale = min(1.0, CANVAS_WIDTH / image.width)
     selected = visible.index(state["selected"]) if state["selected"] in visible else None
-    boxes, labels = [state["boxes"][i] for i in visible], [state["labels"][i] for i in visible]
-    background = draw_boxes(image, boxes, labels, selected, scale)
+    background, background_jpeg = _background(state, visible, selected, scale)
     canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}-{state['events']}"  # new: no marks
     result = st_canvas(
-        background_image=jpeg_bytes(background),
+        background_image=background_jpeg,
         width=background.width,
         height=background.height,
         drawing_mode="point" if mode == CLICK else "rect",
@@ -185,6 +184,16 @@ def object_list(state: dict, visible: list[int]) -> None:
         state["selected"] = picked
         state["events"] += 1
         st.rerun()  # redraw the photo with the pick highlighted
+
+
+def _background(state: dict, visible: list[int], selected: int | None, scale: float):
+    """The photo with its boxes drawn, and as JPEG; redrawn only when the boxes or the selection change."""
+    key = (tuple(visible), selected, scale)
+    if state.get("background", (None,))[0] != key:
+        boxes, labels = [state["boxes"][i] for i in visible], [state["labels"][i] for i in visible]
+        drawn = draw_boxes(state["image"], boxes, labels, selected, scale)
+        state["background"] = (key, drawn, jpeg_bytes(drawn))
+    return state["background"][1:]
 
 
 def _selection_hint(state: dict, n_visible: int, mode: str) -> str:
