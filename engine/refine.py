@@ -36,40 +36,11 @@ PRICE_PATTERNS = (
     (re.compile(rf"(?:\b(?:under|below|less than|cheaper than|at most|up to|max(?:imum)?)|<)\s*{NUMBER}", re.I), "max"),
     (re.compile(rf"(?:\b(?:over|above|more than|at least|from|min(?:imum)?)|>)\s*{NUMBER}", re.I), "min"),
 )
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "in",
-        "of",
-        "with",
-        "and",
-        "or",
-        "but",
-        "this",
-        "that",
-        "these",
-        "those",
-        "like",
-        "same",
-        "one",
-        "it",
-        "its",
-        "for",
-        "to",
-        "colour",
-        "color",
-        "colored",
-        "coloured",
-        "please",
-        "show",
-        "me",
-        "find",
-        "want",
-        "similar",
-    ]
-)
+STOP_WORDS = frozenset((
+    "a", "an", "the", "in", "of", "with", "and", "or", "but", "this", "that", "these", "those", "like", "same", "one",
+    "it", "its", "for", "to", "colour", "color", "colored", "coloured", "please", "show", "me", "find", "want",
+    "similar",
+))  # fmt: skip
 WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 

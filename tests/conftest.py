@@ -152,7 +152,7 @@ VIDEO_ROOM_SECONDS = 3.0
 @pytest.fixture(scope="session")
 def room_video(tmp_path_factory) -> Path:
     """An MP4 made from real room photos: 3 s of a slow pan over TEST_ROOM, then 3 s over SECOND_ROOM (5 fps)."""
-    from tests.engine.videos import room_video as write_room_video
-
     path = tmp_path_factory.mktemp("video") / "rooms.mp4"
-    return write_room_video(path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS)
+    return load_script("videolib").room_video(
+        path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS
+    )

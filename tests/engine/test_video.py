@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from engine.video import MAX_BYTES, VideoError, probe, sample_frames
-from tests.conftest import jpeg_bytes
-from tests.engine.videos import plain_video
+from tests.conftest import jpeg_bytes, load_script
+
+plain_video = load_script("videolib").plain_video
 
 
 @pytest.mark.parametrize(("codec", "suffix"), [("mp4v", ".mp4"), ("VP80", ".webm"), ("mp4v", ".mov")])

@@ -1,4 +1,4 @@
-"""Test videos made from real room photos: a slow pan over each room, a few seconds per room."""
+"""Videos made from real room photos (a slow pan over each room, a few seconds per room), for tests and benchmarks."""
 
 from __future__ import annotations
 
