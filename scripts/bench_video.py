@@ -7,6 +7,7 @@ python scripts/bench_video.py --index INDEX_DIR --rooms ../shared/data/ikea-room
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -75,7 +76,13 @@ def report(rows, video: Path, index: Path) -> str:
             f"| {fps:g} | {sampled} | {decode_s:.1f} | {tracks} | {total_s:.1f} | **{sampled / total_s:.2f}** | "
             f"{length / total_s:.2f} |"
         )
-    lines += ["", "Decoding is a small share; the detector pass and the crop embeddings dominate."]
+    load = os.getloadavg()[1]
+    lines += [
+        "",
+        f"Decoding is a small share; the detector pass and the crop embeddings dominate. Load average over the "
+        f"last 5 minutes of the run: {load:.1f} on {os.cpu_count()} cores (other jobs share the machine: "
+        "re-run on an idle one for the machine's own speed).",
+    ]
     return "\n".join(lines)
 
 
