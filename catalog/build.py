@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from catalog.products import data_gaps, describe_gaps, read_products
 from engine.backends import index_class, load_index
+from engine.colors import dominant_colors, format_colors
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, embed_many, make_embedder
 from engine.factories import keeps_factory
@@ -24,7 +25,7 @@ from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, w
 from engine.pipeline import check_index
 from engine.settings import default_weights
 
-OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence"]
+OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "colors"]
 SAME_AS_WHOLE = 0.9  # an object box overlapping the whole photo this much is not indexed again
 COMPACT_ABOVE = 0.2  # an update compacts the vector index when more than this share of it is tombstones
 
@@ -113,7 +114,7 @@ def build_catalog(
         new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, step)
         bar.close()
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
-        index.replace_meta(_with_products(index.meta, table.frame))
+        index.replace_meta(_with_colors(_with_products(index.meta, table.frame), images_dir, progress))
         report.embedded = len(todo) - len(report.failures)
         report.seconds = time.perf_counter() - started
         index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
@@ -145,7 +146,7 @@ def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig
     """The previous index updated in place (stale rows removed, new ones added), or a new one when it must be."""
     n_after = int(current.sum()) + len(new_rows)
     if previous is None or not _can_update(previous, config, n_after):
-        kept = previous.meta[current][OBJECT_COLUMNS] if previous is not None else new_rows.iloc[:0]
+        kept = previous.meta[current].reindex(columns=OBJECT_COLUMNS) if previous is not None else new_rows.iloc[:0]
         stored = previous.vectors(kept["id"].to_numpy()) if previous is not None else new_vectors[:0]
         meta = pd.concat([kept, new_rows], ignore_index=True)
         vectors = np.concatenate([stored.reshape(-1, new_vectors.shape[1]), new_vectors])
@@ -176,8 +177,24 @@ def _can_update(previous: CatalogIndex, config: BuildConfig, n_after: int) -> bo
 
 def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Object rows joined with the current product table (product columns always come from the table)."""
-    meta = objects[OBJECT_COLUMNS].merge(products, on="image", how="inner")
+    meta = objects.reindex(columns=OBJECT_COLUMNS).merge(products, on="image", how="inner")
     return meta.drop_duplicates("id").reset_index(drop=True)
+
+
+def _with_colors(meta: pd.DataFrame, images_dir: Path, progress: bool) -> pd.DataFrame:
+    """Rows of images indexed before colours were stored get their product photo's colours (no re-embedding)."""
+    missing = meta.loc[meta["colors"].isna(), "image"].unique()
+    if not len(missing):
+        return meta
+    found = {}
+    for image in tqdm(missing, desc="Product colours", unit="img", disable=not progress):
+        try:
+            found[image] = format_colors(dominant_colors(load_image(images_dir / image)))
+        except (ImageLoadError, OSError):
+            continue
+    meta = meta.copy()
+    meta["colors"] = meta["colors"].fillna(meta["image"].map(found))
+    return meta
 
 
 def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> CatalogIndex | None:
@@ -270,9 +287,10 @@ def _embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple
     entries = [_entries(analysis, config.max_objects) for analysis in analyses]
     vectors = embed_many(embedder, analyses, [boxes for boxes, _, _ in entries])  # one crop batch for all images
     rows = []
-    for name, (boxes, kinds, found) in zip(names, entries):
+    for name, image, (boxes, kinds, found) in zip(names, images, entries):
+        colors = format_colors(dominant_colors(image))  # the product photo's, on each of its rows
         for box, kind, det in zip(boxes, kinds, found):
-            rows.append(_row(first_id + len(rows), name, hashes[name], kind, box, det))
+            rows.append({**_row(first_id + len(rows), name, hashes[name], kind, box, det), "colors": colors})
     return rows, vectors
 
 

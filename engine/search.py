@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from engine.milvus_index import MilvusCatalogIndex
 
 SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
-INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash")
+INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash", "colors")
 
 
 @dataclass(frozen=True)

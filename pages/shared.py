@@ -43,6 +43,7 @@ def shopper_pages() -> list:
         st.Page("pages/shop.py", title="Shop the look", icon=":material/search:", url_path="shop", default=True),
         st.Page("pages/room.py", title="Shop the whole room", icon=":material/living:", url_path="room"),
         st.Page("pages/catalogue.py", title="Catalogue", icon=":material/grid_view:", url_path="catalogue"),
+        st.Page("pages/video.py", title="Search a video", icon=":material/movie:", url_path="video"),
     ]
 
 

@@ -14,13 +14,14 @@ from engine.geometry import box_at_click
 from engine.images import was_downscaled
 from engine.query import check_query_photo, is_product_shot, whole_image
 from pages.curation import curation_panel
+from pages.handoff import handed_frame
 from pages.loading import service_or_stop
+from pages.refine import refined_grid
 from pages.shared import (
     UPLOAD_TYPES,
     canvas_shape,
     jpeg_bytes,
     markdown_text,
-    result_grid,
     routed_through_app,
     sample_rooms,
     sample_title,
@@ -65,12 +66,16 @@ def shop_page() -> None:
     st.subheader(f"Products like {selected['label']}")
     st.caption(f"Embedded and searched in {elapsed:.0f} ms · detection took {state['detect_ms']:.0f} ms")
     target = crop(state["image"], selected["box"])
-    result_grid(target, selected["label"], matches, service.images_root)
+    matches = refined_grid(
+        service, state["analysis"], selected["box"], target, selected["label"], matches, k, filters, "shop"
+    )
     curation_panel(service, target, selected["box"], matches)
 
 
 def choose_photo() -> tuple[str, bytes] | None:
-    """(name, bytes) from an upload, the camera or a sample room photo."""
+    """(name, bytes) from an upload, the camera or a sample room photo (or a frame opened from a video)."""
+    if handed := handed_frame():
+        return handed
     samples = sample_rooms()
     sources = ["Upload", "Camera"] + (["Sample photo"] if samples else [])
     source = st.radio("Photo", sources, horizontal=True, key="source", index=len(sources) - 1)

@@ -1,6 +1,9 @@
 """Search a catalogue index with a photo: by a box, or a product photo whole, or a room by its largest object.
 
-python scripts/search.py --index INDEX_DIR --image F [--box x0,y0,x1,y1] [--k 10] [--json]
+python scripts/search.py --index INDEX_DIR --image F [--box x0,y0,x1,y1] [--k 10] [--refine "green velvet"] [--json]
+
+--refine keeps the matches with those colours (of the product photo), words (in the catalogue's text columns)
+and price limits ("under 2000", "over 100", "between 100 and 400"), re-ranked; see engine/refine.py.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
+from engine.query import default_query_box  # noqa: E402
+from engine.refine import parse_refinement, refined_search  # noqa: E402
 from engine.settings import default_index_dir  # noqa: E402
 
 
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--box", type=parse_box, help="x0,y0,x1,y1 in image pixels")
     parser.add_argument("--k", type=int, default=10, help="number of products")
     parser.add_argument("--weights", default=None, help="detector weights (default: the index's)")
+    parser.add_argument("--refine", default="", help='words that refine the matches, e.g. "green under 2000"')
     parser.add_argument("--json", action="store_true", help="print JSON to stdout")
     args = parser.parse_args(argv)
     try:
@@ -41,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     analysis = service.analyse(image)
-    if args.box:
+    refinement = parse_refinement(args.refine)
+    if refinement:
+        box, how = (args.box, "given box") if args.box else default_query_box(image, analysis.detections)
+        matches = refined_search(service.index, service.embed(analysis, box), args.k, refinement, service.images_root)
+        how += f"; refined by {refinement.describe()}"
+    elif args.box:
         box, how, matches = args.box, "given box", service.search_box(analysis, args.box, k=args.k)
     else:
         matches, box, how = service.search_photo(analysis, k=args.k)

@@ -143,3 +143,16 @@ def default_catalog_index(tmp_path_factory, small_products) -> Path:
     small_products.to_csv(root / "products.csv", index=False)
     build_default(CATALOG, root / "index", root / "products.csv")
     return root / "index"
+
+
+SECOND_ROOM = "rooms/ikea-a-leather-look-made-for-lounging__1364309444239-s4.jpg"  # a living room: sofa, lamp
+VIDEO_ROOM_SECONDS = 3.0
+
+
+@pytest.fixture(scope="session")
+def room_video(tmp_path_factory) -> Path:
+    """An MP4 made from real room photos: 3 s of a slow pan over TEST_ROOM, then 3 s over SECOND_ROOM (5 fps)."""
+    path = tmp_path_factory.mktemp("video") / "rooms.mp4"
+    return load_script("videolib").room_video(
+        path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS
+    )

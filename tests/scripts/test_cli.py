@@ -103,3 +103,13 @@ def test_search_cli_finds_a_resaved_catalogue_photo_by_default(default_catalog_i
         copy.write_bytes(shoppers_copy(CATALOG / image_path, scale=0.5))
         assert search.main(["--index", str(default_catalog_index), "--image", str(copy), "--k", "1", "--json"]) == 0
         assert json.loads(capsys.readouterr().out)[0]["product_id"] == product_id
+
+
+def test_search_refine_keeps_matches_under_a_price(built_index, small_catalog, capsys):
+    image = small_catalog["images"] / "sofas" / small_catalog_first(small_catalog, "sofas")
+    args = ["--index", str(built_index[0]), "--image", str(image), "--k", "5", "--refine", "under 1500 hkd"]
+    assert search.main(args) == 0
+    assert "refined by price: at most 1,500" in capsys.readouterr().out
+    assert search.main([*args, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert len(results) == 5 and all(r["price"] <= 1500 for r in results)

@@ -1,0 +1,48 @@
+"""Refine the grid with words: a text box under the grid re-ranks and filters the visual matches."""
+
+from __future__ import annotations
+
+import streamlit as st
+from PIL import Image
+
+import engine
+from engine.refine import parse_refinement, refined_search, stores_colors
+from pages.shared import markdown_text, result_grid
+
+PLACEHOLDER = "e.g. green velvet · white under 2000 · dark grey below 500"
+
+
+def refined_grid(
+    service: engine.Lookalike,
+    analysis: engine.Analysis,
+    box,
+    target: Image.Image,
+    caption: str,
+    matches: list[engine.Match],
+    k: int,
+    filters: engine.SearchFilters,
+    key: str,
+) -> list[engine.Match]:
+    """Draw the T/M grid with a "Refine with words" box under it; returns the matches shown.
+
+    With words in the box, the grid shows the products among a wider pool of visual matches that have those
+    colours (in their photo, or named in the catalogue), contain the other words in their text columns and
+    keep to the price words.
+    """
+    grid = st.container()
+    text = st.text_input("Refine with words", key=f"{key}-refine", placeholder=PLACEHOLDER, max_chars=200)
+    refinement = parse_refinement(text)
+    if refinement:
+        vector = service.embed(analysis, box)
+        matches = refined_search(service.index, vector, k, refinement, service.images_root, filters)
+        note = (
+            ""
+            if stores_colors(service.index)
+            else " Colours were computed from the photos now: rebuild the index to store them."
+        )
+        st.caption(f"Refined by {markdown_text(refinement.describe())}.{note}")
+    elif text.strip():
+        st.caption("No colour, word or price recognised: showing the visual matches.")
+    with grid:
+        result_grid(target, caption, matches, service.images_root)
+    return matches
