@@ -14,7 +14,8 @@ from engine.detector import Analysis, Detector, DetectorConfig, file_sha256, is_
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
 from engine.index import CatalogIndex, IndexMismatchError, check_compatible
 from engine.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
-from engine.search import Match, SearchFilters, search_products
+from engine.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
+from engine.search import Match, SearchFilters
 from engine.settings import default_weights, index_mmap, query_detection
 
 
@@ -26,6 +27,7 @@ class Lookalike:
     embedder: Embedder
     index: CatalogIndex  # or engine.milvus_index.MilvusCatalogIndex ($LOOKALIKE_INDEX_BACKEND=milvus)
     index_dir: Path
+    ranking: RankingConfig = dataclasses.field(default_factory=RankingConfig)  # how the query's class steers
 
     @property
     def embedding(self) -> EmbeddingConfig:
@@ -45,13 +47,19 @@ class Lookalike:
         """(D,) unit vector for one xyxy box (detected or drawn) of an analysed image."""
         return self.embedder.embed(analysis, np.asarray(box, dtype=np.float32).reshape(1, 4))[0]
 
-    def search(self, vector: np.ndarray, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
-        """Top-k distinct products for a query vector."""
-        return search_products(self.index, vector, k, filters)
+    def search(
+        self, vector: np.ndarray, k: int = 10, filters: SearchFilters | None = None, kind: QueryKind | None = None
+    ) -> list[Match]:
+        """Top-k distinct products for a query vector; `kind` (the query's class) re-ranks them (`engine.rerank`)."""
+        return search_on_topic(self.index, vector, k, filters, kind, self.ranking)
+
+    def box_kind(self, analysis: Analysis, box) -> QueryKind | None:
+        """The query class of a box: the class of the detection it overlaps best, if any (a drawn box may have none)."""
+        return kind_of_box(analysis.detections, tuple(float(v) for v in box), self.ranking)
 
     def search_box(self, analysis: Analysis, box, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
-        """Embed a box of an analysed image and search the catalogue with it."""
-        return self.search(self.embed(analysis, box), k, filters)
+        """Embed a box of an analysed image and search the catalogue with it, steered by the box's class."""
+        return self.search(self.embed(analysis, box), k, filters, self.box_kind(analysis, box))
 
     def search_photo(
         self, analysis: Analysis, k: int = 10, filters: SearchFilters | None = None
@@ -68,13 +76,19 @@ class Lookalike:
         return promote_copy(analysis.image, matches, self.images_root)[:k], box, why
 
     def product_vector(self, product_id: str) -> np.ndarray:
-        """The stored whole-image vector of a catalogue product (falls back to its first object)."""
+        """The stored vector of a catalogue product's main object (`main_entry`), else of its whole photo."""
         rows = self.index.meta[self.index.meta["product_id"] == product_id]
         if rows.empty:
             raise KeyError(f"Unknown product '{product_id}'")
-        whole = rows[rows["kind"] == "image"]
-        row_id = (whole if len(whole) else rows)["id"].iloc[0]
-        return self.index.vectors(np.array([row_id]))[0]
+        return self.index.vectors(np.array([main_entry(rows)]))[0]
+
+    def search_product(self, product_id: str, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
+        """Products like a catalogue product (itself excluded), its category's kind first ("like KLIPPAN")."""
+        filters = filters or SearchFilters()
+        filters = dataclasses.replace(filters, exclude_products=(*filters.exclude_products, product_id))
+        rows = self.index.meta[self.index.meta["product_id"] == product_id]
+        category = "" if rows.empty else str(rows["category"].fillna("").iloc[0])
+        return self.search(self.product_vector(product_id), k, filters, kind_of_category(category, self.ranking))
 
 
 def load(

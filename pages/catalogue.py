@@ -48,8 +48,7 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     st.title(f"Like {markdown_text(display_name(product['name']))}")
     st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
     k, filters = search_controls(service, key="similar")
-    filters = engine.SearchFilters(filters.categories, filters.price_min, filters.price_max, (product_id,))
-    matches = service.search(service.product_vector(product_id), k=k, filters=filters)
+    matches = service.search_product(product_id, k=k, filters=filters)
     target = engine.load_image(service.images_root / product["image"])
     result_grid(target, display_name(product["name"]), matches, service.images_root)
 

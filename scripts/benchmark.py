@@ -77,11 +77,11 @@ def family_column(meta: pd.DataFrame, requested: str | None) -> str:
 
 
 def timed_search(service, analysis, box, watches: dict) -> list[str]:
-    """Embed one box and search it; product ids best first; times go to the embed/search stopwatches."""
+    """Embed one box and search it as the app does (steered by its class); product ids best first; timed."""
     with watches["embed"]:
         vector = service.embed(analysis, box)
     with watches["search"]:
-        matches = service.search(vector, K)
+        matches = service.search(vector, K, kind=service.box_kind(analysis, box))
     return [m.product_id for m in matches]
 
 
@@ -229,6 +229,7 @@ def header(service, args, column: str) -> dict:
         "weights": manifest["detector"]["weights"],
         "weights_sha256": manifest["detector"]["weights_sha256"],
         "query_detector": dataclasses.asdict(service.detector.config),
+        "ranking": service.ranking.to_dict(),
         "query_overrides": {
             k: v
             for k, v in (
