@@ -12,6 +12,7 @@ Queries without a class (a drawn box over no detection, a photo with nothing det
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -134,9 +135,20 @@ def main_entry(rows: pd.DataFrame) -> int:
 
 
 def class_categories(meta: pd.DataFrame, cls: str) -> tuple[str, ...]:
-    """The index's categories of one coarse class."""
-    categories = meta["category"].dropna().astype(str).unique()
-    return tuple(sorted(c for c in categories if c and coarse_class(c) == cls))
+    """The index's categories of one coarse class (worked out once per metadata table, not per query)."""
+    cached = _BY_CLASS.get(id(meta))
+    if cached is None or cached[0]() is not meta:
+        by_class: dict[str, list[str]] = {}
+        for category in sorted(meta["category"].dropna().astype(str).unique()):
+            if category:
+                by_class.setdefault(coarse_class(category), []).append(category)
+        cached = (weakref.ref(meta), {c: tuple(v) for c, v in by_class.items()})
+        _BY_CLASS.clear()  # one live index per process is the rule; never let the cache grow
+        _BY_CLASS[id(meta)] = cached
+    return cached[1].get(cls, ())
+
+
+_BY_CLASS: dict[int, tuple[weakref.ref, dict[str, tuple[str, ...]]]] = {}
 
 
 def search_on_topic(

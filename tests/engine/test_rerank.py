@@ -127,3 +127,13 @@ def test_the_main_object_stands_for_a_product_where_it_exists():
     assert main_entry(entry_rows("Two-seat sofa", [("sofa", small)])) == 99  # too small to be the product
     assert main_entry(entry_rows("Two-seat sofa", [])) == 99
     assert main_entry(entry_rows("", [("sofa", sofa_box)])) == 99  # no category: no way to tell
+
+
+def test_class_categories_follow_a_replaced_metadata_table():
+    from engine.rerank import class_categories
+
+    before = pd.DataFrame({"category": ["Two-seat sofa", "Mug", None, ""]})
+    assert class_categories(before, "sofa") == ("Two-seat sofa",)
+    after = pd.DataFrame({"category": ["Two-seat sofa", "Three-seat sofa"]})  # an update swaps the table
+    assert class_categories(after, "sofa") == ("Three-seat sofa", "Two-seat sofa")
+    assert class_categories(after, "kitchenware") == ()
