@@ -2,6 +2,7 @@
 
     python scripts/bench_on_topic.py --index INDEX_DIR --rooms RDIR [--room-split heldout] [--bonus 0 0.1 0.2] \
         [--labels COCO_WEIGHTS] [--limit N] [--json OUT] [--doc docs/BENCHMARKS.md]
+    python scripts/bench_on_topic.py --render OUT.json --doc docs/BENCHMARKS.md
 
 Every room is detected once and every proposal (the query detector's boxes, as in `scripts/benchmark.py --rooms`)
 embedded once; each ranking (`engine.rerank.RankingConfig` with each --bonus; 0 is plain similarity) searches the
@@ -97,15 +98,16 @@ def run_room(service, labeler, rdir: Path, row: dict, truth: list, products: pd.
 def like_products(service, products: pd.DataFrame, configs: dict, limit: int | None) -> dict:
     """Class P@10 of "like this product" over every categorised product, per ranking."""
     chosen = products[products["category"] != ""].head(limit)
-    out = {}
+    by_bonus: dict[float, dict] = {}  # only the product bonus matters here: rankings that share it share the figure
     for name, config in configs.items():
-        service.ranking = config
-        scores = [
-            (products.loc[[m.product_id for m in service.search_product(pid, K)], "cls"] == cls).sum() / K
-            for pid, cls in tqdm(list(zip(chosen.index, chosen["cls"])), desc=f"like ({name})")
-        ]
-        out[name] = {"n": len(scores), "class_p@10": ev.mean(scores)}
-    return out
+        if config.product_bonus not in by_bonus:
+            service.ranking = config
+            scores = [
+                (products.loc[[m.product_id for m in service.search_product(pid, K)], "cls"] == cls).sum() / K
+                for pid, cls in tqdm(list(zip(chosen.index, chosen["cls"])), desc=f"like ({name})")
+            ]
+            by_bonus[config.product_bonus] = {"n": len(scores), "class_p@10": ev.mean(scores)}
+    return {name: by_bonus[config.product_bonus] for name, config in configs.items()}
 
 
 def summarise(records: list[dict], truth: list, products: pd.DataFrame, name: str) -> dict:
@@ -145,7 +147,11 @@ def render(result: dict) -> str:
         f"room photos, the same {result['proposals']:,} proposals (query detector's defaults) searched by every row; "
         f"{result['topic_boxes']} of them are topic boxes (a COCO box of a class the room lists overlaps them, "
         "IoU ≥ 0.5). Bonus: added to the cosine of a product of the query box's class (half for a related "
-        "class), scaled by the detection's confidence up to 0.5; 0 is plain similarity (before).",
+        "class), scaled by the detection's confidence up to 0.5; 0 is plain similarity (before). Like-product: "
+        f'the catalogue page\'s "like this product" over {like_n(result)} categorised products, class P@10; '
+        "before searched from the whole photo by similarity alone, `bonus 0` from the product's main object, the "
+        "other rows add its category's kind first (product bonus "
+        f"{max(c['product_bonus'] for c in result['configs'].values()):g}).",
         "",
         "| ranking | class P@10 | category P@10 | recall@10 | large-item recall@10 | drawn-box precision "
         "| like-product class P@10 |",
@@ -157,15 +163,22 @@ def render(result: dict) -> str:
     for name, row in result["rankings"].items():
         like = result["like"].get(name, {}).get("class_p@10")
         cells = [row["class_p@10"], row["category_p@10"], row["recall@10"], row["large_recall@10"]]
-        lines.append(f"| {name} | " + " | ".join(fmt(v) for v in [*cells, row["shown_precision"], like]) + " |")
+        label = name + (" (the default)" if result["configs"][name]["bonus"] == RankingConfig().bonus else "")
+        lines.append(f"| {label} | " + " | ".join(fmt(v) for v in [*cells, row["shown_precision"], like]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def like_n(result: dict) -> str:
+    """How many products the catalogue-page figure covers."""
+    return f"{result['like_before']['n']:,}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", type=Path, required=True)
-    ap.add_argument("--rooms", type=Path, required=True, help="folder with rooms.csv (image, room_type, products)")
+    ap.add_argument("--index", type=Path)
+    ap.add_argument("--rooms", type=Path, help="folder with rooms.csv (image, room_type, products)")
+    ap.add_argument("--render", type=Path, help="only render this result JSON (from --json) into the section")
     ap.add_argument("--room-split", default="heldout", choices=("all", "train", "heldout"))
     ap.add_argument("--bonus", type=float, nargs="+", default=[0.0, RankingConfig().bonus], help="rankings to compare")
     ap.add_argument("--labels", default=str(shared_data_dir().parent / "models" / "yolov8n-coco.pt"))
@@ -173,12 +186,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--like-limit", type=int, default=None, help="first N products for the catalogue-page figure")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--doc", type=Path, help="Markdown file to write the 'on-topic' section into")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if not args.render and not (args.index and args.rooms):
+        ap.error("--index and --rooms are required unless --render is given")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run every ranking on the same proposals, print the table, write JSON / Markdown when asked."""
     args = parse_args(argv)
+    if args.render:
+        return publish(json.loads(args.render.read_text()), args.doc)
     service = engine.load(args.index)
     labeler = engine.Detector(args.labels)
     meta = service.index.meta
@@ -206,10 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result | {"per_room": records}, indent=1, default=str) + "\n")
+    return publish(result, args.doc)
+
+
+def publish(result: dict, doc: Path | None) -> int:
+    """Print the section, and write it into `doc` when given."""
     markdown = render(result)
     print(markdown)
-    if args.doc:
-        write_section(args.doc, "on-topic", markdown)
+    if doc:
+        write_section(doc, "on-topic", markdown)
     return 0
 
 

@@ -67,3 +67,6 @@ def test_every_ranking_is_measured_on_the_same_proposals(default_catalog_index, 
     assert result["like"]["bonus 0.1"]["n"] == 12
     assert "<!-- on-topic:start -->" in doc.read_text() and "| bonus 0.1 |" in doc.read_text()
     assert "category P@10" in capsys.readouterr().out
+    again = tmp_path / "AGAIN.md"
+    assert bench_on_topic.main(["--render", str(out), "--doc", str(again)]) == 0  # the section from the JSON alone
+    assert again.read_text().split("<!-- on-topic:start -->")[1] == doc.read_text().split("<!-- on-topic:start -->")[1]
