@@ -65,7 +65,7 @@ def test_every_ranking_is_measured_on_the_same_proposals(default_catalog_index, 
     assert steered["large_recall@10"] is not None and 0 <= steered["recall@10"] <= 1
     assert result["like"]["bonus 0.1"]["class_p@10"] >= result["like_before"]["class_p@10"]
     assert result["like"]["bonus 0.1"]["n"] == 12
-    assert "<!-- on-topic:start -->" in doc.read_text() and "| bonus 0.1 |" in doc.read_text()
+    assert "<!-- on-topic:start -->" in doc.read_text() and "| bonus 0.1 (the default) |" in doc.read_text()
     assert "category P@10" in capsys.readouterr().out
     again = tmp_path / "AGAIN.md"
     assert bench_on_topic.main(["--render", str(out), "--doc", str(again)]) == 0  # the section from the JSON alone
