@@ -44,7 +44,7 @@ MAIN_OBJECT_SHARE = 0.15  # a product's object entry must cover this share of it
 class RankingConfig:
     """How strongly the query's class steers the ranking (the app, the CLI and the benchmarks share the default)."""
 
-    bonus: float = 0.1  # added to a same-class product's cosine when the detector is sure of the query's class
+    bonus: float = 0.2  # added to a same-class product's cosine when the detector is sure of the query's class
     related_share: float = 0.5  # share of the bonus a related class gets (and a product of unknown class)
     full_confidence: float = 0.5  # detection confidence at which the detector's class earns the whole bonus
     product_bonus: float = 1.0  # bonus when the class is a catalogue category ("like this product"): kind first

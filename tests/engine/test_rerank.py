@@ -78,7 +78,7 @@ def test_kitchenware_cannot_outrank_a_sofa_for_a_sure_sofa_query(kitchen_index):
 def test_a_weak_detection_steers_less(kitchen_index):
     index, query = kitchen_index
     weak = kind_of_box([Detection((0, 0, 10, 10), "sofa", 0.05)], (0, 0, 10, 10), RankingConfig())
-    assert weak.bonus == pytest.approx(0.01)
+    assert weak.bonus == pytest.approx(RankingConfig().bonus * 0.1)
     assert names(search_on_topic(index, query, 1, None, weak, RankingConfig())) == ["Saucepan"]
 
 

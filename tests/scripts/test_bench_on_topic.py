@@ -53,19 +53,19 @@ def test_every_ranking_is_measured_on_the_same_proposals(default_catalog_index, 
         rooms / "rooms.csv", index=False
     )
     out, doc = tmp_path / "topic.json", tmp_path / "BENCHMARKS.md"
-    args = ["--index", str(default_catalog_index), "--rooms", str(rooms), "--room-split", "all", "--bonus", "0", "0.1"]
+    args = ["--index", str(default_catalog_index), "--rooms", str(rooms), "--room-split", "all", "--bonus", "0", "0.2"]
     assert (
         bench_on_topic.main([*args, "--labels", str(COCO), "--like-limit", "12", "--json", str(out), "--doc", str(doc)])
         == 0
     )
     result = json.loads(out.read_text())
-    plain, steered = result["rankings"]["bonus 0"], result["rankings"]["bonus 0.1"]
+    plain, steered = result["rankings"]["bonus 0"], result["rankings"]["bonus 0.2"]
     assert result["n_rooms"] == 1 and result["proposals"] >= 2 and result["topic_boxes"] >= 1
     assert steered["class_p@10"] >= plain["class_p@10"]
     assert steered["large_recall@10"] is not None and 0 <= steered["recall@10"] <= 1
-    assert result["like"]["bonus 0.1"]["class_p@10"] >= result["like_before"]["class_p@10"]
-    assert result["like"]["bonus 0.1"]["n"] == 12
-    assert "<!-- on-topic:start -->" in doc.read_text() and "| bonus 0.1 (the default) |" in doc.read_text()
+    assert result["like"]["bonus 0.2"]["class_p@10"] >= result["like_before"]["class_p@10"]
+    assert result["like"]["bonus 0.2"]["n"] == 12
+    assert "<!-- on-topic:start -->" in doc.read_text() and "| bonus 0.2 (the default) |" in doc.read_text()
     assert "category P@10" in capsys.readouterr().out
     again = tmp_path / "AGAIN.md"
     assert bench_on_topic.main(["--render", str(out), "--doc", str(again)]) == 0  # the section from the JSON alone
