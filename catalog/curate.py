@@ -22,7 +22,7 @@ def set_box(
     index_dir: str | Path, product_id: str, box, who: str = "", keep_objects: bool = False, updater=None
 ) -> CuratedBox:
     """Make `box` (x0, y0, x1, y1 in pixels of the product's photo) the product's own box and re-embed it."""
-    updater = updater or Updater.for_index(index_dir)
+    updater = Updater.for_index(index_dir) if updater is None else updater.bound_to(index_dir)
     with editing(index_dir) as index:
         rows = product_rows(index, product_id)
         image, content_hash = rows["image"].iloc[0], rows["content_hash"].iloc[0]
@@ -35,7 +35,7 @@ def set_box(
 
 def clear_box(index_dir: str | Path, product_id: str, who: str = "", updater=None) -> bool:
     """Forget the product's curated box and index it from detection again; whether it had one."""
-    updater = updater or Updater.for_index(index_dir)
+    updater = Updater.for_index(index_dir) if updater is None else updater.bound_to(index_dir)
     with editing(index_dir) as index:
         rows = product_rows(index, product_id)
         had = CuratedBoxes(index_dir).clear(product_id, who)

@@ -60,6 +60,15 @@ class Updater:
         files = ImageFiles.of_index(manifest["images_root"], index_dir)
         return cls(Path(index_dir), detector, make_embedder(embedding, detector), config, files)
 
+    def bound_to(self, index_dir: str | Path) -> Updater:
+        """This updater for another index built the same way (its folders); `IndexMismatchError` otherwise."""
+        if Path(index_dir) == self.index_dir:
+            return self
+        manifest = load_manifest(index_dir)
+        check_index(manifest, self.detector, self.embedder.config)
+        files = ImageFiles.of_index(manifest["images_root"], index_dir)
+        return replace(self, index_dir=Path(index_dir), files=files)
+
     def embed(self, images: list[str], next_id: int, curated: dict | None = None, progress=None):
         """(object rows, vectors, failures) for catalogue images, ids from `next_id`; `curated` as in a build."""
         hashes = {image: file_sha1(self.files.path(image)) for image in images}
