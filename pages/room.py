@@ -114,7 +114,7 @@ def hotspot_grid(service: engine.Lookalike, state: dict, picked: int) -> None:
     st.subheader(f"Products like {markdown_text(hotspot.label)}")
     k, filters = search_controls(service, key="room")
     matches = service.search(hotspot.vector, k, filters)
-    result_grid(crop(state["image"], hotspot.box), hotspot.label, matches, service.images_root)
+    result_grid(crop(state["image"], hotspot.box), hotspot.label, matches, service.image_path)
 
 
 if routed_through_app():
