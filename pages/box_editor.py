@@ -34,7 +34,14 @@ def box_editor(service: engine.Lookalike, product_id: str, image: str) -> None:
         saved = CuratedBoxes(service.index_dir).get(product_id)
         candidates = _candidates(service, product_id, picture, saved)
         labels = list(candidates)
-        choice = st.radio("Box to index", labels, horizontal=True, key=f"box-pick-{product_id}")
+        drawings = st.session_state.get(f"box-drawings-{product_id}", 0)  # a new drawing makes a new radio
+        choice = st.radio(
+            "Box to index",
+            labels,
+            index=labels.index(DRAWN) if DRAWN in candidates else 0,
+            horizontal=True,
+            key=f"box-pick-{product_id}-{drawings}",
+        )
         _canvas(product_id, picture, candidates, labels.index(choice))
         keep = st.checkbox("Keep the detected objects in the index too", key=f"box-keep-{product_id}")
         if saved:
@@ -93,7 +100,7 @@ def _canvas(product_id: str, picture, candidates: dict, selected: int) -> None:
     kind, geometry = canvas_shape(objects[-1], MIN_DRAG)
     if kind == "box":
         st.session_state[f"box-drawn-{product_id}"] = tuple(round(v / scale, 1) for v in geometry)
-        st.session_state[f"box-pick-{product_id}"] = DRAWN
+        st.session_state[f"box-drawings-{product_id}"] = st.session_state.get(f"box-drawings-{product_id}", 0) + 1
         st.session_state[f"box-open-{product_id}"] = True
         st.rerun()
 
@@ -111,8 +118,8 @@ def _write(service: engine.Lookalike, product_id: str, done: str, change) -> Non
         st.error(markdown_text(err))
         return
     service.reload_index()
-    for key in (f"box-pick-{product_id}", f"box-drawn-{product_id}"):
-        st.session_state.pop(key, None)
+    st.session_state.pop(f"box-drawn-{product_id}", None)
+    st.session_state[f"box-drawings-{product_id}"] = st.session_state.get(f"box-drawings-{product_id}", 0) + 1
     st.session_state[f"box-open-{product_id}"] = True
     st.session_state[f"box-done-{product_id}"] = done
     st.rerun()

@@ -9,6 +9,7 @@ from catalog.manage import EditReport, add_products, remove_products
 from catalog.uploads import UploadError, one_product, read_batch
 from engine.images import IMAGE_SUFFIXES, ImageLoadError
 from engine.roles import curator_tools_offered
+from pages.box_editor import box_editor
 from pages.curator import curator, updater_for
 from pages.loading import service_or_stop
 from pages.shared import markdown_text, plain, routed_through_app, sidebar_facts
@@ -29,13 +30,15 @@ def manage_page() -> None:
         st.info("Unlock curator mode in the sidebar to add or remove products.")
         return
     _show_result()
-    one, many, gone = st.tabs(["Add one product", "Add many", "Remove products"])
+    one, many, gone, boxes = st.tabs(["Add one product", "Add many", "Remove products", "Product boxes"])
     with one:
         add_one(service)
     with many:
         add_many(service)
     with gone:
         remove_some(service)
+    with boxes:
+        edit_boxes(service)
 
 
 def add_one(service: engine.Lookalike) -> None:
@@ -91,12 +94,11 @@ def add_many(service: engine.Lookalike) -> None:
 
 def remove_some(service: engine.Lookalike) -> None:
     """Pick products by name or id, then remove them."""
-    products = service.index.meta.drop_duplicates("product_id")
-    names = dict(zip(products["product_id"], products["name"].fillna("")))
+    names = _products(service, "name")
     chosen = st.multiselect(
         "Products to remove",
         sorted(names),
-        format_func=lambda pid: plain(f"{names[pid]} · {pid}" if names[pid] else pid),
+        format_func=lambda pid: _label(pid, names),
         key="remove-products",
         placeholder="Type a name or an id",
     )
@@ -107,6 +109,14 @@ def remove_some(service: engine.Lookalike) -> None:
         with st.spinner("Removing…"):
             report = remove_products(service.index_dir, chosen, who=who)
         _finish(service, "removed", report, [])
+
+
+def edit_boxes(service: engine.Lookalike) -> None:
+    """The box editor of any product, picked here (the same editor as on the product's catalogue page)."""
+    images, names = _products(service), _products(service, "name")
+    pick = st.selectbox("Product", sorted(images), format_func=lambda pid: _label(pid, names), key="boxes-product")
+    if pick:
+        box_editor(service, pick, images[pick])
 
 
 def _add(service: engine.Lookalike, products: list[dict], problems: list[str]) -> None:
@@ -154,6 +164,17 @@ def _show_result() -> None:
     if lines:
         with st.expander(f"{len(lines)} skipped", expanded=True):
             st.markdown("\n".join(f"- {markdown_text(line)}" for line in lines))
+
+
+def _products(service: engine.Lookalike, column: str = "image") -> dict[str, str]:
+    """Product id -> a column of its first index row."""
+    products = service.index.meta.drop_duplicates("product_id")
+    return dict(zip(products["product_id"], products[column].fillna("")))
+
+
+def _label(product_id: str, names: dict[str, str]) -> str:
+    """'name · id' as one line of plain text."""
+    return plain(f"{names[product_id]} · {product_id}" if names.get(product_id) else product_id)
 
 
 def _taken(service: engine.Lookalike) -> set[str]:

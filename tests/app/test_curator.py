@@ -95,12 +95,18 @@ def test_no_password_configured_keeps_the_tools_locked(curator_env, monkeypatch)
     assert "Unlock curator mode" in at.info[0].value
 
 
+def box_pick(at: AppTest):
+    """The box editor's radio (its key changes with each drawing)."""
+    return next(r for r in at.radio if r.key and r.key.startswith(f"box-pick-{PRODUCT}-"))
+
+
 def test_edit_a_product_box_with_a_drawn_box(curator_env):
     at = unlocked("pages/catalogue.py", PRODUCT)
-    assert at.radio(key=f"box-pick-{PRODUCT}").options == ["whole photo"]  # random weights: nothing detected
+    assert box_pick(at).options == ["whole photo"]  # random weights: nothing detected
     at.session_state[f"box-drawn-{PRODUCT}"] = (20.0, 60.0, 200.0, 200.0)  # what dragging on the canvas stores
+    at.session_state[f"box-drawings-{PRODUCT}"] = 1
     at.run()
-    at.radio(key=f"box-pick-{PRODUCT}").set_value("your box").run()
+    assert box_pick(at).value == "your box"  # a new drawing is picked at once
     at.button(key=f"box-save-{PRODUCT}").click().run()
     assert not at.exception
     assert "indexed by this box now" in at.success[0].value
@@ -108,7 +114,7 @@ def test_edit_a_product_box_with_a_drawn_box(curator_env):
     assert saved.box == (20.0, 60.0, 200.0, 200.0) and saved.who == "Ana"
     meta = engine.CatalogIndex.load(curator_env).meta
     assert sorted(meta.loc[meta["product_id"] == PRODUCT, "kind"]) == ["curated", "image"]
-    assert at.radio(key=f"box-pick-{PRODUCT}").options[0] == "saved box"
+    assert box_pick(at).options[0] == "saved box"
     at.button(key=f"box-clear-{PRODUCT}").click().run()
     assert "detected objects again" in at.success[0].value
     assert CuratedBoxes(curator_env).get(PRODUCT) is None
