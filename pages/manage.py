@@ -156,10 +156,11 @@ def _finish(service: engine.Lookalike, verb: str, report: EditReport, problems: 
 
 
 def _show_result() -> None:
-    """The last edit's outcome, and every row or photo that was skipped."""
+    """The last edit's outcome, and every row or photo that was skipped (kept until the next edit: clearing the
+    submitted form reruns the page once more)."""
     if RESULT not in st.session_state:
         return
-    kind, message, lines = st.session_state.pop(RESULT)
+    kind, message, lines = st.session_state[RESULT]
     getattr(st, kind)(message)
     if lines:
         with st.expander(f"{len(lines)} skipped", expanded=True):
