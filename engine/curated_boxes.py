@@ -61,7 +61,7 @@ class CuratedBoxes(SQLiteStore):
         if not (x1 > x0 and y1 > y0):
             raise ValueError(f"a box needs x1 > x0 and y1 > y0, not {box.box}")
         now = time.time()
-        with self.connect() as db:
+        with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO boxes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (box.product_id, box.image, box.content_hash, x0, y0, x1, y1, int(box.keep_objects), box.who, now),
@@ -72,7 +72,7 @@ class CuratedBoxes(SQLiteStore):
     def clear(self, product_id: str, who: str = "") -> bool:
         """Forget a product's box (back to detection); whether there was one."""
         now = time.time()
-        with self.connect() as db:
+        with self._connect() as db:
             gone = db.execute("DELETE FROM boxes WHERE product_id = ?", (product_id,)).rowcount
             if gone:
                 _log(db, product_id, "clear", None, False, who, now)
@@ -80,13 +80,13 @@ class CuratedBoxes(SQLiteStore):
 
     def get(self, product_id: str) -> CuratedBox | None:
         """A product's box, or None."""
-        with self.connect() as db:
+        with self._connect() as db:
             row = db.execute("SELECT * FROM boxes WHERE product_id = ?", (product_id,)).fetchone()
         return None if row is None else _box(row)
 
     def all(self) -> dict[str, CuratedBox]:
         """Every curated box, by product id."""
-        with self.connect() as db:
+        with self._connect() as db:
             rows = db.execute("SELECT * FROM boxes ORDER BY product_id").fetchall()
         return {row[0]: _box(row) for row in rows}
 
@@ -95,7 +95,7 @@ class CuratedBoxes(SQLiteStore):
         sql, args = "SELECT * FROM history", ()
         if product_id is not None:
             sql, args = sql + " WHERE product_id = ?", (product_id,)
-        with self.connect() as db:
+        with self._connect() as db:
             return db.execute(sql + " ORDER BY at, rowid", args).fetchall()
 
 

@@ -53,7 +53,7 @@ class ManagedProducts(SQLiteStore):
         for product in products:
             if not is_managed(product.get("image", "")):
                 raise ValueError(f"an added product's image must be in the managed folder, not {product.get('image')}")
-        with self.connect() as db:
+        with self._connect() as db:
             for product in products:
                 columns = {k: _json_value(v) for k, v in product.items() if k not in ("product_id", "image")}
                 db.execute(
@@ -67,7 +67,7 @@ class ManagedProducts(SQLiteStore):
         """Remove products in one transaction; returns the managed images no product uses any more."""
         now = time.time()
         freed = []
-        with self.connect() as db:
+        with self._connect() as db:
             for product_id in product_ids:
                 row = db.execute("SELECT image FROM added WHERE product_id = ?", (product_id,)).fetchone()
                 if row is not None:
@@ -80,18 +80,18 @@ class ManagedProducts(SQLiteStore):
 
     def added(self) -> list[dict]:
         """Every added product as a row dict (`product_id`, `image`, then its columns), oldest first."""
-        with self.connect() as db:
+        with self._connect() as db:
             rows = db.execute("SELECT product_id, image, columns FROM added ORDER BY at, product_id").fetchall()
         return [{"product_id": pid, "image": image, **json.loads(columns)} for pid, image, columns in rows]
 
     def removed(self) -> set[str]:
         """Ids of the products curators removed."""
-        with self.connect() as db:
+        with self._connect() as db:
             return {row[0] for row in db.execute("SELECT product_id FROM removed").fetchall()}
 
     def history(self) -> list[tuple]:
         """(product_id, action, who, at) rows, oldest first."""
-        with self.connect() as db:
+        with self._connect() as db:
             return db.execute("SELECT * FROM history ORDER BY at, rowid").fetchall()
 
 

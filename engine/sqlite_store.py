@@ -21,11 +21,11 @@ class SQLiteStore:
     def __init__(self, index_dir: str | Path):
         self.path = Path(index_dir) / self.filename
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as db:
+        with self._connect() as db:
             db.executescript(self.schema)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[sqlite3.Connection]:
         """A connection committed on success, rolled back on error, always closed."""
         db = sqlite3.connect(self.path, timeout=10)
         db.execute("PRAGMA foreign_keys = ON")
