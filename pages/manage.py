@@ -58,12 +58,12 @@ def add_one(service: engine.Lookalike) -> None:
     if not submitted:
         return
     if photo is None:
-        st.error("Choose a product photo first.")
+        _outcome("error", "Choose a product photo first.")
         return
     try:
         products = [one_product(photo.getvalue(), fields, service.index_dir, _taken(service))]
     except (UploadError, ImageLoadError) as err:
-        st.error(f"Cannot add “{markdown_text(photo.name)}”: {markdown_text(err)}")
+        _outcome("error", f"Cannot add “{photo.name}”: {err}")
         return
     _add(service, products, [])
 
@@ -81,13 +81,13 @@ def add_many(service: engine.Lookalike) -> None:
     if not submitted:
         return
     if table is None or photos is None:
-        st.error("Choose both the CSV and the zip of photos.")
+        _outcome("error", "Choose both the CSV and the zip of photos.")
         return
     try:
         with st.spinner("Checking the photos…"):
             batch = read_batch(table.getvalue(), photos.getvalue(), service.index_dir, _taken(service))
     except UploadError as err:
-        st.error(markdown_text(err))
+        _outcome("error", str(err))
         return
     _add(service, batch.products, batch.problems)
 
@@ -150,8 +150,12 @@ def _finish(service: engine.Lookalike, verb: str, report: EditReport, problems: 
     service.reload_index()
     lines = problems + [f"{pid}: {reason}" for pid, reason in report.refused]
     n = len(report.done)
-    message = f"{verb.capitalize()} {n} product{'s' * (n != 1)}."
-    st.session_state[RESULT] = ("success" if n else "warning", message, lines)
+    _outcome("success" if n else "warning", f"{verb.capitalize()} {n} product{'s' * (n != 1)}.", lines)
+
+
+def _outcome(kind: str, message: str, lines: list[str] | None = None) -> None:
+    """Keep a message (and the skipped rows) to show after the rerun that clears the submitted form."""
+    st.session_state[RESULT] = (kind, message, lines or [])
     st.rerun()
 
 
@@ -161,7 +165,7 @@ def _show_result() -> None:
     if RESULT not in st.session_state:
         return
     kind, message, lines = st.session_state[RESULT]
-    getattr(st, kind)(message)
+    getattr(st, kind)(markdown_text(message))
     if lines:
         with st.expander(f"{len(lines)} skipped", expanded=True):
             st.markdown("\n".join(f"- {markdown_text(line)}" for line in lines))

@@ -83,6 +83,7 @@ def manage_shot(page, url: str, password: str, photo: Path, out: Path) -> None:
     sign_in(page, password)
     page.get_by_role("heading", name="Manage the catalogue").wait_for()
     page.get_by_test_id("stFileUploader").first.locator('input[type="file"]').set_input_files(str(photo))
+    page.get_by_test_id("stFileChipName").first.wait_for()
     page.get_by_label("Name").fill("KIVIK armchair, Hillared anthracite")
     page.get_by_label("Category").fill("Armchair")
     page.get_by_label("Price").fill("2490")

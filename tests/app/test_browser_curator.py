@@ -96,6 +96,8 @@ def test_add_a_product_on_the_manage_page(page, curator_server, tmp_path):
     sign_in(page)
     expect(page.get_by_role("heading", name="Manage the catalogue")).to_be_visible()
     page.get_by_test_id("stFileUploader").first.locator('input[type="file"]').set_input_files(str(photo))
+    expect(page.get_by_test_id("stFileChipName").filter(has_text="new-lamp.jpg")).to_be_visible()
+    settle(page)  # the upload has reached the server
     page.get_by_label("Name").fill("Browser lamp")
     page.get_by_label("Category").fill("lamps")
     page.get_by_label("Price").fill("45.50")
