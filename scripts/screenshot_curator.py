@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 from serverlib import CHROMIUM_ARGS, chromium_path, running_server  # noqa: E402
 from shopper import BUSY_RESET_JS, QUIET_FOR_JS  # noqa: E402
 
@@ -24,28 +25,28 @@ import engine  # noqa: E402
 from engine.catalogue_files import ImageFiles  # noqa: E402
 
 EDITOR_WIDTH = 480  # pages/box_editor.py
+PRODUCT_PIXEL = 235  # a pixel whose smallest channel is below this is product, not white background
+DEMO_PRODUCT = "190.526.21"  # KLIPPAN sofa: the build indexed two small "decor" boxes, not the sofa
 TIMEOUT = 180_000  # ms: a fresh server loads its models first
 
 
-def product_with_objects(index_dir: Path) -> str:
-    """The first product (by id) with at least two detected objects in the index."""
+def default_product(index_dir: Path) -> str:
+    """The demo sofa when the index has it, else the first product with at least two detected objects."""
     meta = engine.CatalogIndex.load(index_dir).meta
+    if (meta["product_id"] == DEMO_PRODUCT).any():
+        return DEMO_PRODUCT
     counts = meta[meta["kind"] == "object"].groupby("product_id").size()
     return str(sorted(counts[counts >= 2].index)[0] if (counts >= 2).any() else meta["product_id"].iloc[0])
 
 
 def drawn_box(index_dir: Path, product_id: str) -> tuple[float, ...]:
-    """Canvas pixels of the box to draw: around all the product's detected objects (else its middle)."""
-    service_meta = engine.CatalogIndex.load(index_dir)
-    rows = service_meta.meta[service_meta.meta["product_id"] == product_id]
-    files = ImageFiles.of_index(service_meta.manifest["images_root"], index_dir)
-    width = engine.load_image(files.path(rows["image"].iloc[0])).width
-    objects = rows[rows["kind"] == "object"]
-    if objects.empty:
-        box = (width * 0.2, width * 0.2, width * 0.8, width * 0.8)
-    else:
-        box = (objects["x0"].min(), objects["y0"].min(), objects["x1"].max(), objects["y1"].max())
-    return tuple(v * EDITOR_WIDTH / width for v in box)
+    """Canvas pixels of the box to draw: around the product's pixels (a catalogue shot is a product on white)."""
+    index = engine.CatalogIndex.load(index_dir)
+    files = ImageFiles.of_index(index.manifest["images_root"], index_dir)
+    picture = engine.load_image(files.path(index.meta.loc[index.meta["product_id"] == product_id, "image"].iloc[0]))
+    ys, xs = np.nonzero(np.asarray(picture).min(axis=2) < PRODUCT_PIXEL)
+    box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) if len(xs) else (0, 0, picture.width, picture.height)
+    return tuple(float(v) * EDITOR_WIDTH / picture.width for v in box)
 
 
 def sign_in(page, password: str) -> None:
@@ -106,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, required=True, help="index folder (a copy: the editor writes there)")
     parser.add_argument("--password", required=True, help="the curator password the server is started with")
-    parser.add_argument("--product", help="product whose box editor is shown (default: one with 2+ detections)")
+    parser.add_argument("--product", help=f"product whose box editor is shown (default: {DEMO_PRODUCT})")
     parser.add_argument("--photo", type=Path, help="photo put in the add-a-product form (default: the product's)")
     parser.add_argument("--out-dir", type=Path, default=Path("docs"))
     args = parser.parse_args(argv)
-    product = args.product or product_with_objects(args.index)
+    product = args.product or default_product(args.index)
     box = drawn_box(args.index, product)
     meta = engine.CatalogIndex.load(args.index)
     photo = args.photo or ImageFiles.of_index(meta.manifest["images_root"], args.index).path(
