@@ -74,8 +74,15 @@ class Updater:
         hashes = {image: file_sha1(self.files.path(image)) for image in images}
         report = BuildReport()
         config = replace(self.config, curated=curated or {})
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress(done[0], len(images))
+
         rows, vectors = embed_files(
-            self.files, images, hashes, self.detector, self.embedder, config, report, next_id, progress or False
+            self.files, images, hashes, self.detector, self.embedder, config, report, next_id, step
         )
         return rows, vectors, report.failures
 

@@ -47,11 +47,6 @@ class Lookalike:
         """The file of a catalogue `image` value (an uploaded product's photo lies in the managed folder)."""
         return self.image_files.path(image)
 
-    def reload_index(self) -> None:
-        """Load the index's live version again (after a curator's edit), replacing the one in use."""
-        previous, self.index = self.index, load_index(self.index_dir, mmap=index_mmap())
-        previous.close()
-
     def analyse(self, image: Image.Image) -> Analysis:
         """Detect objects and keep the feature maps: the single forward pass of a query."""
         return self.detector.analyse([image])[0]

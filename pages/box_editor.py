@@ -106,7 +106,7 @@ def _canvas(product_id: str, picture, candidates: dict, selected: int) -> None:
 
 
 def _write(service: engine.Lookalike, product_id: str, done: str, change) -> None:
-    """Run a box change as the unlocked curator, then use the new index version at once."""
+    """Run a box change as the unlocked curator; the rerun loads the new index version (pages/loading.py)."""
     who = curator()
     if who is None:
         st.error("Only an unlocked curator can change the catalogue.")
@@ -117,7 +117,6 @@ def _write(service: engine.Lookalike, product_id: str, done: str, change) -> Non
     except UpdateError as err:
         st.error(markdown_text(err))
         return
-    service.reload_index()
     st.session_state.pop(f"box-drawn-{product_id}", None)
     st.session_state[f"box-drawings-{product_id}"] = st.session_state.get(f"box-drawings-{product_id}", 0) + 1
     st.session_state[f"box-open-{product_id}"] = True

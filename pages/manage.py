@@ -108,7 +108,7 @@ def remove_some(service: engine.Lookalike) -> None:
             return
         with st.spinner("Removing…"):
             report = remove_products(service.index_dir, chosen, who=who)
-        _finish(service, "removed", report, [])
+        _finish("removed", report, [])
 
 
 def edit_boxes(service: engine.Lookalike) -> None:
@@ -134,7 +134,7 @@ def _add(service: engine.Lookalike, products: list[dict], problems: list[str]) -
             updater=updater_for(service),
             progress=lambda done, total: bar.progress(done / total, text=f"Embedded {done} of {total} photos"),
         )
-    _finish(service, "added", report, problems)
+    _finish("added", report, problems)
 
 
 def _writer() -> str | None:
@@ -145,9 +145,8 @@ def _writer() -> str | None:
     return who
 
 
-def _finish(service: engine.Lookalike, verb: str, report: EditReport, problems: list[str]) -> None:
-    """Use the new index version at once, and keep the outcome to show after the rerun."""
-    service.reload_index()
+def _finish(verb: str, report: EditReport, problems: list[str]) -> None:
+    """Keep the outcome to show after the rerun (which loads the new index version: pages/loading.py)."""
     lines = problems + [f"{pid}: {reason}" for pid, reason in report.refused]
     n = len(report.done)
     _outcome("success" if n else "warning", f"{verb.capitalize()} {n} product{'s' * (n != 1)}.", lines)
