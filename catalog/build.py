@@ -6,15 +6,17 @@ import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from catalog.edits import CURATED, curated_entries, edited_table, out_of_step
 from catalog.products import data_gaps, describe_gaps, read_products
 from engine.backends import index_class, load_index
+from engine.catalogue_files import ImageFiles, OutsideCatalogueError
 from engine.colors import dominant_colors, format_colors
 from engine.detector import Detector, DetectorConfig
 from engine.embed import EmbeddingConfig, embed_many, make_embedder
@@ -44,6 +46,7 @@ class BuildConfig:
     compact: bool = False  # rebuild the vector index from the stored vectors (drops tombstones, retrains)
     rebuild: bool = False  # ignore the existing index and embed every image again
     ray: str | None = None  # embed on Ray (catalog.build_ray): "local", "auto" or a cluster address; None: here
+    curated: dict = field(default_factory=dict)  # image -> (curated box, keep objects); filled from the index folder
 
 
 @dataclass
@@ -87,23 +90,23 @@ def build_catalog(
     """Build or update the index at `out_dir`; unchanged images are reused, deleted ones dropped.
 
     `progress` shows a console bar; `on_progress(done, total)` is called after each batch of images.
+    The curators' edits stored in `out_dir` are kept: products added in the app (photos in its managed folder),
+    products removed, and curated boxes (`catalog.edits`).
     """
     started = time.perf_counter()
     config = config or BuildConfig()
     images_dir = Path(images_dir).resolve()
     table = read_products(images_dir, products_csv)
-    report = BuildReport(images=len(table.frame), problems=table.problems)
-    report.gaps = describe_gaps(data_gaps(table.frame), table.frame["product_id"].nunique())
+    frame, problems = edited_table(out_dir, table.frame)
+    report = BuildReport(images=len(frame), problems=table.problems + problems)
+    report.gaps = describe_gaps(data_gaps(frame), frame["product_id"].nunique())
     detector = Detector(weights or default_weights(), config.detector)
+    files = ImageFiles.of_index(images_dir, out_dir)
     with writer_lock(out_dir):
         previous = None if config.rebuild else _reusable_index(out_dir, detector, config)
-        hashes = _hash_files(images_dir, table.frame["image"].tolist())
-        current = _current_mask(previous, hashes)
-        kept = set() if previous is None else set(previous.meta[current][["image", "content_hash"]].itertuples(False))
-        todo = [image for image in table.frame["image"] if (image, hashes[image]) not in kept]
-        report.unchanged = len(table.frame) - len(todo)
-        report.removed = _count_removed(previous, hashes)
-        if _up_to_date(previous, todo, report, config, table.frame):
+        hashes = _hash_files(files, frame["image"].tolist())
+        config, current, todo = _plan(out_dir, previous, frame, hashes, config, report)
+        if _up_to_date(previous, todo, report, config, frame):
             report.seconds = time.perf_counter() - started
             report.vectors, report.index = len(previous), f"{previous.factory} (up to date: nothing written)"
             previous.close()
@@ -111,10 +114,10 @@ def build_catalog(
         next_id = previous.next_id if previous is not None else 0
         bar = tqdm(total=len(todo), desc="Embedding catalogue", unit="img", disable=not progress)
         step = _progress_step(bar, len(todo), on_progress)
-        new_rows, new_vectors = _embed_images(images_dir, todo, hashes, detector, config, report, next_id, step)
+        new_rows, new_vectors = _embed_images(files, todo, hashes, detector, config, report, next_id, step)
         bar.close()
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
-        index.replace_meta(_with_colors(_with_products(index.meta, table.frame), images_dir, progress))
+        index.replace_meta(_with_colors(_with_products(index.meta, frame), files, progress))
         report.embedded = len(todo) - len(report.failures)
         report.seconds = time.perf_counter() - started
         index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
@@ -134,12 +137,25 @@ def _up_to_date(previous, todo: list[str], report: BuildReport, config: BuildCon
     return _with_products(previous.meta, products).equals(previous.meta)
 
 
-def _current_mask(previous: CatalogIndex | None, hashes: dict[str, str]) -> np.ndarray:
-    """Which rows of the previous index still match an image of the table with the same content."""
+def _plan(out_dir, previous, frame: pd.DataFrame, hashes: dict[str, str], config: BuildConfig, report: BuildReport):
+    """(config with the curated boxes, mask of the previous rows still current, images to embed)."""
+    curated, problems = curated_entries(out_dir, frame, hashes)
+    report.problems += problems
+    current = _current_mask(previous, hashes, curated)
+    kept = set() if previous is None else set(previous.meta[current][["image", "content_hash"]].itertuples(False))
+    todo = [image for image in frame["image"] if (image, hashes[image]) not in kept]
+    report.unchanged = len(frame) - len(todo)
+    report.removed = _count_removed(previous, hashes)
+    return replace(config, curated=curated), current, todo
+
+
+def _current_mask(previous: CatalogIndex | None, hashes: dict[str, str], curated: dict) -> np.ndarray:
+    """Which rows of the previous index still match an image of the table with the same content and box."""
     if previous is None:
         return np.zeros(0, dtype=bool)
     known = previous.meta["image"].map(hashes)
-    return (known == previous.meta["content_hash"]).to_numpy(dtype=bool)
+    stale = previous.meta["image"].isin(out_of_step(previous.meta, curated))
+    return ((known == previous.meta["content_hash"]) & ~stale).to_numpy(dtype=bool)
 
 
 def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig, report) -> CatalogIndex:
@@ -181,7 +197,7 @@ def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFram
     return meta.drop_duplicates("id").reset_index(drop=True)
 
 
-def _with_colors(meta: pd.DataFrame, images_dir: Path, progress: bool) -> pd.DataFrame:
+def _with_colors(meta: pd.DataFrame, files: ImageFiles, progress: bool) -> pd.DataFrame:
     """Rows of images indexed before colours were stored get their product photo's colours (no re-embedding)."""
     missing = meta.loc[meta["colors"].isna(), "image"].unique()
     if not len(missing):
@@ -189,8 +205,8 @@ def _with_colors(meta: pd.DataFrame, images_dir: Path, progress: bool) -> pd.Dat
     found = {}
     for image in tqdm(missing, desc="Product colours", unit="img", disable=not progress):
         try:
-            found[image] = format_colors(dominant_colors(load_image(images_dir / image)))
-        except (ImageLoadError, OSError):
+            found[image] = format_colors(dominant_colors(load_image(files.path(image))))
+        except (ImageLoadError, OSError, OutsideCatalogueError):
             continue
     meta = meta.copy()
     meta["colors"] = meta["colors"].fillna(meta["image"].map(found))
@@ -219,13 +235,13 @@ def _catalog_imgsz(config: BuildConfig) -> int:
     return config.imgsz or config.detector.imgsz
 
 
-def _hash_files(images_dir: Path, images: list[str]) -> dict[str, str]:
+def _hash_files(files: ImageFiles, images: list[str]) -> dict[str, str]:
     """sha1 of each file's bytes (unreadable files hash to '')."""
 
     def digest(image: str) -> str:
         try:
-            return hashlib.sha1((images_dir / image).read_bytes()).hexdigest()
-        except OSError:
+            return hashlib.sha1(files.path(image).read_bytes()).hexdigest()
+        except (OSError, OutsideCatalogueError):
             return ""
 
     with ThreadPoolExecutor(4) as pool:
@@ -252,23 +268,31 @@ def _progress_step(bar, total: int, on_progress: Callable[[int, int], None] | No
     return step
 
 
-def _embed_images(images_dir, todo, hashes, detector, config, report, next_id, step):
+def _embed_images(files, todo, hashes, detector, config, report, next_id, step):
     """Detect and embed images in batches (decoding the next batch while the model runs), or on Ray."""
     if config.ray and todo:
         from catalog.build_ray import embed_images_ray
 
         weights = str(detector.weights_path) if detector.weights_path.is_file() else detector.weights_name
-        return embed_images_ray(images_dir, todo, hashes, weights, config, report, next_id)
+        return embed_images_ray(files, todo, hashes, weights, config, report, next_id)
     embedder = make_embedder(config.embedding, detector)
+    return embed_files(files, todo, hashes, detector, embedder, config, report, next_id, step)
+
+
+def embed_files(files: ImageFiles, todo, hashes, detector, embedder, config: BuildConfig, report, next_id, step):
+    """(object rows, (N, D) vectors) of the `todo` images, ids from `next_id`; unreadable ones go to `report`.
+
+    `step(n)` is called after each batch with the number of images it held.
+    """
     rows: list[dict] = []
     vectors: list[np.ndarray] = []
     batches = [todo[i : i + config.batch] for i in range(0, len(todo), config.batch)]
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(_decode_batch, images_dir, batches[0], report) if batches else None
+        pending = pool.submit(_decode_batch, files, batches[0], report) if batches else None
         for i in range(len(batches)):
             decoded = pending.result()
             if i + 1 < len(batches):
-                pending = pool.submit(_decode_batch, images_dir, batches[i + 1], report)
+                pending = pool.submit(_decode_batch, files, batches[i + 1], report)
             batch_rows, batch_vectors = _embed_batch(decoded, detector, embedder, config, hashes, next_id + len(rows))
             rows += batch_rows
             vectors += batch_vectors
@@ -284,7 +308,7 @@ def _embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple
         return [], []
     names, images = zip(*decoded)
     analyses = detector.analyse(list(images), square=True, imgsz=_catalog_imgsz(config))
-    entries = [_entries(analysis, config.max_objects) for analysis in analyses]
+    entries = [_entries(a, config.max_objects, config.curated.get(name)) for a, name in zip(analyses, names)]
     vectors = embed_many(embedder, analyses, [boxes for boxes, _, _ in entries])  # one crop batch for all images
     rows = []
     for name, image, (boxes, kinds, found) in zip(names, images, entries):
@@ -294,26 +318,34 @@ def _embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple
     return rows, vectors
 
 
-def _decode_batch(images_dir: Path, names: list[str], report: BuildReport) -> list:
+def _decode_batch(files: ImageFiles, names: list[str], report: BuildReport) -> list:
     """(name, image) pairs for the readable files; the rest are recorded as failures."""
     decoded = []
     for name in names:
         try:
-            decoded.append((name, load_image(images_dir / name)))
+            decoded.append((name, load_image(files.path(name))))
         except (ImageLoadError, OSError) as err:
             report.failures.append((name, str(err)))
     return decoded
 
 
-def _entries(analysis, max_objects: int):
-    """Boxes to index for one image: its top detections plus the whole image."""
+def _entries(analysis, max_objects: int, curated=None):
+    """Boxes to index for one image: its top detections plus the whole image; a curated box first, when set.
+
+    `curated` is (box, keep_objects): the detections stay only when the curator kept them.
+    """
     width, height = analysis.letterbox.source_size
     whole = (0.0, 0.0, float(width), float(height))
     found = sorted(analysis.detections, key=lambda d: -d.confidence)[:max_objects]
     found = [d for d in found if box_iou(d.box, whole) < SAME_AS_WHOLE]  # the whole-image entry already covers it
-    boxes = [d.box for d in found] + [whole]
-    kinds = ["object"] * len(found) + ["image"]
-    return np.array(boxes, dtype=np.float32), kinds, [*found, None]
+    own = []
+    if curated is not None:
+        box, keep = curated
+        own = [tuple(float(v) for v in np.clip(box, 0, [width, height, width, height]))]
+        found = found if keep else []
+    boxes = own + [d.box for d in found] + [whole]
+    kinds = [CURATED] * len(own) + ["object"] * len(found) + ["image"]
+    return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + [*found, None]
 
 
 def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:
@@ -355,6 +387,13 @@ def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> 
         "max_objects": config.max_objects,
         "catalog_imgsz": _catalog_imgsz(config),
         "dim": int(dim),
+        **catalogue_counts(meta),
+    }
+
+
+def catalogue_counts(meta: pd.DataFrame) -> dict:
+    """The manifest's counts of images, products and detected objects."""
+    return {
         "n_images": int(meta["image"].nunique()),
         "n_products": int(meta["product_id"].nunique()),
         "n_objects": int((meta["kind"] == "object").sum()),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from engine.settings import PROJECT_ROOT
 class EmbedBatches:
     """Ray Data callable class: the detector and embedder load once per actor, then embed batch after batch."""
 
-    def __init__(self, images_dir: str, weights: str, config) -> None:
+    def __init__(self, files, weights: str, config) -> None:
         import torch
 
         from catalog.build import _probe_dim
@@ -33,7 +32,7 @@ class EmbedBatches:
         from engine.embed import make_embedder
 
         torch.set_num_threads(1)
-        self.images_dir, self.config = Path(images_dir), config
+        self.files, self.config = files, config
         self.detector = Detector(weights, config.detector)
         self.embedder = make_embedder(config.embedding, self.detector)
         self.dim = _probe_dim(self.detector, self.embedder)
@@ -45,7 +44,7 @@ class EmbedBatches:
         names = [str(name) for name in batch["image"]]
         order = dict(zip(names, batch["order"].tolist()))
         report = BuildReport()
-        decoded = _decode_batch(self.images_dir, names, report)
+        decoded = _decode_batch(self.files, names, report)
         hashes = dict(zip(names, (str(h) for h in batch["hash"])))
         rows, blocks = _embed_batch(decoded, self.detector, self.embedder, self.config, hashes, 0)
         vectors = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), dtype=np.float32)
@@ -59,7 +58,7 @@ class EmbedBatches:
         return result
 
 
-def embed_images_ray(images_dir: Path, todo: list[str], hashes: dict, weights: str, config, report, next_id: int):
+def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config, report, next_id: int):
     """Detect and embed `todo` on Ray; returns (object rows, (N, D) vectors) exactly as `catalog.build` would."""
     import ray
 
@@ -73,7 +72,7 @@ def embed_images_ray(images_dir: Path, todo: list[str], hashes: dict, weights: s
         workers = max(1, min(len(items) // max(config.batch, 1) + 1, int(ray.cluster_resources().get("CPU", 1))))
         dataset = ray.data.from_items(items, override_num_blocks=workers).map_batches(
             EmbedBatches,
-            fn_constructor_args=(str(Path(images_dir).resolve()), weights, config),
+            fn_constructor_args=(files, weights, config),  # an engine.catalogue_files.ImageFiles
             batch_size=config.batch,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),

@@ -17,13 +17,12 @@ import hashlib
 import io
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from PIL import Image
+
+from engine.sqlite_store import SQLiteStore
 
 FILENAME = "feedback.sqlite"
 SIMILAR, NOT_SIMILAR = "similar", "not_similar"
@@ -74,25 +73,11 @@ class Mark:
         return self.chosen or self.verdict == SIMILAR
 
 
-class FeedbackStore:
+class FeedbackStore(SQLiteStore):
     """Curator marks for one index; `FeedbackStore(index_dir)` creates the database on first use."""
 
-    def __init__(self, index_dir: str | Path):
-        self.path = Path(index_dir) / FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection committed on success, rolled back on error, always closed."""
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA foreign_keys = ON")
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    filename = FILENAME
+    schema = SCHEMA
 
     def add_query(self, crop: Image.Image, source: str = "", box=None, embedding: str = "") -> int:
         """Store a query crop (once per distinct image) and return its id."""

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from engine.backends import load_index, load_manifest
+from engine.catalogue_files import ImageFiles
 from engine.detector import Analysis, Detector, DetectorConfig, file_sha256, is_model_yaml
 from engine.embed import Embedder, EmbeddingConfig, make_embedder
 from engine.index import CatalogIndex, IndexMismatchError, check_compatible
@@ -36,8 +37,17 @@ class Lookalike:
 
     @property
     def images_root(self) -> Path:
-        """Folder that catalogue `image` paths are relative to."""
+        """Folder that catalogue `image` paths are relative to (except managed ones, see `image_path`)."""
         return Path(self.index.manifest["images_root"])
+
+    @property
+    def image_files(self) -> ImageFiles:
+        """The catalogue's two image folders: the one it was built from, and the managed one of the index."""
+        return ImageFiles.of_index(self.images_root, self.index_dir)
+
+    def image_path(self, image: str) -> Path:
+        """The file of a catalogue `image` value (an uploaded product's photo lies in the managed folder)."""
+        return self.image_files.path(image)
 
     def analyse(self, image: Image.Image) -> Analysis:
         """Detect objects and keep the feature maps: the single forward pass of a query."""
@@ -73,14 +83,17 @@ class Lookalike:
         if not why.startswith(PRODUCT_PHOTO):
             return self.search_box(analysis, box, k, filters), box, why
         matches = self.search_box(analysis, box, max(k, COPY_CANDIDATES), filters)
-        return promote_copy(analysis.image, matches, self.images_root)[:k], box, why
+        return promote_copy(analysis.image, matches, self.image_path)[:k], box, why
 
     def product_vector(self, product_id: str) -> np.ndarray:
-        """The stored vector of a catalogue product's main object (`main_entry`), else of its whole photo."""
+        """The stored vector of a catalogue product: its curated box, else its main object (`main_entry`), else its
+        whole photo."""
         rows = self.index.meta[self.index.meta["product_id"] == product_id]
         if rows.empty:
             raise KeyError(f"Unknown product '{product_id}'")
-        return self.index.vectors(np.array([main_entry(rows)]))[0]
+        curated = rows[rows["kind"] == "curated"]
+        row_id = int(curated["id"].iloc[0]) if len(curated) else main_entry(rows)
+        return self.index.vectors(np.array([row_id]))[0]
 
     def search_product(self, product_id: str, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
         """Products like a catalogue product (itself excluded), its category's kind first ("like KLIPPAN")."""
@@ -111,7 +124,7 @@ def load(
     """
     manifest = load_manifest(index_dir)
     built = manifest["detector"]
-    weights = weights or _recorded_weights(built) or default_weights()
+    weights = weights or recorded_weights(built) or default_weights()
     check_weights_file(weights, built)
     config = dataclasses.replace(DetectorConfig(**built["config"]), **query_detection())
     detector = Detector(weights, config, device=device)
@@ -143,7 +156,7 @@ def check_weights_file(weights: str | Path, built: dict) -> None:
         )
 
 
-def _recorded_weights(built: dict) -> str | None:
+def recorded_weights(built: dict) -> str | None:
     """The manifest's weights, if they can still be found on this machine."""
     name = str(built.get("weights", ""))
     if is_model_yaml(name):

@@ -8,7 +8,7 @@ the catalogue indexed it too (every product has a whole-photo entry), so a produ
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,21 +71,22 @@ def _copy_thumbnail(image: Image.Image) -> np.ndarray:
     return np.asarray(square.filter(ImageFilter.GaussianBlur(0.8)), dtype=np.float32)
 
 
-def promote_copy(image: Image.Image, matches: list, images_root: str | Path) -> list:
+def promote_copy(image: Image.Image, matches: list, image_path: Callable[[str], Path]) -> list:
     """`matches` with the catalogue photo the query is a copy of (if any) moved first, ranks renumbered.
 
     Embeddings place a product's colour and leg variants, shot the same way, almost on top of each other; a
     resized, re-saved copy of one photo can then land nearer a sibling. Among the first `COPY_CANDIDATES`
     matches, the one whose photo differs least from the query, pixel by pixel on thumbnails, is moved first
     when that difference is under `COPY_MAD`. No file hash is involved: any copy of the photo qualifies.
+    `image_path` maps a match's `image` to its file (`Lookalike.image_path`).
     """
     query = _copy_thumbnail(image)
     best, best_mad = None, COPY_MAD
     for i, match in enumerate(matches[:COPY_CANDIDATES]):
         try:
-            with Image.open(Path(images_root) / match.image) as candidate:
+            with Image.open(image_path(match.image)) as candidate:
                 mad = float(np.abs(_copy_thumbnail(candidate) - query).mean())
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or outside the catalogue's folders
             continue
         if mad < best_mad:
             best, best_mad = i, mad

@@ -8,6 +8,7 @@ import streamlit as st
 
 import engine
 from catalog.products import data_gaps, describe_gaps
+from pages.box_editor import box_editor
 from pages.loading import service_or_stop
 from pages.shared import (
     data_uri,
@@ -49,8 +50,9 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
     k, filters = search_controls(service, key="similar")
     matches = service.search_product(product_id, k=k, filters=filters)
-    target = engine.load_image(service.images_root / product["image"])
-    result_grid(target, display_name(product["name"]), matches, service.images_root)
+    target = engine.load_image(service.image_path(product["image"]))
+    result_grid(target, display_name(product["name"]), matches, service.image_path)
+    box_editor(service, product_id, product["image"])
 
 
 def gallery(service: engine.Lookalike) -> None:
@@ -86,7 +88,7 @@ def _gallery_html(products, service: engine.Lookalike) -> str:
     """Linked thumbnails: clicking one opens ?product=ID on this page."""
     cells = []
     for row in products.itertuples(index=False):
-        src = data_uri(thumbnail_bytes(str(service.images_root / row.image), 200))
+        src = data_uri(thumbnail_bytes(str(service.image_path(row.image)), 200))
         name = html_text(display_name(row.name))
         cells.append(
             f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'

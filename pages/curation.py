@@ -9,6 +9,8 @@ from PIL import Image
 
 import engine
 from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
+from engine.roles import curator_tools_offered
+from pages.curator import curator
 from pages.shared import display_name, markdown_text
 
 UNMARKED = "–"
@@ -25,7 +27,10 @@ def feedback_store(index_dir: str) -> FeedbackStore:
 
 def curation_panel(service: engine.Lookalike, target: Image.Image, box, matches: list[engine.Match]) -> None:
     """A form of per-match verdicts and a chosen pair; saving writes them, with the query crop, to the store."""
-    if not matches:
+    if not matches or not curator_tools_offered():
+        return  # a public shop shows no curator tools
+    if curator() is None:
+        st.caption("Curators: unlock curator mode in the sidebar to mark these matches.")
         return
     store = feedback_store(str(service.index_dir))
     token = hashlib.sha1(target.tobytes()).hexdigest()[:12]
@@ -42,7 +47,7 @@ def curation_panel(service: engine.Lookalike, target: Image.Image, box, matches:
             key=f"chosen-{token}",
         )
         submitted = st.form_submit_button("Save marks", key=f"save-{token}")
-    if submitted:
+    if submitted and curator() is not None:
         pick = next((m.product_id for m in matches if f"M{m.rank}" == chosen), None)
         marks = [(m.product_id, LABELS[verdicts[m.product_id]], m.rank, m.score) for m in matches]
         store.save_marks(target, marks, pick, source="shop", box=box, embedding=_embedding_label(service))

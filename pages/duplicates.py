@@ -68,7 +68,7 @@ def pairs_html(pairs, service: engine.Lookalike) -> str:
 def _tile(product_id: str, products, service: engine.Lookalike) -> str:
     """A product's photo, name, category and id, linked to its lookalikes."""
     row = products.loc[product_id]
-    src = data_uri(thumbnail_bytes(str(service.images_root / row["image"]), THUMB))
+    src = data_uri(thumbnail_bytes(str(service.image_path(row["image"])), THUMB))
     name = html_text(row["name"] or product_id)
     return (
         f'<a class="ll-side" href="catalogue?product={quote_param(product_id)}" target="_self" title="{name}">'

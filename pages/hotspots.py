@@ -6,6 +6,7 @@ card returns that hotspot's number to Python, which then draws its full grid. No
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit.components.v1 as components
@@ -21,13 +22,13 @@ CARD_THUMB = 320
 _component = components.declare_component("room_hotspots", path=str(FRONTEND))
 
 
-def hotspot_view(image: Image.Image, photo_key: str, hotspots: list[Hotspot], images_root: Path, key: str):
+def hotspot_view(image: Image.Image, photo_key: str, hotspots: list[Hotspot], image_path: Callable, key: str):
     """Draw the photo with its hotspots; (hotspot index, click time) of the last card clicked, or None."""
     value = _component(
         photo=data_uri(jpeg_bytes(image, PHOTO_SIDE)),
         photo_key=photo_key,
         aspect=image.width / max(1, image.height),
-        hotspots=[_card(h, image.size, images_root) for h in hotspots],
+        hotspots=[_card(h, image.size, image_path) for h in hotspots],
         key=key,
         default=None,
     )
@@ -36,7 +37,7 @@ def hotspot_view(image: Image.Image, photo_key: str, hotspots: list[Hotspot], im
     return (picked, at) if valid else None
 
 
-def _card(hotspot: Hotspot, size: tuple[int, int], images_root: Path) -> dict:
+def _card(hotspot: Hotspot, size: tuple[int, int], image_path: Callable) -> dict:
     """What the component shows for one hotspot: plain text only (the frontend sets it as textContent)."""
     x, y = hotspot.centre(size)
     spot = {"x": round(x, 5), "y": round(y, 5), "label": plain(hotspot.label)}
@@ -49,6 +50,6 @@ def _card(hotspot: Hotspot, size: tuple[int, int], images_root: Path) -> dict:
         "category": plain(match.category),
         "price": price,
         "score": f"similarity {match.score:.3f}",
-        "thumb": data_uri(thumbnail_bytes(str(images_root / match.image), CARD_THUMB)),
+        "thumb": data_uri(thumbnail_bytes(str(image_path(match.image)), CARD_THUMB)),
         "url": live_url(match.url) or "",
     }

@@ -94,15 +94,19 @@ def export_table(marks: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _thumb(service: engine.Lookalike, image: str) -> str:
+    """A catalogue photo as an inline thumbnail."""
+    return data_uri(thumbnail_bytes(str(service.image_path(image)), CROP_SIDE))
+
+
 def display_table(marks: pd.DataFrame, store, service: engine.Lookalike) -> pd.DataFrame:
     """The rows shown: query crop and product image as inline thumbnails, then the mark's details."""
     crops = {q: data_uri(jpeg_bytes(Image.open(io.BytesIO(png)).convert("RGB"), CROP_SIDE)) for q, png in
              store.crops(marks["query_id"]).items()}  # fmt: skip
-    root = service.images_root
     return pd.DataFrame(
         {
             "Query crop": marks["query_id"].map(crops),
-            "Product": [data_uri(thumbnail_bytes(str(root / i), CROP_SIDE)) if i else None for i in marks["image"]],
+            "Product": [_thumb(service, i) if i else None for i in marks["image"]],
             "Name": marks["name"],
             "Product id": marks["product_id"],
             "Verdict": marks["verdict"].map({v: k for k, v in VERDICTS.items()}),

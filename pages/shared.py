@@ -7,6 +7,7 @@ import html
 import io
 import re
 import string
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -15,6 +16,7 @@ from PIL import Image
 
 import engine
 from engine.detector import is_model_yaml
+from engine.roles import curator_tools_offered
 from engine.settings import sample_rooms_dir
 
 GRID_COLUMNS = 5
@@ -31,10 +33,16 @@ PAGE_ICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"  #
 def app_navigation():
     """The app's pages (app.py runs this), as a top bar: the pages/ files never show as raw module names.
 
-    The shopper pages, then the curator tools in their own section (`curator_pages`, all read-only).
+    The shopper pages, then the curator tools in their own section (`curator_pages`; none in a public shop), and
+    the curator's sign-in in the sidebar (pages/curator.py).
     """
+    from pages.curator import curator_sidebar
+
     st.set_page_config(page_title="Lookalike", page_icon=str(PAGE_ICON), layout="wide")
-    return st.navigation({"": shopper_pages(), "Curator tools": curator_pages()}, position="top")
+    sections = {"": shopper_pages(), "Curator tools": curator_pages()}
+    navigation = st.navigation({name: pages for name, pages in sections.items() if pages}, position="top")
+    curator_sidebar()
+    return navigation
 
 
 def shopper_pages() -> list:
@@ -48,10 +56,14 @@ def shopper_pages() -> list:
 
 
 def curator_pages() -> list:
-    """Pages for curators (read-only): every curator mark, and near-duplicate products."""
+    """Pages for curators: every curator mark and near-duplicate products (read-only), and managing the catalogue
+    (writes need the curator sign-in); none in a public shop (LOOKALIKE_MODE=shop, engine.roles)."""
+    if not curator_tools_offered():
+        return []
     return [
         st.Page("pages/review.py", title="Curation review", icon=":material/fact_check:", url_path="review"),
         st.Page("pages/duplicates.py", title="Near duplicates", icon=":material/content_copy:", url_path="duplicates"),
+        st.Page("pages/manage.py", title="Manage catalogue", icon=":material/inventory_2:", url_path="manage"),
     ]
 
 
@@ -162,15 +174,20 @@ def data_uri(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
-def result_grid(target: Image.Image, target_caption: str, matches: list[engine.Match], images_root: Path) -> None:
-    """The T tile (the query crop) then M1..Mk tiles with score, name, price, category and links."""
+def result_grid(
+    target: Image.Image, target_caption: str, matches: list[engine.Match], image_path: Callable[[str], Path]
+) -> None:
+    """The T tile (the query crop) then M1..Mk tiles with score, name, price, category and links.
+
+    `image_path` maps a match's `image` to its file (`Lookalike.image_path`: catalogue or managed folder).
+    """
     if not matches:
         st.info("No catalogue product passes the current filters.")
         return
     tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html_text(target_caption), "")]
     for m in matches:
         details = html_text("; ".join(f"{key}: {value}" for key, value in m.extra.items()))
-        tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(images_root / m.image))), _caption(m), details))
+        tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(image_path(m.image)))), _caption(m), details))
     st.markdown(_grid_html(tiles), unsafe_allow_html=True)
 
 

@@ -89,7 +89,7 @@ def moment(service: engine.Lookalike, result: VideoResult, track: VideoTrack, i:
     thumbnail = draw_boxes(frame, [track.box], [track.label], selected=0, scale=FRAME_THUMB / frame.width)
     left.image(jpeg_bytes(thumbnail), caption=f"{clock(track.time_s)} · {track.label}")
     if best is not None:
-        middle.image(thumbnail_bytes(str(service.images_root / best.image)))
+        middle.image(thumbnail_bytes(str(service.image_path(best.image))))
     with right:
         if best is not None:
             st.markdown(f"**{markdown_text(best.name or best.product_id)}** · {markdown_text(best.category)}")

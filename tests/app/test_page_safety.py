@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_pages import APP, TIMEOUT, select_box, upload
+from tests.app.test_pages import APP, TIMEOUT, curator_session, select_box, upload
 from tests.engine.test_image_fuzz import corpus
 
 RLO = "\u202e"
@@ -94,8 +94,9 @@ def test_a_product_id_from_the_url_is_shown_as_text(hostile_env, product):
     assert_plain(at.error[0].value.removeprefix("Unknown product “").split("”. ")[0])
 
 
-def test_curation_labels_show_hostile_names_as_text(hostile_env):
-    at = select_box(AppTest.from_file(APP, default_timeout=TIMEOUT).run())
+def test_curation_labels_show_hostile_names_as_text(hostile_env, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_CURATOR_PASSWORD", "secret")
+    at = select_box(curator_session())
     labels = [r.label for r in at.radio if r.key and r.key.startswith("mark-")]
     assert labels
     for label in labels:

@@ -157,10 +157,18 @@ def select_box(at: AppTest) -> AppTest:
     return at.run()
 
 
-def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(app_env):
+def curator_session() -> AppTest:
+    """A session of an unlocked curator (what the sidebar's sign-in sets; pages/curator.py)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["curator-unlocked"] = "tester"
+    return at.run()
+
+
+def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(app_env, monkeypatch):
     from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 
-    at = select_box(AppTest.from_file(APP, default_timeout=TIMEOUT).run())
+    monkeypatch.setenv("LOOKALIKE_CURATOR_PASSWORD", "secret")
+    at = select_box(curator_session())
     at.slider(key="shop-k").set_value(3).run()
     marks = [r for r in at.radio if r.key and r.key.startswith("mark-")]
     assert len(marks) == 3 and marks[0].value == "–"
@@ -179,7 +187,7 @@ def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(a
     assert saved[3].verdict is None
     assert store.crop(saved[1].query_id).size[0] > 0
 
-    again = select_box(AppTest.from_file(APP, default_timeout=TIMEOUT).run())  # a new session: marks come back
+    again = select_box(curator_session())  # a new session: marks come back
     again.slider(key="shop-k").set_value(3).run()
     values = [r.value for r in again.radio if r.key and r.key.startswith("mark-")]
     assert values == ["similar", "not similar", "–"]

@@ -39,7 +39,7 @@ def test_a_resaved_copy_puts_its_original_first_even_beside_a_near_identical_sib
     original.resize((175, 175)).save(buffer, "JPEG", quality=75)
     copy = Image.open(io.BytesIO(buffer.getvalue()))
     matches = [Match(1, "sofas/191", 0.99, "sofas/191.jpg"), Match(2, "sofas/190", 0.98, "sofas/190.jpg")]
-    promoted = promote_copy(copy, matches, root)
+    promoted = promote_copy(copy, matches, root.joinpath)
     assert [(m.rank, m.product_id) for m in promoted] == [(1, "sofas/190"), (2, "sofas/191")]
     other = Image.open(next((root / "chairs").glob("*.jpg")))  # not a copy of either: the order stays
-    assert promote_copy(other, matches, root) == matches
+    assert promote_copy(other, matches, root.joinpath) == matches

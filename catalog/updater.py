@@ -1,0 +1,133 @@
+"""Change a built index in place, the way its build would: the same detector, embedding and config.
+
+`Updater.for_index` loads the detector and embedder an index was built with (from its manifest, checked as
+`engine.load` checks them); `editing` holds the writer lock, yields the live index loaded for writing and
+saves it as a new version (atomically) when the block ends without an error. `catalog.curate` (curated
+boxes) and `catalog.manage` (products added and removed) build on both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from catalog.build import OBJECT_COLUMNS, BuildConfig, BuildReport, catalogue_counts, embed_files
+from engine.backends import load_index, load_manifest
+from engine.catalogue_files import ImageFiles
+from engine.detector import Detector, DetectorConfig
+from engine.embed import Embedder, EmbeddingConfig, make_embedder
+from engine.index import writer_lock
+from engine.pipeline import check_index, check_weights_file, recorded_weights
+from engine.settings import default_weights
+
+
+class UpdateError(ValueError):
+    """An edit that cannot be applied; the message is meant for the curator."""
+
+
+@dataclass
+class Updater:
+    """What it takes to embed catalogue photos into an existing index exactly as its build did."""
+
+    index_dir: Path
+    detector: Detector
+    embedder: Embedder
+    config: BuildConfig
+    files: ImageFiles
+
+    @classmethod
+    def for_index(cls, index_dir: str | Path, weights: str | Path | None = None) -> Updater:
+        """The detector (with the build's confidence), embedder and config recorded in the index's manifest."""
+        manifest = load_manifest(index_dir)
+        built = manifest["detector"]
+        weights = weights or recorded_weights(built) or default_weights()
+        check_weights_file(weights, built)
+        detector = Detector(weights, DetectorConfig(**built["config"]))
+        embedding = EmbeddingConfig.from_dict(manifest["embedding"])
+        check_index(manifest, detector, embedding)
+        config = BuildConfig(
+            detector=detector.config,
+            embedding=embedding,
+            max_objects=int(manifest.get("max_objects", BuildConfig.max_objects)),
+            imgsz=manifest.get("catalog_imgsz"),
+        )
+        files = ImageFiles.of_index(manifest["images_root"], index_dir)
+        return cls(Path(index_dir), detector, make_embedder(embedding, detector), config, files)
+
+    def bound_to(self, index_dir: str | Path) -> Updater:
+        """This updater for another index built the same way (its folders); `IndexMismatchError` otherwise."""
+        if Path(index_dir) == self.index_dir:
+            return self
+        manifest = load_manifest(index_dir)
+        check_index(manifest, self.detector, self.embedder.config)
+        files = ImageFiles.of_index(manifest["images_root"], index_dir)
+        return replace(self, index_dir=Path(index_dir), files=files)
+
+    def embed(self, images: list[str], next_id: int, curated: dict | None = None, progress=None):
+        """(object rows, vectors, failures) for catalogue images, ids from `next_id`; `curated` as in a build."""
+        hashes = {image: file_sha1(self.files.path(image)) for image in images}
+        report = BuildReport()
+        config = replace(self.config, curated=curated or {})
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress(done[0], len(images))
+
+        rows, vectors = embed_files(
+            self.files, images, hashes, self.detector, self.embedder, config, report, next_id, step
+        )
+        return rows, vectors, report.failures
+
+    def detections(self, picture) -> list:
+        """The objects the build indexes for a product photo (its top detections), best first."""
+        analysis = self.detector.analyse([picture], square=True, imgsz=self.config.imgsz)[0]
+        return sorted(analysis.detections, key=lambda d: -d.confidence)[: self.config.max_objects]
+
+
+@contextlib.contextmanager
+def editing(index_dir: str | Path):
+    """Yield the live index, loaded for writing under the writer lock; saved as a new version when the block ends.
+
+    An error inside the block leaves the live version as it was.
+    """
+    with writer_lock(index_dir):
+        index = load_index(index_dir, mmap=False)
+        try:
+            yield index
+            index.manifest.update(catalogue_counts(index.meta), edited_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            index.save(index_dir)
+        finally:
+            index.close()
+
+
+def with_product_columns(rows: pd.DataFrame, product: dict) -> pd.DataFrame:
+    """Object rows of one photo with the product's columns added (object columns win)."""
+    columns = {k: v for k, v in product.items() if k not in OBJECT_COLUMNS}
+    return rows.assign(**{k: [v] * len(rows) for k, v in columns.items()})
+
+
+def product_rows(index, product_id: str) -> pd.DataFrame:
+    """The index rows of a product; `UpdateError` when it is not in the catalogue."""
+    rows = index.meta[index.meta["product_id"] == product_id]
+    if rows.empty:
+        raise UpdateError(f"There is no product '{product_id}' in this catalogue.")
+    return rows
+
+
+def replace_rows(index, old: pd.DataFrame, rows: pd.DataFrame, vectors: np.ndarray) -> None:
+    """Swap a product's index entries for new ones (new ids; removed ids are never reused)."""
+    index.remove(old["id"].to_numpy())
+    index.add(vectors, rows)
+
+
+def file_sha1(path: Path) -> str:
+    """sha1 of a file's bytes, as the build hashes photos."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,36 @@
+"""A small SQLite file next to an index: one short-lived connection, and one transaction, per call."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class SQLiteStore:
+    """Base of the curator stores: `INDEX_DIR/<filename>`, created with `schema` on first use.
+
+    Every call opens its own connection, committed on success and rolled back on error (all of it or
+    nothing), so one store object can be shared by Streamlit's threads and by several processes.
+    """
+
+    filename = "store.sqlite"
+    schema = ""
+
+    def __init__(self, index_dir: str | Path):
+        self.path = Path(index_dir) / self.filename
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(self.schema)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection committed on success, rolled back on error, always closed."""
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA foreign_keys = ON")
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()

@@ -1,0 +1,81 @@
+"""Curator mode in the app: the curator pages, the sidebar sign-in, and the check every write goes through.
+
+`engine.roles` decides: in shop mode (`LOOKALIKE_MODE=shop`) nothing here shows and `curator()` is always None;
+in curator mode the tools show, and writing needs the password (`LOOKALIKE_CURATOR_PASSWORD` or the
+`curator_password` secret), entered once per browser session.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+import engine
+from catalog.updater import Updater
+from engine.roles import PASSWORD_ENV, PASSWORD_SECRET, curator_tools_offered, password_from, password_matches
+
+UNLOCKED = "curator-unlocked"  # session key: the curator's name once the password matched
+WRONG_PASSWORD_DELAY = 1.0  # seconds: slows down guessing
+
+
+def configured_password() -> str | None:
+    """The curator password from the environment or Streamlit's secrets; None when none is set."""
+    return password_from(secrets=st.secrets)
+
+
+def curator() -> str | None:
+    """The unlocked curator's name, or None: locked, no password configured, or shop mode."""
+    if not curator_tools_offered() or configured_password() is None:
+        return None
+    return st.session_state.get(UNLOCKED)
+
+
+def curator_sidebar() -> None:
+    """Sign-in (or who is signed in, and a lock button) at the bottom of the sidebar; nothing in shop mode."""
+    if not curator_tools_offered():
+        return
+    from pages.shared import markdown_text
+
+    with st.sidebar:
+        st.subheader("Curator mode")
+        who = curator()
+        if who is not None:
+            st.caption(f"Unlocked as {markdown_text(who)}: you can edit boxes, products and marks.")
+            if st.button("Lock", key="curator-lock"):
+                del st.session_state[UNLOCKED]
+                st.rerun()
+            return
+        if configured_password() is None:
+            st.caption(
+                f"Locked: no curator password is set. Set `{PASSWORD_ENV}` (or `{PASSWORD_SECRET}` in "
+                "`.streamlit/secrets.toml`) and restart the app to edit the catalogue."
+            )
+            return
+        _unlock_form()
+
+
+def _unlock_form() -> None:
+    """Name and password; a match unlocks this browser session."""
+    with st.form(key="curator-unlock"):
+        name = st.text_input("Your name (recorded with your changes)", key="curator-name")
+        password = st.text_input("Curator password", type="password", key="curator-password")
+        submitted = st.form_submit_button("Unlock", key="curator-unlock-button")
+    if not submitted:
+        return
+    if password_matches(password, configured_password()):
+        st.session_state[UNLOCKED] = name.strip()[:80] or "curator"
+        st.rerun()
+    time.sleep(WRONG_PASSWORD_DELAY)
+    st.error("Wrong password.")
+
+
+@st.cache_resource(show_spinner="Loading the catalogue's detector for editing…")
+def get_updater(index_dir: str) -> Updater:
+    """The build's detector and embedder for an index, loaded once per process when a curator first edits."""
+    return Updater.for_index(index_dir)
+
+
+def updater_for(service: engine.Lookalike) -> Updater:
+    """The cached updater of the service's index."""
+    return get_updater(str(service.index_dir))
