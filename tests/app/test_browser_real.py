@@ -59,6 +59,8 @@ def test_a_fresh_server_shows_a_spinner_or_the_page_never_raw_module_names(brows
     import time
 
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    outside = []  # nothing may call out to the internet (a :material: favicon did: fonts.gstatic.com)
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((real_streamlit_url, "data:")) else None)
     page.goto(real_streamlit_url)
     seen, deadline = [], time.monotonic() + 2 * DETECT_TIMEOUT / 1000
     while not page.get_by_role("heading", name="Shop the look").count():
@@ -74,6 +76,7 @@ def test_a_fresh_server_shows_a_spinner_or_the_page_never_raw_module_names(brows
         assert page.get_by_role("link", name=name).count() or nav.get_by_text(name).count(), name
     assert not any(page.get_by_role("link", name=name, exact=True).count() for name in RAW_MODULES)
     assert page.get_by_test_id("stSidebarNav").count() == 0  # the sidebar holds the catalogue facts, not pages
+    assert not outside, outside
     page.context.close()
 
 
