@@ -60,7 +60,8 @@ def test_a_fresh_server_shows_a_spinner_or_the_page_never_raw_module_names(brows
 
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     outside = []  # nothing may call out to the internet (a :material: favicon did: fonts.gstatic.com)
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((real_streamlit_url, "data:")) else None)
+    local = (real_streamlit_url, "data:")
+    page.on("request", lambda r: None if r.url.removeprefix("blob:").startswith(local) else outside.append(r.url))
     page.goto(real_streamlit_url)
     seen, deadline = [], time.monotonic() + 2 * DETECT_TIMEOUT / 1000
     while not page.get_by_role("heading", name="Shop the look").count():
