@@ -14,7 +14,8 @@ import numpy as np
 from engine.detector import Analysis
 from engine.distinct import SHOWN, distinct_detections
 from engine.embed import embed_many
-from engine.search import Match, SearchFilters, search_products
+from engine.rerank import QueryKind
+from engine.search import Match, SearchFilters
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Hotspot:
     confidence: float
     vector: np.ndarray  # (D,) the box's embedding, for its full grid (`Lookalike.search`)
     match: Match | None
+    kind: QueryKind | None = None  # the box's class, which steers its grid as a click's would (`engine.rerank`)
 
     @property
     def label(self) -> str:
@@ -52,7 +54,8 @@ def room_hotspots(service, analysis: Analysis, filters: SearchFilters | None = N
     vectors = embed_many(service.embedder, [analysis], [boxes])[0]
     hotspots = []
     for detection, vector in zip(found, vectors):
-        best = search_products(service.index, vector, 1, filters)
         box = tuple(float(v) for v in detection.box)
-        hotspots.append(Hotspot(box, detection.class_name, float(detection.confidence), vector, next(iter(best), None)))
+        kind = service.box_kind(analysis, box)
+        best = next(iter(service.search(vector, 1, filters, kind)), None)  # the ranking a click on it gets
+        hotspots.append(Hotspot(box, detection.class_name, float(detection.confidence), vector, best, kind))
     return hotspots

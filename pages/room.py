@@ -113,7 +113,7 @@ def hotspot_grid(service: engine.Lookalike, state: dict, picked: int) -> None:
     hotspot = state["hotspots"][picked]
     st.subheader(f"Products like {markdown_text(hotspot.label)}")
     k, filters = search_controls(service, key="room")
-    matches = service.search(hotspot.vector, k, filters)
+    matches = service.search(hotspot.vector, k, filters, hotspot.kind)
     result_grid(crop(state["image"], hotspot.box), hotspot.label, matches, service.image_path)
 
 
