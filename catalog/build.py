@@ -256,14 +256,17 @@ def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int
 
 
 def _progress_step(bar, total: int, on_progress: Callable[[int, int], None] | None) -> Callable[[int], None]:
-    """A function that advances the console bar and tells `on_progress` by how many images a batch moved."""
+    """A function that advances the console bar and tells `on_progress` how many images are done so far."""
+    done = 0  # counted here: a disabled (quiet) tqdm bar does not count
     if on_progress:
         on_progress(0, total)
 
     def step(n: int) -> None:
+        nonlocal done
+        done += n
         bar.update(n)
         if on_progress:
-            on_progress(bar.n, total)
+            on_progress(done, total)
 
     return step
 
