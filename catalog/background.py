@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.files import atomic_write_text
+from engine.files import atomic_write_text, pid_alive
 
 PROGRESS_FILE = "build-progress.json"
 LOG_FILE = "build.log"
@@ -106,14 +106,7 @@ def _alive(pid) -> bool:
         waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our finished child
         return waited == 0
     except ChildProcessError:
-        pass  # not our child: ask the kernel
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return pid_alive(pid)  # not our child: ask the kernel
 
 
 def _log_tail(index_dir: str | Path, lines: int = 5) -> str:

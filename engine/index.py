@@ -33,6 +33,7 @@ import pandas as pd
 
 from engine.ann import INDEX_FILE, AnnIndex, build_ann, read_ann
 from engine.factories import choose_factory
+from engine.files import pid_alive
 
 FORMAT_VERSION = 2
 KEEP_VERSIONS = 2
@@ -312,22 +313,11 @@ def _abandoned(name: str, path: Path) -> bool:
     """True when the writer named in `...-<host>-<pid>` is dead (same host) or the file is over an hour old."""
     writer, _, pid = name.rpartition("-")
     if writer.endswith("-" + _host()) or writer.endswith("." + _host()):
-        return not (pid.isdigit() and _alive(int(pid)))
+        return not (pid.isdigit() and pid_alive(int(pid)))
     try:
         return path.stat().st_mtime < time.time() - STALE_PARTIAL_SECONDS
     except FileNotFoundError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _host() -> str:

@@ -12,6 +12,7 @@ import streamlit as st
 
 import engine
 from engine.draw import crop
+from engine.query import check_query_photo
 from engine.room import room_hotspots
 from pages.hotspots import hotspot_view
 from pages.loading import service_or_stop
@@ -97,6 +98,7 @@ def analysed_room(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict |
         return state
     try:
         image = engine.load_image(photo[1])
+        check_query_photo(image)  # as the shop page: a photo too small to point at is refused with what to do
     except engine.ImageLoadError as err:
         st.error(f"Cannot use “{markdown_text(photo[0])}”: {markdown_text(err)}")
         return None
