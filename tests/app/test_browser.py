@@ -137,8 +137,9 @@ def test_a_text_file_named_jpg_shows_an_error_and_the_page_recovers(browser_page
 
 
 def choose(page, key: str, option: str) -> None:
-    """Pick an option of the radio with that widget key."""
+    """Pick an option of the radio with that widget key, and wait for the run it starts to finish."""
     page.locator(f".st-key-{key}").get_by_text(option, exact=True).click()
+    settle(page)  # until then the previous run's canvas can still be on the page beside the new one
 
 
 def upload(page, path: Path) -> None:
