@@ -13,22 +13,20 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from catalog.edits import CURATED, curated_entries, edited_table, out_of_step
+from catalog.edits import curated_entries, edited_table, out_of_step
+from catalog.embed_images import OBJECT_COLUMNS, BuildReport, catalog_imgsz, embed_files
 from catalog.products import data_gaps, describe_gaps, read_products
-from engine.backends import index_class, load_index
-from engine.catalogue_files import ImageFiles, OutsideCatalogueError
-from engine.colors import dominant_colors, format_colors
-from engine.detector import Detector, DetectorConfig
-from engine.embed import EmbeddingConfig, embed_many, make_embedder
-from engine.factories import keeps_factory
-from engine.geometry import box_iou
+from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
+from engine.detection.detector import Detector, DetectorConfig
+from engine.embedding import EmbeddingConfig, make_embedder
 from engine.images import ImageLoadError, load_image
-from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError, writer_lock
-from engine.pipeline import check_index
+from engine.index.backends import index_class, load_index
+from engine.index.factories import keeps_factory
+from engine.index.store import CatalogIndex, IndexMismatchError, IndexNotFoundError, writer_lock
+from engine.search.colors import dominant_colors, format_colors
+from engine.service import check_index
 from engine.settings import default_weights
 
-OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "colors"]
-SAME_AS_WHOLE = 0.9  # an object box overlapping the whole photo this much is not indexed again
 COMPACT_ABOVE = 0.2  # an update compacts the vector index when more than this share of it is tombstones
 
 
@@ -41,41 +39,12 @@ class BuildConfig:
     batch: int = 16
     max_objects: int = 5  # detections kept per catalogue image, by confidence
     imgsz: int | None = None  # input size for catalogue shots; None: the detector's, as for queries
-    index_factory: str | None = None  # FAISS factory string; None: by catalogue size (engine.factories.choose_factory)
+    index_factory: str | None = None  # FAISS factory string; None: by catalogue size (choose_factory)
     index_params: dict | None = None  # search-time parameters (efSearch, nprobe, …) over the factory's defaults
     compact: bool = False  # rebuild the vector index from the stored vectors (drops tombstones, retrains)
     rebuild: bool = False  # ignore the existing index and embed every image again
     ray: str | None = None  # embed on Ray (catalog.build_ray): "local", "auto" or a cluster address; None: here
     curated: dict = field(default_factory=dict)  # image -> (curated box, keep objects); filled from the index folder
-
-
-@dataclass
-class BuildReport:
-    """What a build did; `failures` are (image, reason) pairs that were skipped."""
-
-    images: int = 0
-    embedded: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    vectors: int = 0
-    seconds: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)  # what shoppers will miss: no name, no price, … (data_gaps)
-    index: str = ""  # e.g. "HNSW32,SQ8 (updated in place)"
-
-    @property
-    def images_per_second(self) -> float:
-        """Throughput over the images that were actually embedded."""
-        return self.embedded / self.seconds if self.seconds else 0.0
-
-    def summary(self) -> str:
-        """One line for the console."""
-        return (
-            f"{self.images} images: {self.embedded} embedded, {self.unchanged} unchanged, {self.removed} removed, "
-            f"{len(self.failures)} unreadable, {len(self.problems)} table problems; {self.vectors} vectors; "
-            f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s); index {self.index}"
-        )
 
 
 def build_catalog(
@@ -224,15 +193,10 @@ def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> Catalog
         return None
     if (previous.manifest.get("max_objects"), previous.manifest.get("catalog_imgsz")) != (
         config.max_objects,
-        _catalog_imgsz(config),
+        catalog_imgsz(config),
     ):
         return None
     return previous
-
-
-def _catalog_imgsz(config: BuildConfig) -> int:
-    """The input size used for catalogue images."""
-    return config.imgsz or config.detector.imgsz
 
 
 def _hash_files(files: ImageFiles, images: list[str]) -> dict[str, str]:
@@ -282,96 +246,6 @@ def _embed_images(files, todo, hashes, detector, config, report, next_id, step):
     return embed_files(files, todo, hashes, detector, embedder, config, report, next_id, step)
 
 
-def embed_files(files: ImageFiles, todo, hashes, detector, embedder, config: BuildConfig, report, next_id, step):
-    """(object rows, (N, D) vectors) of the `todo` images, ids from `next_id`; unreadable ones go to `report`.
-
-    `step(n)` is called after each batch with the number of images it held.
-    """
-    rows: list[dict] = []
-    vectors: list[np.ndarray] = []
-    batches = [todo[i : i + config.batch] for i in range(0, len(todo), config.batch)]
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(_decode_batch, files, batches[0], report) if batches else None
-        for i in range(len(batches)):
-            decoded = pending.result()
-            if i + 1 < len(batches):
-                pending = pool.submit(_decode_batch, files, batches[i + 1], report)
-            batch_rows, batch_vectors = _embed_batch(decoded, detector, embedder, config, hashes, next_id + len(rows))
-            rows += batch_rows
-            vectors += batch_vectors
-            step(len(batches[i]))
-    dim = vectors[0].shape[1] if vectors else _probe_dim(detector, embedder)
-    stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
-
-
-def _embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple[list[dict], list[np.ndarray]]:
-    """Rows and (n, D) vector blocks for one decoded batch; ids count up from `first_id`."""
-    if not decoded:
-        return [], []
-    names, images = zip(*decoded)
-    analyses = detector.analyse(list(images), square=True, imgsz=_catalog_imgsz(config))
-    entries = [_entries(a, config.max_objects, config.curated.get(name)) for a, name in zip(analyses, names)]
-    vectors = embed_many(embedder, analyses, [boxes for boxes, _, _ in entries])  # one crop batch for all images
-    rows = []
-    for name, image, (boxes, kinds, found) in zip(names, images, entries):
-        colors = format_colors(dominant_colors(image))  # the product photo's, on each of its rows
-        for box, kind, det in zip(boxes, kinds, found):
-            rows.append({**_row(first_id + len(rows), name, hashes[name], kind, box, det), "colors": colors})
-    return rows, vectors
-
-
-def _decode_batch(files: ImageFiles, names: list[str], report: BuildReport) -> list:
-    """(name, image) pairs for the readable files; the rest are recorded as failures."""
-    decoded = []
-    for name in names:
-        try:
-            decoded.append((name, load_image(files.path(name))))
-        except (ImageLoadError, OSError) as err:
-            report.failures.append((name, str(err)))
-    return decoded
-
-
-def _entries(analysis, max_objects: int, curated=None):
-    """Boxes to index for one image: its top detections plus the whole image; a curated box first, when set.
-
-    `curated` is (box, keep_objects): the detections stay only when the curator kept them.
-    """
-    width, height = analysis.letterbox.source_size
-    whole = (0.0, 0.0, float(width), float(height))
-    found = sorted(analysis.detections, key=lambda d: -d.confidence)[:max_objects]
-    found = [d for d in found if box_iou(d.box, whole) < SAME_AS_WHOLE]  # the whole-image entry already covers it
-    own = []
-    if curated is not None:
-        box, keep = curated
-        own = [tuple(float(v) for v in np.clip(box, 0, [width, height, width, height]))]
-        found = found if keep else []
-    boxes = own + [d.box for d in found] + [whole]
-    kinds = [CURATED] * len(own) + ["object"] * len(found) + ["image"]
-    return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + [*found, None]
-
-
-def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:
-    """One metadata row for an indexed object."""
-    return {
-        "id": row_id,
-        "image": image,
-        "content_hash": content_hash,
-        "kind": kind,
-        **dict(zip(("x0", "y0", "x1", "y1"), (float(v) for v in box))),
-        "class_name": detection.class_name if detection else "",
-        "confidence": detection.confidence if detection else 1.0,
-    }
-
-
-def _probe_dim(detector: Detector, embedder) -> int:
-    """Embedding dimension, from one tiny forward pass (used when nothing new was embedded)."""
-    from PIL import Image
-
-    analysis = detector.analyse([Image.new("RGB", (64, 64))])[0]
-    return int(embedder.embed(analysis, np.array([[0, 0, 64, 64]], dtype=np.float32)).shape[1])
-
-
 def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> dict:
     """The JSON manifest describing how the index was built."""
     return {
@@ -388,7 +262,7 @@ def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> 
         },
         "embedding": config.embedding.to_dict(),
         "max_objects": config.max_objects,
-        "catalog_imgsz": _catalog_imgsz(config),
+        "catalog_imgsz": catalog_imgsz(config),
         "dim": int(dim),
         **catalogue_counts(meta),
     }

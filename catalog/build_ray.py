@@ -27,26 +27,26 @@ class EmbedBatches:
     def __init__(self, files, weights: str, config) -> None:
         import torch
 
-        from catalog.build import _probe_dim
-        from engine.detector import Detector
-        from engine.embed import make_embedder
+        from catalog.embed_images import probe_dim
+        from engine.detection.detector import Detector
+        from engine.embedding import make_embedder
 
         torch.set_num_threads(1)
         self.files, self.config = files, config
         self.detector = Detector(weights, config.detector)
         self.embedder = make_embedder(config.embedding, self.detector)
-        self.dim = _probe_dim(self.detector, self.embedder)
+        self.dim = probe_dim(self.detector, self.embedder)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Images of one batch -> one output row per indexed object (or per unreadable image, with `error`)."""
-        from catalog.build import BuildReport, _decode_batch, _embed_batch
+        from catalog.embed_images import BuildReport, decode_batch, embed_batch
 
         names = [str(name) for name in batch["image"]]
         order = dict(zip(names, batch["order"].tolist()))
         report = BuildReport()
-        decoded = _decode_batch(self.files, names, report)
+        decoded = decode_batch(self.files, names, report)
         hashes = dict(zip(names, (str(h) for h in batch["hash"])))
-        rows, blocks = _embed_batch(decoded, self.detector, self.embedder, self.config, hashes, 0)
+        rows, blocks = embed_batch(decoded, self.detector, self.embedder, self.config, hashes, 0)
         vectors = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), dtype=np.float32)
         entry = [sum(r["image"] == row["image"] for r in rows[:i]) for i, row in enumerate(rows)]
         blank = np.zeros(self.dim, dtype=np.float32)
@@ -62,7 +62,7 @@ def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config,
     """Detect and embed `todo` on Ray; returns (object rows, (N, D) vectors) exactly as `catalog.build` would."""
     import ray
 
-    from catalog.build import OBJECT_COLUMNS
+    from catalog.embed_images import OBJECT_COLUMNS
 
     started = not ray.is_initialized()
     if started:
@@ -72,7 +72,7 @@ def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config,
         workers = max(1, min(len(items) // max(config.batch, 1) + 1, int(ray.cluster_resources().get("CPU", 1))))
         dataset = ray.data.from_items(items, override_num_blocks=workers).map_batches(
             EmbedBatches,
-            fn_constructor_args=(files, weights, config),  # an engine.catalogue_files.ImageFiles
+            fn_constructor_args=(files, weights, config),  # an engine.curation.catalogue_files.ImageFiles
             batch_size=config.batch,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),

@@ -1,6 +1,6 @@
 """A curator's own box for a catalogue product: stored, and the product re-embedded in place, without a rebuild.
 
-`set_box` saves the box (`engine.curated_boxes`, with who and when) and replaces the product's index entries
+`set_box` saves the box (`engine.curation.curated_boxes`, with who and when) and replaces the product's index entries
 by the curated box and its whole photo (plus the detected objects when `keep_objects`); `clear_box` goes back
 to detection. The store is written first: if the index update were interrupted, the next build applies the
 box anyway (`catalog.edits.out_of_step`).
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog.build import OBJECT_COLUMNS
+from catalog.embed_images import OBJECT_COLUMNS
 from catalog.updater import UpdateError, Updater, editing, file_sha1, product_rows, replace_rows, with_product_columns
-from engine.curated_boxes import CuratedBox, CuratedBoxes
+from engine.curation.curated_boxes import CuratedBox, CuratedBoxes
 from engine.images import ImageLoadError, load_image
 
 MIN_SIDE = 4  # pixels: a curated box narrower or lower than this is refused

@@ -5,7 +5,7 @@ what a COCO-pretrained model knows about real light, clutter and perspective:
 
 * `room_split` puts every dev room photo in "train" or "heldout" by a hash of its file name, so a photo is never
   used for both training and the held-out benchmark.
-* `pseudo_labels` are a COCO detector's confident boxes, mapped to the catalogue taxonomy (`engine.labels`).
+* `pseudo_labels` are a COCO detector's confident boxes, mapped to the catalogue taxonomy (`engine.detection.labels`).
 * `room_scene` pastes catalogue cut-outs of the classes COCO lacks (lamps, rugs, storage, textiles...) onto a
   training room, drops pseudo-labelled boxes that the cut-outs mostly hide, and finishes the photo like a scene.
 """

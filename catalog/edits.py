@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.curated_boxes import FILENAME as BOXES_FILE
-from engine.curated_boxes import CuratedBoxes
-from engine.managed_products import FILENAME as MANAGED_FILE
-from engine.managed_products import ManagedProducts, apply_edits
+from engine.curation.curated_boxes import FILENAME as BOXES_FILE
+from engine.curation.curated_boxes import CuratedBoxes
+from engine.curation.managed_products import FILENAME as MANAGED_FILE
+from engine.curation.managed_products import ManagedProducts, apply_edits
 
 CURATED = "curated"  # the `kind` of a curated box's index entry
 BOX_TOLERANCE = 0.05  # pixels: an index entry matches its curated box up to rounding

@@ -10,9 +10,9 @@ from PIL import Image
 
 from catalog.head_data import FeatureCache, SplitRule, product_key
 from catalog.head_train import TrainData
-from engine.embed import EmbeddingConfig
-from engine.feedback import FeedbackStore
-from engine.index import CatalogIndex, IndexMismatchError
+from engine.curation.feedback import FeedbackStore
+from engine.embedding import EmbeddingConfig
+from engine.index.store import CatalogIndex, IndexMismatchError
 
 SEEN_EVAL_SHARE = 0.1  # of the scene views of training products, kept out for the "seen" curve
 MAX_EVAL = 600  # queries per evaluation set

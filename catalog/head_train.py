@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from catalog.head_losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
-from engine.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
+from engine.embedding.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
 
 LOSSES = ("triplet", "ms", "softmax")
 
@@ -76,7 +76,7 @@ def codes(values) -> np.ndarray:
 
 
 def product_ranking(queries: np.ndarray, gallery: np.ndarray, gallery_keys: np.ndarray, k: int = 10) -> np.ndarray:
-    """(Q, k) product keys, best first; a product scores its best gallery entry (as `engine.search` does)."""
+    """(Q, k) product keys, best first; a product scores its best gallery entry (as `engine.search.products` does)."""
     order = np.argsort(gallery_keys, kind="stable")
     sorted_keys = gallery_keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])

@@ -1,6 +1,6 @@
 """Add products to a built catalogue and remove them, in place: no rebuild, and later builds keep the edits.
 
-Each edit is saved in `engine.managed_products` (one transaction, with who and when), then applied to the
+Each edit is saved in `engine.curation.managed_products` (one transaction, with who and when), then applied to the
 index under its writer lock and saved as a new version (`catalog.updater.editing`): a failure leaves the
 live version as it was, and the next build applies what was saved. Added products' photos are in the
 index's managed folder (`catalog.uploads.store_photo`).
@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from catalog.updater import Updater, editing, with_product_columns
-from engine.catalogue_files import MANAGED_PREFIX, is_managed, managed_dir
-from engine.managed_products import ManagedProducts
+from engine.curation.catalogue_files import MANAGED_PREFIX, is_managed, managed_dir
+from engine.curation.managed_products import ManagedProducts
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from engine.images import is_image_file
-from engine.search import INTERNAL_FIELDS
+from engine.search.products import INTERNAL_FIELDS
 
 KNOWN_COLUMNS = ("product_id", "image", "name", "category", "price", "currency", "url", "family")
 

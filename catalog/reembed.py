@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.embed import EmbeddingConfig
-from engine.head import load_head
-from engine.index import CatalogIndex, IndexMismatchError
+from engine.embedding import EmbeddingConfig
+from engine.embedding.head import load_head
+from engine.index.store import CatalogIndex, IndexMismatchError
 
 
 def reembed_index(source_dir: str | Path, out_dir: str | Path, head_path: str | Path) -> CatalogIndex:

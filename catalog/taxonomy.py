@@ -1,5 +1,5 @@
-"""The coarse product classes, re-exported: they live in `engine.taxonomy`, since search ranks by them too."""
+"""The coarse product classes, re-exported: they live in `engine.search.taxonomy`, since search ranks by them too."""
 
-from engine.taxonomy import CLASSES, class_id, coarse_class, match_rule
+from engine.search.taxonomy import CLASSES, class_id, coarse_class, match_rule
 
 __all__ = ["CLASSES", "class_id", "coarse_class", "match_rule"]

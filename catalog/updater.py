@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from catalog.build import OBJECT_COLUMNS, BuildConfig, BuildReport, catalogue_counts, embed_files
-from engine.backends import load_index, load_manifest
-from engine.catalogue_files import ImageFiles
-from engine.detector import Detector, DetectorConfig
-from engine.embed import Embedder, EmbeddingConfig, make_embedder
-from engine.index import writer_lock
-from engine.pipeline import check_index, check_weights_file, recorded_weights
+from catalog.build import BuildConfig, catalogue_counts
+from catalog.embed_images import OBJECT_COLUMNS, BuildReport, embed_files
+from engine.curation.catalogue_files import ImageFiles
+from engine.detection.detector import Detector, DetectorConfig
+from engine.embedding import Embedder, EmbeddingConfig, make_embedder
+from engine.index.backends import load_index, load_manifest
+from engine.index.store import writer_lock
+from engine.service import check_index, check_weights_file, recorded_weights
 from engine.settings import default_weights
 
 

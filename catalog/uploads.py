@@ -22,9 +22,9 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from catalog.products import _parse_prices
-from engine.catalogue_files import MANAGED_PREFIX, managed_dir
+from engine.curation.catalogue_files import MANAGED_PREFIX, managed_dir
 from engine.images import MAX_FILE_BYTES, ImageLoadError, load_image
-from engine.search import INTERNAL_FIELDS
+from engine.search.products import INTERNAL_FIELDS
 
 MAX_ROWS = 5000  # products in one CSV
 MAX_ZIP_MEMBERS = 5000

@@ -11,12 +11,12 @@ The public API is small::
 This package never imports Streamlit.
 """
 
-from engine.detector import Analysis, Detection, Detector, DetectorConfig
-from engine.embed import EmbeddingConfig, embed_boxes
+from engine.detection.detector import Analysis, Detection, Detector, DetectorConfig
+from engine.embedding import EmbeddingConfig, embed_boxes
 from engine.images import ImageLoadError, load_image
-from engine.index import CatalogIndex, IndexMismatchError, IndexNotFoundError
-from engine.pipeline import Lookalike, load
-from engine.search import Match, SearchFilters, search_products
+from engine.index.store import CatalogIndex, IndexMismatchError, IndexNotFoundError
+from engine.search.products import Match, SearchFilters, search_products
+from engine.service import Lookalike, load
 
 __all__ = [
     "Analysis",

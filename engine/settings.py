@@ -28,7 +28,7 @@ def default_index_dir() -> Path:
 
 def index_mmap() -> bool | None:
     """$LOOKALIKE_INDEX_MMAP: 1 maps the index files read-only (shared between processes), 0 copies them into
-    each process, unset or "auto" maps files of at least `engine.index.MMAP_MIN_BYTES`."""
+    each process, unset or "auto" maps files of at least `engine.index.store.MMAP_MIN_BYTES`."""
     value = os.environ.get("LOOKALIKE_INDEX_MMAP", "auto").strip().lower()
     return None if value in ("", "auto") else value in ("1", "true", "yes", "on")
 

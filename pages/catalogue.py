@@ -10,6 +10,7 @@ import engine
 from catalog.products import data_gaps, describe_gaps
 from pages.box_editor import box_editor
 from pages.loading import service_or_stop
+from pages.navigation import routed_through_app
 from pages.shared import (
     data_uri,
     display_name,
@@ -17,7 +18,6 @@ from pages.shared import (
     markdown_text,
     quote_param,
     result_grid,
-    routed_through_app,
     search_controls,
     sidebar_facts,
     thumbnail_bytes,

@@ -1,6 +1,6 @@
 """Curator mode in the app: the curator pages, the sidebar sign-in, and the check every write goes through.
 
-`engine.roles` decides: in shop mode (`LOOKALIKE_MODE=shop`) nothing here shows and `curator()` is always None;
+`engine.curation.roles` decides: in shop mode (`LOOKALIKE_MODE=shop`) nothing here shows and `curator()` is always None;
 in curator mode the tools show, and writing needs the password (`LOOKALIKE_CURATOR_PASSWORD` or the
 `curator_password` secret), entered once per browser session.
 """
@@ -13,7 +13,7 @@ import streamlit as st
 
 import engine
 from catalog.updater import Updater
-from engine.roles import PASSWORD_ENV, PASSWORD_SECRET, curator_tools_offered, password_from, password_matches
+from engine.curation.roles import PASSWORD_ENV, PASSWORD_SECRET, curator_tools_offered, password_from, password_matches
 
 UNLOCKED = "curator-unlocked"  # session key: the curator's name once the password matched
 WRONG_PASSWORD_DELAY = 1.0  # seconds: slows down guessing

@@ -8,13 +8,13 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from engine.near_duplicates import DEFAULT_K, near_duplicates
+from engine.search.near_duplicates import DEFAULT_K, near_duplicates
 from pages.loading import service_or_stop
+from pages.navigation import routed_through_app
 from pages.shared import (
     data_uri,
     html_text,
     quote_param,
-    routed_through_app,
     sidebar_facts,
     thumbnail_bytes,
 )

@@ -7,12 +7,13 @@ import streamlit as st
 import engine
 from catalog.manage import EditReport, add_products, remove_products
 from catalog.uploads import UploadError, one_product, read_batch
+from engine.curation.roles import curator_tools_offered
 from engine.images import IMAGE_SUFFIXES, ImageLoadError
-from engine.roles import curator_tools_offered
 from pages.box_editor import box_editor
 from pages.curator import curator, updater_for
 from pages.loading import service_or_stop
-from pages.shared import markdown_text, plain, routed_through_app, sidebar_facts
+from pages.navigation import routed_through_app
+from pages.shared import markdown_text, plain, sidebar_facts
 
 PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 RESULT = "manage-result"  # session key: the last edit's (kind, message, lines), shown after the rerun

@@ -9,11 +9,12 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.export import safe_csv
-from engine.feedback import FILENAME, NOT_SIMILAR, SIMILAR
+from engine.curation.export import safe_csv
+from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR
 from pages.curation import feedback_store
 from pages.loading import service_or_stop
-from pages.shared import data_uri, jpeg_bytes, routed_through_app, sidebar_facts, thumbnail_bytes
+from pages.navigation import routed_through_app
+from pages.shared import data_uri, jpeg_bytes, sidebar_facts, thumbnail_bytes
 
 SHOWN_ROWS = 500  # the table shows the newest this many; the CSV has every filtered mark
 CROP_SIDE = 96

@@ -12,15 +12,15 @@ import streamlit as st
 
 import engine
 from engine.draw import crop
-from engine.query import check_query_photo
-from engine.room import room_hotspots
+from engine.search.query import check_query_photo
+from engine.search.room import room_hotspots
 from pages.hotspots import hotspot_view
 from pages.loading import service_or_stop
+from pages.navigation import routed_through_app
 from pages.shared import (
     UPLOAD_TYPES,
     markdown_text,
     result_grid,
-    routed_through_app,
     sample_rooms,
     sample_title,
     search_controls,

@@ -8,21 +8,21 @@ import time
 import streamlit as st
 
 import engine
-from engine.distinct import distinct_detections
+from engine.detection.distinct import distinct_detections
 from engine.draw import crop, draw_boxes
 from engine.geometry import box_at_click
 from engine.images import was_downscaled
-from engine.query import check_query_photo, is_product_shot, whole_image
+from engine.search.query import check_query_photo, is_product_shot, whole_image
 from pages.curation import curation_panel
 from pages.handoff import handed_frame
 from pages.loading import service_or_stop
+from pages.navigation import routed_through_app
 from pages.refine import refined_grid
 from pages.shared import (
     UPLOAD_TYPES,
     canvas_shape,
     jpeg_bytes,
     markdown_text,
-    routed_through_app,
     sample_rooms,
     sample_title,
     search_controls,

@@ -10,14 +10,14 @@ import streamlit as st
 
 import engine
 from engine.draw import draw_boxes
-from engine.video import MAX_BYTES, MAX_SECONDS, VideoError
-from engine.video_search import VideoResult, VideoTrack, frame_image, search_video
+from engine.video.decode import MAX_BYTES, MAX_SECONDS, VideoError
+from engine.video.search import VideoResult, VideoTrack, frame_image, search_video
 from pages.handoff import hand_over_frame
 from pages.loading import service_or_stop
+from pages.navigation import routed_through_app
 from pages.shared import (
     jpeg_bytes,
     markdown_text,
-    routed_through_app,
     sidebar_facts,
     thumbnail_bytes,
 )

@@ -28,7 +28,7 @@ from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E40
 import engine  # noqa: E402
 from catalog.build import BuildConfig, build_catalog  # noqa: E402
 from engine.draw import crop, draw_boxes  # noqa: E402
-from engine.embed import EmbeddingConfig  # noqa: E402
+from engine.embedding import EmbeddingConfig  # noqa: E402
 from engine.settings import (  # noqa: E402
     PROJECT_ROOT,
     default_head,

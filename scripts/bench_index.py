@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_index_report import command_line, markdown, summary  # noqa: E402
 from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
 
-from engine.factories import ivf_factory, parse_params  # noqa: E402
-from engine.index import CatalogIndex, current_version  # noqa: E402
+from engine.index.factories import ivf_factory, parse_params  # noqa: E402
+from engine.index.store import CatalogIndex, current_version  # noqa: E402
 
 LATENCY_TARGET_MS = 5.0
 TYPES = {  # name -> factory string for (N, dim)

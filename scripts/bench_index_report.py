@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faiss
 
-from engine.factories import FLAT_MAX_VECTORS, choose_factory
+from engine.index.factories import FLAT_MAX_VECTORS, choose_factory
 
 
 def command_line(args) -> str:

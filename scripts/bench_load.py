@@ -50,7 +50,7 @@ BROWSER_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE
 def click_point(service, photo: Path) -> tuple[tuple[float, float], str] | None:
     """(canvas point, grid label) inside the most confident drawn box a click there picks, or None."""
     import engine
-    from engine.distinct import distinct_detections
+    from engine.detection.distinct import distinct_detections
     from engine.geometry import smallest_box_at
 
     image = engine.load_image(photo)

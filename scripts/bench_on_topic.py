@@ -5,7 +5,7 @@
     python scripts/bench_on_topic.py --render OUT.json --doc docs/BENCHMARKS.md
 
 Every room is detected once and every proposal (the query detector's boxes, as in `scripts/benchmark.py --rooms`)
-embedded once; each ranking (`engine.rerank.RankingConfig` with each --bonus; 0 is plain similarity) searches the
+embedded once; each ranking (`engine.search.rerank.RankingConfig` with each --bonus; 0 is plain similarity) searches the
 same vectors the way the app does (`Lookalike.search` with the box's class). Per ranking: recall@10 of the listed
 products (all, large items), drawn-box precision, and category precision@10 on the proposals whose object is known
 independently: a box of the COCO detector (--labels, confidence >= 0.35, `catalog.detector_data.pseudo_labels`)
@@ -36,9 +36,9 @@ from benchmark import K, family_column, image_ids, product_table  # noqa: E402
 import engine  # noqa: E402
 from catalog import evaluation as ev  # noqa: E402
 from catalog.detector_data import pseudo_labels, room_split  # noqa: E402
-from engine.distinct import distinct_detections  # noqa: E402
+from engine.detection.distinct import distinct_detections  # noqa: E402
 from engine.geometry import box_iou  # noqa: E402
-from engine.rerank import RankingConfig  # noqa: E402
+from engine.search.rerank import RankingConfig  # noqa: E402
 from engine.settings import shared_data_dir  # noqa: E402
 
 LABEL_IOU = 0.5

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchlib import write_section  # noqa: E402
 
 import engine  # noqa: E402
-from engine.colors import dominant_colors, format_colors, parse_colors  # noqa: E402
-from engine.refine import POOL, parse_refinement, refine_matches, stores_colors  # noqa: E402
-from engine.search import SearchFilters, search_products  # noqa: E402
+from engine.search.colors import dominant_colors, format_colors, parse_colors  # noqa: E402
+from engine.search.products import SearchFilters, search_products  # noqa: E402
+from engine.search.refine import POOL, parse_refinement, refine_matches, stores_colors  # noqa: E402
 
 WORDS = ("white", "black", "grey", "beige", "brown", "green", "blue", "yellow", "pink", "red", "turquoise", "orange")
 K = 10

@@ -20,8 +20,8 @@ from benchlib import machine, write_section  # noqa: E402
 from videolib import SIZE, room_video  # noqa: E402
 
 import engine  # noqa: E402
-from engine.video import sample_frames  # noqa: E402
-from engine.video_search import search_video  # noqa: E402
+from engine.video.decode import sample_frames  # noqa: E402
+from engine.video.search import search_video  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

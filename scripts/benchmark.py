@@ -38,7 +38,7 @@ from catalog import evaluation as ev  # noqa: E402
 from catalog.detector_data import room_split  # noqa: E402
 from catalog.scenes import family_split  # noqa: E402
 from catalog.taxonomy import coarse_class  # noqa: E402
-from engine.distinct import distinct_detections  # noqa: E402
+from engine.detection.distinct import distinct_detections  # noqa: E402
 
 K = 10
 IOU_HIT = 0.5

@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog import background  # noqa: E402
 from catalog.build import BuildConfig, build_catalog  # noqa: E402
-from engine.detector import DetectorConfig  # noqa: E402
-from engine.embed import EmbeddingConfig  # noqa: E402
-from engine.factories import parse_params  # noqa: E402
-from engine.head import load_head  # noqa: E402
+from engine.detection.detector import DetectorConfig  # noqa: E402
+from engine.embedding import EmbeddingConfig  # noqa: E402
+from engine.embedding.head import load_head  # noqa: E402
+from engine.index.factories import parse_params  # noqa: E402
 from engine.settings import (  # noqa: E402
     DEFAULT_DEMO,
     DEMO_CATALOGS,
@@ -55,7 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--catalog-imgsz", type=int, help="input size for catalogue shots (default: --imgsz)")
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
-    parser.add_argument("--embedding", default=EmbeddingConfig.name, help="embedding method (engine.embed.EMBEDDERS)")
+    parser.add_argument(
+        "--embedding", default=EmbeddingConfig.name, help="embedding method (see engine.embedding.registry)"
+    )
     parser.add_argument(
         "--head",
         default="auto",

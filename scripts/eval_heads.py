@@ -31,8 +31,8 @@ from benchmark import family_column, fmt, image_ids, product_table  # noqa: E402
 from catalog import evaluation as ev  # noqa: E402
 from catalog.head_sets import base_index  # noqa: E402
 from catalog.head_train import product_ranking  # noqa: E402
-from engine.embed import EmbeddingConfig, make_embedder  # noqa: E402
-from engine.head import load_head  # noqa: E402
+from engine.embedding import EmbeddingConfig, make_embedder  # noqa: E402
+from engine.embedding.head import load_head  # noqa: E402
 from engine.images import load_image  # noqa: E402
 
 HEADER = (

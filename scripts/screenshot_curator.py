@@ -22,7 +22,7 @@ from serverlib import CHROMIUM_ARGS, chromium_path, running_server  # noqa: E402
 from shopper import BUSY_RESET_JS, QUIET_FOR_JS  # noqa: E402
 
 import engine  # noqa: E402
-from engine.catalogue_files import ImageFiles  # noqa: E402
+from engine.curation.catalogue_files import ImageFiles  # noqa: E402
 
 EDITOR_WIDTH = 480  # pages/box_editor.py
 PRODUCT_PIXEL = 235  # a pixel whose smallest channel is below this is product, not white background

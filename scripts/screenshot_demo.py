@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
-from engine.distinct import distinct_detections  # noqa: E402
+from engine.detection.distinct import distinct_detections  # noqa: E402
 from engine.geometry import smallest_box_at  # noqa: E402
 from engine.settings import default_index_dir, sample_rooms_dir  # noqa: E402
 

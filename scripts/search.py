@@ -3,7 +3,7 @@
 python scripts/search.py --index INDEX_DIR --image F [--box x0,y0,x1,y1] [--k 10] [--refine "green velvet"] [--json]
 
 --refine keeps the matches with those colours (of the product photo), words (in the catalogue's text columns)
-and price limits ("under 2000", "over 100", "between 100 and 400"), re-ranked; see engine/refine.py.
+and price limits ("under 2000", "over 100", "between 100 and 400"), re-ranked; see engine/search/refine.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
-from engine.query import default_query_box  # noqa: E402
-from engine.refine import parse_refinement, refined_search  # noqa: E402
+from engine.search.query import default_query_box  # noqa: E402
+from engine.search.refine import parse_refinement, refined_search  # noqa: E402
 from engine.settings import default_index_dir  # noqa: E402
 
 

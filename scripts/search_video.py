@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
 from engine.settings import default_index_dir  # noqa: E402
-from engine.video import VideoError  # noqa: E402
-from engine.video_search import search_video  # noqa: E402
+from engine.video.decode import VideoError  # noqa: E402
+from engine.video.search import search_video  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

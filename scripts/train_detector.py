@@ -61,7 +61,7 @@ def train(args: argparse.Namespace, run_dir: Path):
     """Start or resume training; return the final metrics (or None if skipped)."""
     from ultralytics import YOLO
 
-    from engine.effnet import register_yolo_modules
+    from engine.detection.backbones import register_yolo_modules
 
     register_yolo_modules()  # model yamls may name the EfficientNet-Lite0 backbone
     last, best = run_dir / "weights" / "last.pt", run_dir / "weights" / "best.pt"

@@ -129,7 +129,7 @@ def room_index(tmp_path_factory) -> dict:
 def build_default(images: Path, out: Path, csv: Path):
     """Build an index the way `scripts/build_catalog.py` does by default: the committed detector and head."""
     from catalog.build import BuildConfig, build_catalog
-    from engine.embed import EmbeddingConfig
+    from engine.embedding import EmbeddingConfig
     from engine.settings import default_head, default_weights
 
     config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head()))

@@ -14,8 +14,8 @@ import pytest
 from serverlib import serve
 
 import engine
-from engine.curated_boxes import CuratedBoxes
-from engine.managed_products import ManagedProducts
+from engine.curation.curated_boxes import CuratedBoxes
+from engine.curation.managed_products import ManagedProducts
 from tests.app.test_browser import DETECT_TIMEOUT, drag, settle
 from tests.conftest import CATALOG
 

@@ -10,7 +10,7 @@ import pytest
 
 import engine
 from catalog.taxonomy import coarse_class
-from engine.distinct import distinct_detections
+from engine.detection.distinct import distinct_detections
 from engine.geometry import boxes_at, smallest_box_at
 from tests.app.test_browser import (
     CANVAS_WIDTH,

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 import engine
-from engine.room import room_hotspots
+from engine.search.room import room_hotspots
 from tests.app.test_browser import DETECT_TIMEOUT
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
-from engine.curated_boxes import CuratedBoxes
-from engine.managed_products import ManagedProducts
+from engine.curation.curated_boxes import CuratedBoxes
+from engine.curation.managed_products import ManagedProducts
 from tests.catalog.test_uploads import zipped
 from tests.conftest import CATALOG
 

@@ -12,8 +12,8 @@ from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from engine.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackStore
-from engine.near_duplicates import DEFAULT_K, near_duplicates
+from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackStore
+from engine.search.near_duplicates import DEFAULT_K, near_duplicates
 from tests.app.test_pages import APP, TIMEOUT
 
 HOSTILE_SOURCE = '=HYPERLINK("https://evil.example","refund")'
@@ -116,9 +116,9 @@ def test_review_csv_has_the_filtered_marks_and_neutralises_formulas(index_copy, 
 
 
 def test_near_duplicates_follow_the_threshold(index_copy):
-    import engine.backends
+    import engine.index.backends
 
-    index = engine.backends.load_index(index_copy)
+    index = engine.index.backends.load_index(index_copy)
     at = open_page("pages/duplicates.py")
     assert at.title[0].value == "Near duplicates"
     for threshold in (0.9, 0.8):

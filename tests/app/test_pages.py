@@ -165,7 +165,7 @@ def curator_session() -> AppTest:
 
 
 def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(app_env, monkeypatch):
-    from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
+    from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 
     monkeypatch.setenv("LOOKALIKE_CURATOR_PASSWORD", "secret")
     at = select_box(curator_session())

@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
-from engine.room import Hotspot, room_hotspots
-from engine.search import Match
+from engine.search.products import Match
+from engine.search.room import Hotspot, room_hotspots
 from engine.settings import sample_rooms_dir
 from pages.shared import sample_rooms
 from tests.app.test_pages import APP, TIMEOUT

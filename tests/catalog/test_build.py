@@ -9,8 +9,8 @@ from PIL import Image
 import engine
 from catalog.build import BuildConfig, build_catalog
 from catalog.products import read_products
-from engine.embed import EmbeddingConfig
-from engine.index import read_manifest
+from engine.embedding import EmbeddingConfig
+from engine.index.store import read_manifest
 from tests.conftest import CATALOG
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 from catalog.build import build_catalog
-from engine.colors import parse_colors
-from engine.index import CatalogIndex
+from engine.index.store import CatalogIndex
+from engine.search.colors import parse_colors
 
 
 def test_an_index_built_before_colours_gets_them_on_the_next_update(tmp_path, small_catalog, built_index):

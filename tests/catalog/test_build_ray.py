@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from catalog.build import BuildConfig, build_catalog
-from engine.index import CatalogIndex
+from engine.index.store import CatalogIndex
 
 
 def test_ray_build_matches_the_single_process_build(tmp_path, few_images):

@@ -10,8 +10,8 @@ import engine
 from catalog.build import build_catalog
 from catalog.curate import clear_box, set_box
 from catalog.updater import UpdateError, Updater
-from engine.curated_boxes import CuratedBoxes
-from engine.index import read_manifest
+from engine.curation.curated_boxes import CuratedBoxes
+from engine.index.store import read_manifest
 from tests.conftest import CATALOG, build_default
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_a_full_rebuild_applies_the_curated_box_again(index_copy, tmp_path, upda
     kinds = engine.CatalogIndex.load(index_copy).meta.query("product_id == @product")["kind"]
     assert sorted(set(kinds)) == ["curated", "image", "object"]  # kept on request
     from catalog.build import BuildConfig
-    from engine.embed import EmbeddingConfig
+    from engine.embedding import EmbeddingConfig
     from engine.settings import default_head, default_weights
 
     config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head()), rebuild=True)

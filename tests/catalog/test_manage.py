@@ -9,9 +9,9 @@ import engine
 from catalog.manage import add_products, remove_products
 from catalog.updater import Updater
 from catalog.uploads import read_batch
-from engine.catalogue_files import managed_dir
-from engine.index import read_manifest
-from engine.managed_products import ManagedProducts
+from engine.curation.catalogue_files import managed_dir
+from engine.curation.managed_products import ManagedProducts
+from engine.index.store import read_manifest
 from tests.catalog.test_uploads import zipped
 from tests.conftest import ROOMS, build_default
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from catalog import uploads
 from catalog.uploads import UploadError, ZipPhotos, one_product, read_batch, safe_name, store_photo
-from engine.catalogue_files import ImageFiles, OutsideCatalogueError, managed_dir
+from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError, managed_dir
 from engine.images import ImageLoadError
 from tests.conftest import CATALOG, jpeg_bytes, truncated_jpeg
 

@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.factories import FLAT_MAX_VECTORS, choose_factory, default_params, ivf_factory, keeps_factory, train_size
-from engine.index import CatalogIndex, current_version
+from engine.index.factories import (
+    FLAT_MAX_VECTORS,
+    choose_factory,
+    default_params,
+    ivf_factory,
+    keeps_factory,
+    train_size,
+)
+from engine.index.store import CatalogIndex, current_version
 
 DIM, N, QUERIES = 64, 3000, 100
 # name -> (factory, recall@10 bar); PQ alone is lossy by design, so it has its own, lower bar

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.colors import (
+from engine.search.colors import (
     REGIONS,
     color_region,
     color_share,

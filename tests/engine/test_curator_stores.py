@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from engine.curated_boxes import CuratedBox, CuratedBoxes
-from engine.managed_products import ManagedProducts, apply_edits
-from engine.roles import app_mode, password_from, password_matches
+from engine.curation.curated_boxes import CuratedBox, CuratedBoxes
+from engine.curation.managed_products import ManagedProducts, apply_edits
+from engine.curation.roles import app_mode, password_from, password_matches
 
 
 def test_curated_boxes_are_kept_per_product_with_a_history(tmp_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.detector import Detector, DetectorConfig, weights_fingerprint
-from engine.embed import EmbeddingConfig, embed_boxes, embedding_dim
+from engine.detection.detector import Detector, DetectorConfig, weights_fingerprint
+from engine.embedding import EmbeddingConfig, embed_boxes, embedding_dim
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The boxes a shopper sees: overlapping candidates merge, at most `limit` are drawn, the rest stay available."""
 
-from engine.detector import Detection
-from engine.distinct import distinct_detections
+from engine.detection.detector import Detection
+from engine.detection.distinct import distinct_detections
 
 
 def det(box, conf, label="chair"):

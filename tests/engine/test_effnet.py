@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.detector import Detector
-from engine.effnet import EfficientNetLite0Backbone, effnet_model
+from engine.detection.backbones import EfficientNetLite0Backbone, effnet_model
+from engine.detection.detector import Detector
 from engine.settings import PROJECT_ROOT
 
 EFFNET_YAML = PROJECT_ROOT / "models" / "yolo11n-effnet.yaml"

@@ -7,11 +7,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine.detector import Detector, DetectorConfig
-from engine.effnet import convert_lite0_state, effnet_model
-from engine.embed import EMBEDDERS, EmbeddingConfig, make_embedder
-from engine.embedders import level_weights
-from engine.embedders_crop import effnet_inputs
+from engine.detection.backbones import convert_lite0_state, effnet_model
+from engine.detection.detector import Detector, DetectorConfig
+from engine.embedding import EMBEDDERS, EmbeddingConfig, make_embedder
+from engine.embedding.crop import effnet_inputs
+from engine.embedding.feature_maps import level_weights
 from tests.conftest import CATALOG
 
 DIMS = {  # every registered method and its dimension for yolo11n
@@ -51,7 +51,7 @@ def analysis(detector):
 
 
 def test_all_methods_are_registered():
-    make_embedder(EmbeddingConfig(), None)  # imports engine.embedders
+    make_embedder(EmbeddingConfig(), None)  # imports engine.embedding.feature_maps
     assert set(DIMS) <= set(EMBEDDERS)
 
 
@@ -145,8 +145,8 @@ def test_unknown_method_is_a_value_error():
 
 @pytest.mark.parametrize("head", [False, True])
 def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, head, tmp_path):
-    from engine.embed import embed_many
-    from engine.head import ProjectionHead, save_head
+    from engine.embedding import embed_many
+    from engine.embedding.head import ProjectionHead, save_head
 
     config = EmbeddingConfig(name="effnet-crop")
     if head:

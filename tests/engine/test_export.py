@@ -4,7 +4,7 @@ import io
 
 import pandas as pd
 
-from engine.export import neutralised, safe_csv
+from engine.curation.export import neutralised, safe_csv
 
 
 def test_formula_cells_get_a_quote_and_the_rest_is_untouched():

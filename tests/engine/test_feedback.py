@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 from PIL import Image
 
-from engine.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackStore
+from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackStore
 
 
 def crop(colour) -> Image.Image:

@@ -8,9 +8,9 @@ import torch
 import engine
 from catalog.build import BuildConfig, build_catalog
 from catalog.reembed import reembed_index
-from engine.embed import EmbeddingConfig, make_embedder
-from engine.head import HeadEmbedder, HeadError, ProjectionHead, load_head, save_head
-from engine.index import CatalogIndex, IndexMismatchError
+from engine.embedding import EmbeddingConfig, make_embedder
+from engine.embedding.head import HeadEmbedder, HeadError, ProjectionHead, load_head, save_head
+from engine.index.store import CatalogIndex, IndexMismatchError
 from tests.conftest import CATALOG
 
 BASE = {"name": "color-hist", "crop_size": 224}  # 512-d, no network: fast
@@ -102,7 +102,7 @@ def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path):
 
 
 def test_a_malicious_head_is_never_unpickled_even_with_a_matching_sha256(tmp_path):
-    from engine.detector import file_sha256
+    from engine.files import file_sha256
 
     marker, evil = tmp_path / "pwned", tmp_path / "evil-head.pt"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.index import (
+from engine.index.store import (
     POINTER,
     CatalogIndex,
     IndexMismatchError,
@@ -12,7 +12,7 @@ from engine.index import (
     check_compatible,
     current_version,
 )
-from engine.search import SearchFilters, search_products
+from engine.search.products import SearchFilters, search_products
 
 DIM = 16
 

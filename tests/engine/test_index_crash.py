@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.index import CatalogIndex, current_version
+from engine.index.store import CatalogIndex, current_version
 
 ROOT = Path(__file__).resolve().parents[2]
 DIM = 64
@@ -22,7 +22,7 @@ WRITER = textwrap.dedent(
     import sys
     import numpy as np
     import pandas as pd
-    from engine.index import CatalogIndex
+    from engine.index.store import CatalogIndex
 
     mode, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     vectors = np.random.default_rng(1).normal(size=(n, 64)).astype(np.float32)
@@ -101,6 +101,6 @@ def test_a_live_writers_partial_folder_is_left_alone(tmp_path):
 
 
 def _host() -> str:
-    from engine.index import _host
+    from engine.index.store import _host
 
     return _host()

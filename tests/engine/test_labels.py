@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.labels import COCO_TO_FURNITURE, display_labels, is_coco
+from engine.detection.labels import COCO_TO_FURNITURE, display_labels, is_coco
 from engine.settings import shared_data_dir
 
 COCO_WEIGHTS = shared_data_dir().parent / "models" / "yolov8n-coco.pt"

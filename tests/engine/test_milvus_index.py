@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backends import index_class, load_index, load_manifest
-from engine.index import CatalogIndex, IndexNotFoundError, check_compatible
-from engine.milvus_client import milvus_index_spec
-from engine.milvus_index import MilvusCatalogIndex
-from engine.search import SearchFilters, search_products
+from engine.index.backends import index_class, load_index, load_manifest
+from engine.index.milvus import MilvusCatalogIndex
+from engine.index.milvus_client import milvus_index_spec
+from engine.index.store import CatalogIndex, IndexNotFoundError, check_compatible
+from engine.search.products import SearchFilters, search_products
 
 DIM = 32
 
@@ -154,7 +154,7 @@ WRITER = """
 import sys
 import numpy as np
 import pandas as pd
-from engine.milvus_index import MilvusCatalogIndex
+from engine.index.milvus import MilvusCatalogIndex
 
 n = int(sys.argv[2])
 vectors = np.random.default_rng(1).normal(size=(n, 32)).astype(np.float32)

@@ -34,7 +34,7 @@ class Payload:
 
 def fake_index(root, weights, sha256: str) -> None:
     """An index folder whose manifest points at `weights` (nothing else is needed to reach the detector)."""
-    from engine.embed import EmbeddingConfig
+    from engine.embedding import EmbeddingConfig
 
     (root / "v1").mkdir(parents=True)
     (root / "CURRENT").write_text("v1")

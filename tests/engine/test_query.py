@@ -2,8 +2,8 @@
 
 from PIL import Image, ImageDraw
 
-from engine.detector import Detection
-from engine.query import default_query_box, is_product_shot
+from engine.detection.detector import Detection
+from engine.search.query import default_query_box, is_product_shot
 from engine.settings import shared_data_dir
 
 DATA = shared_data_dir()
@@ -29,8 +29,8 @@ def test_default_box_whole_photo_for_a_shot_else_largest_detection():
 def test_a_resaved_copy_puts_its_original_first_even_beside_a_near_identical_sibling():
     import io
 
-    from engine.query import promote_copy
-    from engine.search import Match
+    from engine.search.products import Match
+    from engine.search.query import promote_copy
 
     root = DATA / "ikea-catalog"
     # LANDSKRONA 3-seat, wood legs (190) and metal legs (191): the same shot but for the legs

@@ -7,9 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from engine.colors import REGIONS, parse_colors
-from engine.index import CatalogIndex
-from engine.refine import (
+from engine.index.store import CatalogIndex
+from engine.search.colors import REGIONS, parse_colors
+from engine.search.products import Match, SearchFilters, search_products
+from engine.search.refine import (
     Refinement,
     parse_refinement,
     product_colors,
@@ -17,7 +18,6 @@ from engine.refine import (
     refined_search,
     stores_colors,
 )
-from engine.search import Match, SearchFilters, search_products
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.detector import Detection
-from engine.index import CatalogIndex
-from engine.rerank import (
+from engine.detection.detector import Detection
+from engine.index.store import CatalogIndex
+from engine.search.products import SearchFilters, search_products
+from engine.search.rerank import (
     NO_PRIOR,
     QueryKind,
     RankingConfig,
@@ -19,7 +20,6 @@ from engine.rerank import (
     main_entry,
     search_on_topic,
 )
-from engine.search import SearchFilters, search_products
 
 DIM = 24
 # (name, category, cosine with the query): two kitchen items and a fridge a little closer than the sofas
@@ -130,7 +130,7 @@ def test_the_main_object_stands_for_a_product_where_it_exists():
 
 
 def test_class_categories_follow_a_replaced_metadata_table():
-    from engine.rerank import class_categories
+    from engine.search.rerank import class_categories
 
     before = pd.DataFrame({"category": ["Two-seat sofa", "Mug", None, ""]})
     assert class_categories(before, "sofa") == ("Two-seat sofa",)

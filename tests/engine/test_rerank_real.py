@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import engine
-from engine.rerank import NO_PRIOR, RankingConfig
-from engine.search import SearchFilters
-from engine.taxonomy import coarse_class
+from engine.search.products import SearchFilters
+from engine.search.rerank import NO_PRIOR, RankingConfig
+from engine.search.taxonomy import coarse_class
 from tests.conftest import ROOMS, build_default
 
 PATTERNED_KLIPPAN = ("091.302.38", "190.526.21")  # multicolour and floral covers: the print dominates the photo

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.distinct import distinct_detections
-from engine.room import room_hotspots
-from engine.search import SearchFilters
+from engine.detection.distinct import distinct_detections
+from engine.search.products import SearchFilters
+from engine.search.room import room_hotspots
 
 pytestmark = pytest.mark.slow
 

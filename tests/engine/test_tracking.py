@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.tracking import Observation, Tracker, box_ious
+from engine.video.tracking import Observation, Tracker, box_ious
 
 
 def unit(seed: int, dim: int = 32) -> np.ndarray:

@@ -7,7 +7,7 @@ import os
 import pytest
 from PIL import Image
 
-from engine.video import MAX_BYTES, VideoError, probe, sample_frames
+from engine.video.decode import MAX_BYTES, VideoError, probe, sample_frames
 from tests.conftest import jpeg_bytes, load_script
 
 plain_video = load_script("videolib").plain_video

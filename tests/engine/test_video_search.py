@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import engine
-from engine.video import VideoError
-from engine.video_search import frame_image, search_video
+from engine.video.decode import VideoError
+from engine.video.search import frame_image, search_video
 from tests.conftest import ROOMS, TEST_ROOM, VIDEO_ROOM_SECONDS
 
 

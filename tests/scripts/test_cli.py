@@ -58,7 +58,7 @@ def small_catalog_first(small_catalog, category: str) -> str:
 
 
 def test_build_picks_the_default_head_only_for_its_base_embedding(tmp_path, monkeypatch):
-    from engine.head import ProjectionHead, save_head
+    from engine.embedding.head import ProjectionHead, save_head
 
     build = build_catalog
     head = tmp_path / "hist-head.pt"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.index import CatalogIndex
+from engine.index.store import CatalogIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 

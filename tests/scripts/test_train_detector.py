@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.detector import Detector
+from engine.detection.detector import Detector
 from tests.conftest import CATALOG, load_script
 
 ROOT = Path(__file__).resolve().parents[2]

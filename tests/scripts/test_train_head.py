@@ -14,10 +14,10 @@ from catalog.build import BuildConfig, build_catalog
 from catalog.head_data import FeatureCache, SplitRule, shot_views
 from catalog.head_sets import index_views
 from catalog.head_train import TrainConfig, TrainData, train_head
-from engine.embed import EmbeddingConfig, make_embedder
-from engine.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
-from engine.head import HeadEmbedder
-from engine.index import CatalogIndex
+from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
+from engine.embedding import EmbeddingConfig, make_embedder
+from engine.embedding.head import HeadEmbedder
+from engine.index.store import CatalogIndex
 from tests.conftest import CATALOG, load_script
 
 ALL_TRAIN = SplitRule(val_fraction=0.0)  # every family trains
@@ -121,7 +121,7 @@ def test_curator_marks_move_the_ranking_their_way(effnet_index, tmp_path):
 def test_eval_heads_scores_raw_vectors_and_each_head(effnet_index, tmp_path, capsys):
     import shutil
 
-    from engine.head import ProjectionHead, save_head
+    from engine.embedding.head import ProjectionHead, save_head
 
     meta = CatalogIndex.load(effnet_index).meta.drop_duplicates("product_id").head(4)
     queries = []

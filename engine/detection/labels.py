@@ -1,6 +1,6 @@
 """Detector class names -> the furniture labels a shopper sees; which classes a query detector keeps.
 
-The project's own detectors are trained on the catalogue taxonomy (`engine/taxonomy.py`: sofa, chair, table,
+The project's own detectors are trained on the catalogue taxonomy (`engine/search/taxonomy.py`: sofa, chair, table,
 ...), so their names pass through. A COCO checkpoint (e.g. `../shared/models/yolov8n-coco.pt`) knows 80 classes,
 most of them no product (person, car, dog): only the classes below are kept, before non-maximum suppression, so
 the detection budget is not spent on people and the labels speak the catalogue's words.

@@ -2,8 +2,8 @@
 
 The head is a small MLP with a linear shortcut, trained by `scripts/train_head.py` with metric-learning losses so
 that distance means "the same product, or one a shopper would accept in its place". It is part of the
-`EmbeddingConfig` (`head` path + `head_sha256`): `engine.embed.make_embedder` wraps the base embedder with it,
-and an index built with one head refuses to be searched with another (or none).
+`EmbeddingConfig` (`head` path + `head_sha256`): `engine.embedding.registry.make_embedder` wraps the base
+embedder with it, and an index built with one head refuses to be searched with another (or none).
 
 Checkpoint (a `torch.save` dict, loaded with `weights_only=True`)::
 
@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.detector import file_sha256
-from engine.index import IndexMismatchError
-from engine.settings import PROJECT_ROOT
+from engine.embedding.base import embed_many, resolve_head_path, split_rows
+from engine.files import file_sha256
+from engine.index.store import IndexMismatchError
 
 HEAD_FORMAT = 1
 DEFAULT_HIDDEN = 1024
@@ -51,14 +51,6 @@ class ProjectionHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Project and L2-normalise."""
         return F.normalize(self.shortcut(x) + self.mlp(x), dim=1)
-
-
-def resolve_head_path(path: str | Path) -> Path:
-    """The head file: as given (absolute or relative to the working directory), else relative to the project."""
-    path = Path(path)
-    if path.is_file() or path.is_absolute():
-        return path
-    return PROJECT_ROOT / path
 
 
 def save_head(head: ProjectionHead, path: str | Path, base: dict, trained: dict[str, Any] | None = None) -> str:
@@ -131,8 +123,8 @@ def _load_head(path: str, expected_sha256: str, base_name: str) -> Head:
 class HeadEmbedder:
     """The base embedder followed by the head: boxes -> base vectors -> head vectors."""
 
-    config: Any  # engine.embed.EmbeddingConfig (with head and head_sha256 set)
-    base: Any  # engine.embed.Embedder
+    config: Any  # engine.embedding.base.EmbeddingConfig (with head and head_sha256 set)
+    base: Any  # engine.embedding.base.Embedder
     head: Head
 
     def embed(self, analysis, boxes: np.ndarray) -> np.ndarray:
@@ -141,8 +133,6 @@ class HeadEmbedder:
 
     def embed_many(self, analyses: list, boxes: list[np.ndarray]) -> list[np.ndarray]:
         """Per image (N_i, head dim) vectors: the base embeds across images, the head runs once on all rows."""
-        from engine.embed import embed_many, split_rows
-
         base = embed_many(self.base, analyses, boxes)
         if not base:
             return []

@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.effnet import register_yolo_modules
+from engine.detection.backbones import register_yolo_modules
+from engine.detection.labels import display_labels
+from engine.files import file_sha256
 from engine.geometry import Letterbox, apply_letterbox, plan_letterbox
-from engine.labels import display_labels
 
 RANDOM_INIT_SEED = 0  # a .yaml builds random weights; seeding makes them the same in every process
 
@@ -47,15 +48,6 @@ class Analysis:
     strides: list[float]  # per level, input pixels per cell
     letterbox: Letterbox
     image: Image.Image | None = None  # the source photo, for crop-based embedders
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def weights_fingerprint(weights: str | Path) -> str:

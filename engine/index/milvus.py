@@ -24,9 +24,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.factories import choose_factory, default_params
-from engine.index import FORMAT_VERSION
-from engine.milvus_client import connect, disconnect, milvus_index_spec, open_live, read_manifest_row, switch_alias
+from engine.index.factories import choose_factory, default_params
+from engine.index.milvus_client import (
+    connect,
+    disconnect,
+    milvus_index_spec,
+    open_live,
+    read_manifest_row,
+    switch_alias,
+)
+from engine.index.store import FORMAT_VERSION
 from engine.settings import milvus_collection
 
 MAX_TOPK = 16_384  # Milvus's largest search limit
@@ -35,7 +42,7 @@ TEXT_MAX = 8_192  # max_length of the VARCHAR filter fields
 
 
 class MilvusCatalogIndex:
-    """Vectors, metadata and manifest of a catalogue in Milvus, with the `engine.index.CatalogIndex` methods.
+    """Vectors, metadata and manifest of a catalogue in Milvus, with the `engine.index.store.CatalogIndex` methods.
 
     Built by `from_vectors` (held in memory until `save` writes a new collection) or opened by `load`.
     """

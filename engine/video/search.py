@@ -19,12 +19,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from engine.distinct import distinct_detections
-from engine.embed import embed_many
-from engine.pipeline import Lookalike
-from engine.search import Match
-from engine.tracking import Observation, Track, Tracker
-from engine.video import DEFAULT_MAX_SIDE, Frame, probe, sample_frames
+from engine.detection.distinct import distinct_detections
+from engine.embedding import embed_many
+from engine.search.products import Match
+from engine.service import Lookalike
+from engine.video.decode import DEFAULT_MAX_SIDE, Frame, probe, sample_frames
+from engine.video.tracking import Observation, Track, Tracker
 
 FRAME_BATCH = 4  # sampled frames per detector / embedding pass
 MAX_TRACKS = 100  # tracks searched and reported, best first
@@ -83,7 +83,7 @@ def search_video(
     """Tracks of the objects in a video file, each with its top-k products.
 
     `progress(seconds done, seconds in the video)` is called after each batch (the total is 0 when the
-    container does not say). Raises `engine.video.VideoError` for a video that is too big, too long, broken
+    container does not say). Raises `engine.video.decode.VideoError` for a video that is too big, too long, broken
     or not a video at all.
     """
     total = probe(path).seconds

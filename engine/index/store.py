@@ -12,7 +12,7 @@ A save writes a complete new version folder (`*.partial` until it is complete an
 with `os.replace`; a crash or kill at any point leaves the previous version live. Later saves delete the
 partial folders of writers that died, and all but the last `KEEP_VERSIONS` versions.
 
-The vectors live in an `engine.ann.AnnIndex`: exact `Flat` for small catalogues, IVF with SQ8 codes above
+The vectors live in an `engine.index.ann.AnnIndex`: exact `Flat` for small catalogues, IVF with SQ8 codes above
 `FLAT_MAX_VECTORS`, or any FAISS factory string; vectors can be added and removed without a rebuild.
 """
 
@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.ann import INDEX_FILE, AnnIndex, build_ann, read_ann
-from engine.factories import choose_factory
 from engine.files import pid_alive
+from engine.index.ann import INDEX_FILE, AnnIndex, FaissAnn
+from engine.index.binary import BinaryAnn
+from engine.index.factories import choose_factory
 
 FORMAT_VERSION = 2
 KEEP_VERSIONS = 2
@@ -56,7 +57,7 @@ class IndexMismatchError(ValueError):
 class CatalogIndex:
     """Vectors with stable int64 ids, one metadata row per live id (column `id`), and the manifest.
 
-    `index` is an `engine.ann.AnnIndex` (exact or approximate, see `from_vectors`). `add` and `remove` change
+    `index` is an `engine.index.ann.AnnIndex` (exact or approximate, see `from_vectors`). `add` and `remove` change
     it in place without a rebuild; `save` commits the result as a new version. An index loaded with `mmap`
     is read-only.
     """
@@ -76,7 +77,7 @@ class CatalogIndex:
         """Index (N, D) unit vectors; `meta` has N rows in the same order and an int64 `id` column.
 
         `factory` is a FAISS `index_factory` string (inner product), or `"ITQ<bits>,B…"` for binary codes;
-        None picks by size with `engine.factories.choose_factory` (exact `Flat` for small catalogues). `params`
+        None picks by size with `engine.index.factories.choose_factory` (exact `Flat` for small catalogues). `params`
         override the search-time defaults (`efSearch`, `nprobe`, `rerank`); both are kept in the manifest.
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -323,3 +324,17 @@ def _abandoned(name: str, path: Path) -> bool:
 def _host() -> str:
     """This machine's name, safe for a folder name."""
     return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+
+
+def build_ann(factory: str, vectors, ids, params: dict | None = None, seed: int = 0) -> AnnIndex:
+    """Build the index a factory string names (binary-code factories start with `ITQ`)."""
+    if factory.startswith("ITQ"):
+        return BinaryAnn.build(factory, vectors, ids, params, seed)
+    return FaissAnn.build(factory, vectors, ids, params, seed)
+
+
+def read_ann(folder: Path, info: dict, mmap: bool = False) -> AnnIndex:
+    """Load the index a manifest's `index` section describes from a version folder."""
+    if info.get("kind") == "BinaryAnn":
+        return BinaryAnn.read(folder, info, mmap)
+    return FaissAnn.read(folder, info, mmap)

@@ -1,6 +1,6 @@
 """Refine visual matches with words: "green velvet", "white under 2000", "dark grey chair below 500".
 
-`parse_refinement` splits the words into colour phrases (regions of CIELAB, `engine.colors`), price limits
+`parse_refinement` splits the words into colour phrases (regions of CIELAB, `engine.search.colors`), price limits
 ("under 2000", "below 500", "cheaper than 300", "over 100", "between 100 and 400") and other words. `refined_search`
 then searches a wider pool of visual matches (price limits applied inside the search) and keeps the products
 whose photo has the colours (or whose catalogue text names them) and whose text columns contain the other words,
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.colors import REGIONS, SYNONYMS, color_region, color_share, dominant_colors, parse_colors
 from engine.images import ImageLoadError, load_image
-from engine.search import Match, SearchFilters, search_products
+from engine.search.colors import REGIONS, SYNONYMS, color_region, color_share, dominant_colors, parse_colors
+from engine.search.products import Match, SearchFilters, search_products
 
 COLOR_COLUMN = "colors"
 POOL = 200  # visual matches refined (at least; 10 x k for a larger k)

@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.backends import load_index, load_manifest
-from engine.catalogue_files import ImageFiles
-from engine.detector import Analysis, Detector, DetectorConfig, file_sha256, is_model_yaml
-from engine.embed import Embedder, EmbeddingConfig, make_embedder
-from engine.index import CatalogIndex, IndexMismatchError, check_compatible
-from engine.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
-from engine.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
-from engine.search import Match, SearchFilters
+from engine.curation.catalogue_files import ImageFiles
+from engine.detection.detector import Analysis, Detector, DetectorConfig, is_model_yaml
+from engine.embedding import Embedder, EmbeddingConfig, make_embedder
+from engine.files import file_sha256
+from engine.index.backends import load_index, load_manifest
+from engine.index.store import CatalogIndex, IndexMismatchError, check_compatible
+from engine.search.products import Match, SearchFilters
+from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
+from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
 from engine.settings import default_weights, index_mmap, query_detection
 
 
@@ -26,7 +27,7 @@ class Lookalike:
 
     detector: Detector
     embedder: Embedder
-    index: CatalogIndex  # or engine.milvus_index.MilvusCatalogIndex ($LOOKALIKE_INDEX_BACKEND=milvus)
+    index: CatalogIndex  # or engine.index.milvus.MilvusCatalogIndex ($LOOKALIKE_INDEX_BACKEND=milvus)
     index_dir: Path
     ranking: RankingConfig = dataclasses.field(default_factory=RankingConfig)  # how the query's class steers
 
@@ -60,7 +61,7 @@ class Lookalike:
     def search(
         self, vector: np.ndarray, k: int = 10, filters: SearchFilters | None = None, kind: QueryKind | None = None
     ) -> list[Match]:
-        """Top-k distinct products for a query vector; `kind` (the query's class) re-ranks them (`engine.rerank`)."""
+        """Top-k distinct products for a query vector; `kind` (the query's class) re-ranks them (`rerank`)."""
         return search_on_topic(self.index, vector, k, filters, kind, self.ranking)
 
     def box_kind(self, analysis: Analysis, box) -> QueryKind | None:
@@ -77,7 +78,7 @@ class Lookalike:
         """The default search of a photo when nobody chose a box: (matches, box searched, why that box).
 
         A product shot is searched whole, and a catalogue photo it is a copy of comes first
-        (`engine.query.promote_copy`); a room photo is searched by its largest detection.
+        (`engine.search.query.promote_copy`); a room photo is searched by its largest detection.
         """
         box, why = default_query_box(analysis.image, analysis.detections)
         if not why.startswith(PRODUCT_PHOTO):
@@ -120,7 +121,7 @@ def load(
     config differ from the ones the index was built with; a checkpoint file's sha256 is checked before it is
     loaded, because loading a YOLO checkpoint unpickles it (which can run code).
     `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
-    The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.backends`).
+    The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.index.backends`).
     """
     manifest = load_manifest(index_dir)
     built = manifest["detector"]

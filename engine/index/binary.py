@@ -15,8 +15,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from engine.ann import INDEX_FILE, TOMBSTONE_FILE, AnnIndex, as_ids, as_vectors, omp_threads, training_sample
-from engine.factories import default_params
+from engine.index.ann import INDEX_FILE, TOMBSTONE_FILE, AnnIndex, as_ids, as_vectors, omp_threads, training_sample
+from engine.index.factories import default_params
 
 ITQ_TRAIN_MAX = 32_768
 CODES_FILE = "codes.faissb"

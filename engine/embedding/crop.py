@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.detector import Analysis
-from engine.effnet import IMAGENET_MEAN, IMAGENET_STD, effnet_model
-from engine.embed import EmbeddingConfig, split_rows
+from engine.detection.backbones import IMAGENET_MEAN, IMAGENET_STD, effnet_model
+from engine.detection.detector import Analysis
+from engine.embedding.base import EmbeddingConfig, split_rows
 from engine.geometry import apply_letterbox, plan_letterbox
 
 CROP_PAD = 0.05  # context added to each side of a box, as a fraction of its width / height
@@ -85,7 +85,7 @@ class YoloCropEmbedder:
     """
 
     config: EmbeddingConfig
-    detector: Any  # engine.detector.Detector
+    detector: Any  # engine.detection.detector.Detector
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, sum C_l) float32 unit vectors."""

@@ -22,7 +22,7 @@ rails, outdoor structures, cables) and uncategorised rows.
 Rules are checked in order and the first match wins, so specific phrases
 ("table lamp", "mirror cabinet", "bed storage box") come before the generic
 words they contain.  Keywords are regular expressions matched on word
-boundaries with an optional plural "s"/"es".  ``python -m engine.taxonomy``
+boundaries with an optional plural "s"/"es".  ``python -m engine.search.taxonomy``
 prints how every category of the catalogues maps.
 """
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 from PIL import Image
 
-from engine.sqlite_store import SQLiteStore
+from engine.curation.sqlite_store import SQLiteStore
 
 FILENAME = "feedback.sqlite"
 SIMILAR, NOT_SIMILAR = "similar", "not_similar"

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from engine.index import IndexNotFoundError
+from engine.index.store import IndexNotFoundError
 from engine.settings import milvus_collection, milvus_token, milvus_uri
 
 NATIVE_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "HNSW_SQ", "DISKANN", "SCANN", "AUTOINDEX")

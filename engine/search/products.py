@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engine.index import CatalogIndex
+from engine.index.store import CatalogIndex
 
 if TYPE_CHECKING:
-    from engine.milvus_index import MilvusCatalogIndex
+    from engine.index.milvus import MilvusCatalogIndex
 
 SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
 INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash", "colors")

@@ -1,16 +1,7 @@
-"""Alternative embedding methods, registered in `engine.embed.EMBEDDERS` for the benchmark to compare.
+"""Embeddings from the detector's own feature maps (no second network pass), and `effnet-roi` that blends one in.
 
-Feature-map methods (no second network pass) live here; crop-based ones in `engine.embedders_crop`.
-
-| name             | what                                                                  | D (yolo11n) |
-|------------------|-----------------------------------------------------------------------|-------------|
-| `yolo-roi`       | ROI-align on P3-P5, mean, L2 per level, concat, L2 (`engine.embed`)   | 448         |
-| `yolo-roi-level` | same, levels weighted by the box's FPN level (soft assignment)        | 448         |
-| `yolo-native`    | Ultralytics' ReID feature: the anchor column at the box centre        | 192         |
-| `yolo-crop`      | the detector re-run on the padded crop, global average pool           | 448         |
-| `effnet-crop`    | ImageNet EfficientNet-Lite0 on the padded crop, pooled features       | 1280        |
-| `color-hist`     | 8x8x8 RGB histogram of the box centre, Hellinger                      | 512         |
-| `effnet-roi`     | `effnet-crop` and `yolo-roi` blended (weight `roi_weight` on ROI)     | 1728        |
+`yolo-roi` ROI-aligns the box over the levels feeding the Detect head; see `engine.embedding.registry` for all
+methods.
 """
 
 from __future__ import annotations
@@ -20,10 +11,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torchvision.ops import roi_align
 
-from engine.detector import Analysis
-from engine.embed import EMBEDDERS, EmbeddingConfig, embed_boxes
-from engine.embedders_crop import ColorHistEmbedder, EffnetCropEmbedder, YoloCropEmbedder
+from engine.detection.detector import Analysis
+from engine.embedding.base import EmbeddingConfig
+from engine.embedding.crop import EffnetCropEmbedder
 
 CANONICAL_SIDE = 224.0  # FPN (Lin et al. 2017): a box of this side, in network-input pixels, belongs to P4
 CANONICAL_LEVEL = 4.0  # P4, i.e. log2(stride 16)
@@ -137,24 +129,47 @@ class FusedEmbedder:
         return np.concatenate([crop, roi], axis=1).astype(np.float32)
 
 
-def _needs_detector(detector, name: str):
-    """The detector, or a clear error for methods that re-run its network."""
-    if detector is None:
-        raise ValueError(f"Embedding '{name}' runs the detector's network on crops; pass the detector.")
-    return detector
+@dataclass
+class RoiEmbedder:
+    """`yolo-roi`: ROI-align over the Detect-head input levels of the same forward pass."""
+
+    config: EmbeddingConfig
+
+    def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
+        """See `embed_boxes`."""
+        return embed_boxes(analysis, boxes, self.config)
 
 
-EMBEDDERS.update(
-    {
-        "yolo-roi-level": lambda config, detector: RoiLevelEmbedder(config),
-        "yolo-native": lambda config, detector: NativeEmbedder(config),
-        "yolo-crop": lambda config, detector: YoloCropEmbedder(config, _needs_detector(detector, "yolo-crop")),
-        "effnet-crop": lambda config, detector: EffnetCropEmbedder(
-            config, str(detector.device) if detector is not None else "cpu"
-        ),
-        "color-hist": lambda config, detector: ColorHistEmbedder(config),
-        "effnet-roi": lambda config, detector: FusedEmbedder(
-            config, EffnetCropEmbedder(config, str(detector.device) if detector is not None else "cpu")
-        ),
-    }
-)
+def shrink_boxes(boxes: np.ndarray, fraction: float) -> np.ndarray:
+    """Trim `fraction` of each box's width and height from every side; (N, 4) -> (N, 4)."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if fraction <= 0:
+        return boxes
+    size = np.concatenate([boxes[:, 2:] - boxes[:, :2]] * 2, axis=1)  # (N, 4) w, h, w, h
+    return boxes + size * np.array([fraction, fraction, -fraction, -fraction], dtype=np.float32)
+
+
+def embed_boxes(analysis: Analysis, boxes: np.ndarray, config: EmbeddingConfig = EmbeddingConfig()) -> np.ndarray:
+    """Embed (N, 4) source-pixel xyxy boxes of one analysed image -> (N, D) float32, unit L2 norm.
+
+    Each level is ROI-aligned, averaged over its grid and L2-normalised; the levels are concatenated and
+    normalised again, so every level weighs the same whatever its channel count.
+    """
+    boxes = shrink_boxes(boxes, config.shrink)
+    parts = []
+    for level in config.levels:
+        fmap = analysis.feature_maps[level].unsqueeze(0).float()  # (1, C, H, W)
+        stride = analysis.strides[level]
+        cells = torch.from_numpy(analysis.letterbox.to_cells(boxes, stride))  # (N, 4) in cell units
+        rois = torch.cat([torch.zeros(len(cells), 1), cells], dim=1)  # (N, 5) batch index + box
+        pooled = roi_align(
+            fmap, rois, config.output_size, spatial_scale=1.0, sampling_ratio=config.sampling_ratio, aligned=True
+        )  # (N, C, S, S)
+        parts.append(F.normalize(pooled.mean(dim=(2, 3)), dim=1))  # (N, C)
+    vectors = F.normalize(torch.cat(parts, dim=1), dim=1)  # (N, sum C)
+    return vectors.numpy().astype(np.float32)
+
+
+def embedding_dim(analysis: Analysis, config: EmbeddingConfig = EmbeddingConfig()) -> int:
+    """Dimension of the vectors `embed_boxes` returns for this detector."""
+    return sum(int(analysis.feature_maps[level].shape[0]) for level in config.levels)

@@ -1,7 +1,7 @@
 """Shop the whole room: every distinct object of a photo with its best-matching catalogue product, in one call.
 
-The objects are the ones a shopper sees on the shop page (`engine.distinct.distinct_detections`); their boxes are
-embedded together in one batch (`engine.embed.embed_many`), then each vector is searched. A presenter's view
+The objects are the ones a shopper sees on the shop page (`engine.detection.distinct`); their boxes are
+embedded together in one batch (`engine.embedding.base.embed_many`), then each vector is searched. A presenter's view
 only has to draw the hotspots; a hotspot's vector is kept, so its full grid of lookalikes costs one search.
 """
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.detector import Analysis
-from engine.distinct import SHOWN, distinct_detections
-from engine.embed import embed_many
-from engine.rerank import QueryKind
-from engine.search import Match, SearchFilters
+from engine.detection.detector import Analysis
+from engine.detection.distinct import SHOWN, distinct_detections
+from engine.embedding import embed_many
+from engine.search.products import Match, SearchFilters
+from engine.search.rerank import QueryKind
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Hotspot:
     confidence: float
     vector: np.ndarray  # (D,) the box's embedding, for its full grid (`Lookalike.search`)
     match: Match | None
-    kind: QueryKind | None = None  # the box's class, which steers its grid as a click's would (`engine.rerank`)
+    kind: QueryKind | None = None  # the box's class, which steers its grid as a click's would (`engine.search.rerank`)
 
     @property
     def label(self) -> str:

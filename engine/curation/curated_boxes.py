@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from engine.sqlite_store import SQLiteStore
+from engine.curation.sqlite_store import SQLiteStore
 
 FILENAME = "curated_boxes.sqlite"
 SCHEMA = """

@@ -1,7 +1,7 @@
 """Vector indexes behind `CatalogIndex`: index choice by size, FAISS factory strings, add/remove, tombstones, mmap.
 
 Every index here ranks by inner product (the vectors are L2-unit, so this is cosine) and keys vectors by stable
-int64 ids. By default (`engine.factories.choose_factory`) small catalogues get exact `Flat` search and large
+int64 ids. By default (`engine.index.factories.choose_factory`) small catalogues get exact `Flat` search and large
 ones an IVF with SQ8 codes; any factory string can be asked for instead. Three families share one interface
 (`AnnIndex`):
 
@@ -10,7 +10,7 @@ ones an IVF with SQ8 codes; any factory string can be asked for instead. Three f
 - every other FAISS factory (`"Flat"`, `"HNSW32"`, `"HNSW32,SQ8"`, `"SQ8"`, …) inside `IndexIDMap2`: Flat-like
   indexes remove for real (`IDSelectorBatch`); HNSW cannot, so removed ids become *tombstones*, excluded during
   the graph search with an `IDSelectorNot` and dropped for good by `rebuilt()` (compaction).
-- binary codes (`"ITQ256,BFlat"`, `"ITQ256,BHNSW32"`, see `engine.binary`): Hamming search, float re-ranking.
+- binary codes (`"ITQ256,BFlat"`, `"ITQ256,BHNSW32"`, see `engine.index.binary`): Hamming search, float re-ranking.
 
 Search-time parameters live in the manifest and are applied on every load: any `faiss.ParameterSpace` name
 (`efSearch`, `nprobe`, `k_factor_rf` for a refining `…,RFlat` index) for FAISS factories, `rerank` (candidates
@@ -26,7 +26,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from engine.factories import default_params, train_size
+from engine.index.factories import default_params, train_size
 
 INDEX_FILE = "index.faiss"
 TOMBSTONE_FILE = "tombstones.npy"
@@ -267,21 +267,3 @@ def _drop(scores: np.ndarray, ids: np.ndarray, tombstones: np.ndarray, k: int) -
         out_ids[row, : len(kept)] = kept
         out_scores[row, : len(kept)] = row_scores[keep][:k]
     return out_scores, out_ids
-
-
-def build_ann(factory: str, vectors, ids, params: dict | None = None, seed: int = 0) -> AnnIndex:
-    """Build the index a factory string names (binary-code factories start with `ITQ`)."""
-    if factory.startswith("ITQ"):
-        from engine.binary import BinaryAnn
-
-        return BinaryAnn.build(factory, vectors, ids, params, seed)
-    return FaissAnn.build(factory, vectors, ids, params, seed)
-
-
-def read_ann(folder: Path, info: dict, mmap: bool = False) -> AnnIndex:
-    """Load the index a manifest's `index` section describes from a version folder."""
-    if info.get("kind") == "BinaryAnn":
-        from engine.binary import BinaryAnn
-
-        return BinaryAnn.read(folder, info, mmap)
-    return FaissAnn.read(folder, info, mmap)

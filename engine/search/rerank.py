@@ -1,7 +1,7 @@
 """Grids that stay on topic: the query's kind (the clicked object's class) re-ranks the similar products.
 
 Similarity alone lets a fabric print or a saucepan's sheen land among a sofa's matches. The query's coarse class
-(`engine.taxonomy`: the detector's class for a clicked box, a product's category on the catalogue page) adds a
+(`engine.search.taxonomy`: the detector's class for a clicked box, a product's category on the catalogue page) adds a
 bonus to each candidate's cosine similarity: the whole bonus for the same class, a share of it for a related
 class (a sofa and an armchair, a bed and its quilt), nothing for the rest. The candidates are the `pool` most
 similar products plus the `pool` most similar of the query's own class, so products of the right kind can be
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from engine.geometry import box_iou
-from engine.search import Match, SearchFilters, search_products
-from engine.taxonomy import CLASSES, coarse_class
+from engine.search.products import Match, SearchFilters, search_products
+from engine.search.taxonomy import CLASSES, coarse_class
 
 RELATED = frozenset(
     frozenset(pair)

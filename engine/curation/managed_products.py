@@ -1,7 +1,7 @@
 """Catalogue edits made by curators, in `INDEX_DIR/managed_products.sqlite`: products added, products removed.
 
 Added products keep every product column (name, category, price, url, …) and their photo in the managed
-folder (`engine.catalogue_files`); removed products are remembered by id, so a rebuild from the original
+folder (`engine.curation.catalogue_files`); removed products are remembered by id, so a rebuild from the original
 product table does not bring them back. `apply_edits` turns a build's product table into the edited one;
 `catalog.manage` updates the index in place after each edit. Each edit is one transaction, logged with who
 and when.
@@ -15,8 +15,8 @@ import time
 
 import pandas as pd
 
-from engine.catalogue_files import MANAGED_PREFIX, is_managed
-from engine.sqlite_store import SQLiteStore
+from engine.curation.catalogue_files import MANAGED_PREFIX, is_managed
+from engine.curation.sqlite_store import SQLiteStore
 
 FILENAME = "managed_products.sqlite"
 SCHEMA = """

@@ -1,0 +1,147 @@
+"""The catalogue builder's embedding step: decode image batches, detect, embed every indexed box, one row each.
+
+Shared by the single-process build (`catalog.build`) and the Ray one (`catalog.build_ray`).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from catalog.edits import CURATED
+from engine.curation.catalogue_files import ImageFiles
+from engine.detection.detector import Detector
+from engine.embedding import embed_many
+from engine.geometry import box_iou
+from engine.images import ImageLoadError, load_image
+from engine.search.colors import dominant_colors, format_colors
+
+OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "colors"]
+SAME_AS_WHOLE = 0.9  # an object box overlapping the whole photo this much is not indexed again
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `failures` are (image, reason) pairs that were skipped."""
+
+    images: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    vectors: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # what shoppers will miss: no name, no price, … (data_gaps)
+    index: str = ""  # e.g. "HNSW32,SQ8 (updated in place)"
+
+    @property
+    def images_per_second(self) -> float:
+        """Throughput over the images that were actually embedded."""
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        """One line for the console."""
+        return (
+            f"{self.images} images: {self.embedded} embedded, {self.unchanged} unchanged, {self.removed} removed, "
+            f"{len(self.failures)} unreadable, {len(self.problems)} table problems; {self.vectors} vectors; "
+            f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s); index {self.index}"
+        )
+
+
+def catalog_imgsz(config) -> int:
+    """The input size used for catalogue images."""
+    return config.imgsz or config.detector.imgsz
+
+
+def embed_files(files: ImageFiles, todo, hashes, detector, embedder, config, report, next_id, step):
+    """(object rows, (N, D) vectors) of the `todo` images, ids from `next_id`; unreadable ones go to `report`.
+
+    `step(n)` is called after each batch with the number of images it held.
+    """
+    rows: list[dict] = []
+    vectors: list[np.ndarray] = []
+    batches = [todo[i : i + config.batch] for i in range(0, len(todo), config.batch)]
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(decode_batch, files, batches[0], report) if batches else None
+        for i in range(len(batches)):
+            decoded = pending.result()
+            if i + 1 < len(batches):
+                pending = pool.submit(decode_batch, files, batches[i + 1], report)
+            batch_rows, batch_vectors = embed_batch(decoded, detector, embedder, config, hashes, next_id + len(rows))
+            rows += batch_rows
+            vectors += batch_vectors
+            step(len(batches[i]))
+    dim = vectors[0].shape[1] if vectors else probe_dim(detector, embedder)
+    stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
+
+
+def embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple[list[dict], list[np.ndarray]]:
+    """Rows and (n, D) vector blocks for one decoded batch; ids count up from `first_id`."""
+    if not decoded:
+        return [], []
+    names, images = zip(*decoded)
+    analyses = detector.analyse(list(images), square=True, imgsz=catalog_imgsz(config))
+    entries = [_entries(a, config.max_objects, config.curated.get(name)) for a, name in zip(analyses, names)]
+    vectors = embed_many(embedder, analyses, [boxes for boxes, _, _ in entries])  # one crop batch for all images
+    rows = []
+    for name, image, (boxes, kinds, found) in zip(names, images, entries):
+        colors = format_colors(dominant_colors(image))  # the product photo's, on each of its rows
+        for box, kind, det in zip(boxes, kinds, found):
+            rows.append({**_row(first_id + len(rows), name, hashes[name], kind, box, det), "colors": colors})
+    return rows, vectors
+
+
+def decode_batch(files: ImageFiles, names: list[str], report: BuildReport) -> list:
+    """(name, image) pairs for the readable files; the rest are recorded as failures."""
+    decoded = []
+    for name in names:
+        try:
+            decoded.append((name, load_image(files.path(name))))
+        except (ImageLoadError, OSError) as err:
+            report.failures.append((name, str(err)))
+    return decoded
+
+
+def _entries(analysis, max_objects: int, curated=None):
+    """Boxes to index for one image: its top detections plus the whole image; a curated box first, when set.
+
+    `curated` is (box, keep_objects): the detections stay only when the curator kept them.
+    """
+    width, height = analysis.letterbox.source_size
+    whole = (0.0, 0.0, float(width), float(height))
+    found = sorted(analysis.detections, key=lambda d: -d.confidence)[:max_objects]
+    found = [d for d in found if box_iou(d.box, whole) < SAME_AS_WHOLE]  # the whole-image entry already covers it
+    own = []
+    if curated is not None:
+        box, keep = curated
+        own = [tuple(float(v) for v in np.clip(box, 0, [width, height, width, height]))]
+        found = found if keep else []
+    boxes = own + [d.box for d in found] + [whole]
+    kinds = [CURATED] * len(own) + ["object"] * len(found) + ["image"]
+    return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + [*found, None]
+
+
+def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:
+    """One metadata row for an indexed object."""
+    return {
+        "id": row_id,
+        "image": image,
+        "content_hash": content_hash,
+        "kind": kind,
+        **dict(zip(("x0", "y0", "x1", "y1"), (float(v) for v in box))),
+        "class_name": detection.class_name if detection else "",
+        "confidence": detection.confidence if detection else 1.0,
+    }
+
+
+def probe_dim(detector: Detector, embedder) -> int:
+    """Embedding dimension, from one tiny forward pass (used when nothing new was embedded)."""
+    from PIL import Image
+
+    analysis = detector.analyse([Image.new("RGB", (64, 64))])[0]
+    return int(embedder.embed(analysis, np.array([[0, 0, 64, 64]], dtype=np.float32)).shape[1])

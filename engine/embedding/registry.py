@@ -1,0 +1,59 @@
+"""Every embedding method by name, and `make_embedder`: the one way the builder, the app and the benchmarks embed.
+
+| name             | what                                                                   | module          |
+|------------------|------------------------------------------------------------------------|-----------------|
+| `yolo-roi`       | ROI-align on the Detect-head inputs (P3-P5), mean, L2 per level, concat | `feature_maps`  |
+| `yolo-roi-level` | the same, levels weighted by the box's FPN level (soft assignment)      | `feature_maps`  |
+| `yolo-native`    | Ultralytics' ReID feature: the anchor column at the box centre          | `feature_maps`  |
+| `effnet-roi`     | `effnet-crop` and `yolo-roi` blended (weight `roi_weight` on ROI)       | `feature_maps`  |
+| `yolo-crop`      | the detector re-run on the padded crop, global average pool            | `crop`          |
+| `effnet-crop`    | ImageNet EfficientNet-Lite0 on the padded crop, pooled features        | `crop`          |
+| `color-hist`     | 8x8x8 RGB histogram of the box centre, Hellinger                       | `crop`          |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.embedding.base import ROI_EMBEDDING, Embedder, EmbeddingConfig
+from engine.embedding.crop import ColorHistEmbedder, EffnetCropEmbedder, YoloCropEmbedder
+from engine.embedding.feature_maps import FusedEmbedder, NativeEmbedder, RoiEmbedder, RoiLevelEmbedder
+from engine.embedding.head import HeadEmbedder, load_head
+
+
+def _needs_detector(detector, name: str):
+    """The detector, or a clear error for methods that re-run its network."""
+    if detector is None:
+        raise ValueError(f"Embedding '{name}' runs the detector's network on crops; pass the detector.")
+    return detector
+
+
+def _device(detector) -> str:
+    """Where crop networks run: the detector's device, else the CPU."""
+    return str(detector.device) if detector is not None else "cpu"
+
+
+EMBEDDERS: dict[str, Callable[[EmbeddingConfig, Any], Embedder]] = {
+    ROI_EMBEDDING: lambda config, detector: RoiEmbedder(config),
+    "yolo-roi-level": lambda config, detector: RoiLevelEmbedder(config),
+    "yolo-native": lambda config, detector: NativeEmbedder(config),
+    "yolo-crop": lambda config, detector: YoloCropEmbedder(config, _needs_detector(detector, "yolo-crop")),
+    "effnet-crop": lambda config, detector: EffnetCropEmbedder(config, _device(detector)),
+    "color-hist": lambda config, detector: ColorHistEmbedder(config),
+    "effnet-roi": lambda config, detector: FusedEmbedder(config, EffnetCropEmbedder(config, _device(detector))),
+}
+
+
+def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
+    """The embedder named by `config.name`, followed by `config.head` when set (`HeadEmbedder`).
+
+    `detector` is passed to methods that reuse its network. A head is loaded and verified against
+    `config.head_sha256` and its base embedding (`engine.embedding.head.HeadError` otherwise).
+    """
+    if config.name not in EMBEDDERS:
+        raise ValueError(f"Unknown embedding '{config.name}'; known: {', '.join(sorted(EMBEDDERS))}")
+    base = EMBEDDERS[config.name](config.base, detector)
+    if not config.head:
+        return base
+    return HeadEmbedder(config, base, load_head(config.head, config.head_sha256, config.name))
