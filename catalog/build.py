@@ -22,7 +22,8 @@ from engine.embedding import EmbeddingConfig, make_embedder
 from engine.images import ImageLoadError, load_image
 from engine.index.backends import index_class, load_index
 from engine.index.factories import keeps_factory
-from engine.index.store import CatalogIndex, IndexMismatchError, IndexNotFoundError, writer_lock
+from engine.index.manifest import DetectorInfo, IndexMismatchError, Manifest, new_manifest
+from engine.index.store import CatalogIndex, IndexNotFoundError, writer_lock
 from engine.search.colors import dominant_colors, format_colors
 from engine.service import check_index
 from engine.settings import default_weights
@@ -246,26 +247,26 @@ def _embed_images(files, todo, hashes, detector, config, report, next_id, step):
     return embed_files(files, todo, hashes, detector, embedder, config, report, next_id, step)
 
 
-def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> dict:
-    """The JSON manifest describing how the index was built."""
-    return {
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "build_seconds": round(report.seconds, 2),
-        "images_root": str(images_dir),
-        "products_csv": str(Path(products_csv).resolve()) if products_csv else None,
-        "detector": {
-            "weights": detector.weights_name,
-            "weights_path": str(detector.weights_path),
-            "weights_sha256": detector.weights_sha256,
-            "config": asdict(config.detector),
-            "class_names": [detector.names[i] for i in sorted(detector.names)],
-        },
-        "embedding": config.embedding.to_dict(),
-        "max_objects": config.max_objects,
-        "catalog_imgsz": catalog_imgsz(config),
-        "dim": int(dim),
+def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> Manifest:
+    """The manifest describing how the index was built."""
+    used = DetectorInfo(
+        weights=detector.weights_name,
+        weights_path=str(detector.weights_path),
+        weights_sha256=detector.weights_sha256,
+        config=asdict(config.detector),
+        class_names=[detector.names[i] for i in sorted(detector.names)],
+    )
+    return new_manifest(
+        used,
+        config.embedding.to_dict(),
+        dim,
+        build_seconds=round(report.seconds, 2),
+        images_root=str(images_dir),
+        products_csv=str(Path(products_csv).resolve()) if products_csv else None,
+        max_objects=config.max_objects,
+        catalog_imgsz=catalog_imgsz(config),
         **catalogue_counts(meta),
-    }
+    )
 
 
 def catalogue_counts(meta: pd.DataFrame) -> dict:

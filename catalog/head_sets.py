@@ -12,7 +12,8 @@ from catalog.head_data import FeatureCache, SplitRule, product_key
 from catalog.head_train import TrainData
 from engine.curation.feedback import FeedbackStore
 from engine.embedding import EmbeddingConfig
-from engine.index.store import CatalogIndex, IndexMismatchError
+from engine.index.manifest import IndexMismatchError
+from engine.index.store import CatalogIndex
 
 SEEN_EVAL_SHARE = 0.1  # of the scene views of training products, kept out for the "seen" curve
 MAX_EVAL = 600  # queries per evaluation set

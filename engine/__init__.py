@@ -14,7 +14,8 @@ This package never imports Streamlit.
 from engine.detection.detector import Analysis, Detection, Detector, DetectorConfig
 from engine.embedding import EmbeddingConfig, embed_boxes
 from engine.images import ImageLoadError, load_image
-from engine.index.store import CatalogIndex, IndexMismatchError, IndexNotFoundError
+from engine.index.manifest import IndexMismatchError
+from engine.index.store import CatalogIndex, IndexNotFoundError
 from engine.search.products import Match, SearchFilters, search_products
 from engine.service import Lookalike, load
 

@@ -14,7 +14,8 @@ from engine.detection.detector import Analysis, Detector, DetectorConfig, is_mod
 from engine.embedding import Embedder, EmbeddingConfig, make_embedder
 from engine.files import file_sha256
 from engine.index.backends import load_index, load_manifest
-from engine.index.store import CatalogIndex, IndexMismatchError, check_compatible
+from engine.index.manifest import IndexMismatchError, check_compatible
+from engine.index.protocol import VectorIndex
 from engine.search.products import Match, SearchFilters
 from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
 from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
@@ -27,7 +28,7 @@ class Lookalike:
 
     detector: Detector
     embedder: Embedder
-    index: CatalogIndex  # or engine.index.milvus.MilvusCatalogIndex ($LOOKALIKE_INDEX_BACKEND=milvus)
+    index: VectorIndex  # CatalogIndex (FAISS files), or MilvusCatalogIndex ($LOOKALIKE_INDEX_BACKEND=milvus)
     index_dir: Path
     ranking: RankingConfig = dataclasses.field(default_factory=RankingConfig)  # how the query's class steers
 

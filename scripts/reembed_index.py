@@ -12,7 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog.reembed import reembed_index  # noqa: E402
-from engine.index.store import IndexMismatchError, IndexNotFoundError  # noqa: E402
+from engine.index.manifest import IndexMismatchError  # noqa: E402
+from engine.index.store import IndexNotFoundError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,8 @@ from search import parse_box  # noqa: E402  (scripts/search.py)
 
 from catalog.curate import clear_box, set_box  # noqa: E402
 from catalog.updater import UpdateError  # noqa: E402
-from engine.index.store import IndexMismatchError, IndexNotFoundError  # noqa: E402
+from engine.index.manifest import IndexMismatchError  # noqa: E402
+from engine.index.store import IndexNotFoundError  # noqa: E402
 from engine.settings import default_index_dir  # noqa: E402
 
 

@@ -26,7 +26,7 @@ from torch import nn
 
 from engine.embedding.base import embed_many, resolve_head_path, split_rows
 from engine.files import file_sha256
-from engine.index.store import IndexMismatchError
+from engine.index.manifest import IndexMismatchError
 
 HEAD_FORMAT = 1
 DEFAULT_HIDDEN = 1024

@@ -5,10 +5,14 @@ scores, rows = index.search(vectors, k)            # numpy in, numpy out
 """
 
 from engine.index.backends import index_class, load_index, load_manifest
-from engine.index.store import CatalogIndex, IndexMismatchError, IndexNotFoundError, check_compatible
+from engine.index.manifest import IndexMismatchError, Manifest, check_compatible
+from engine.index.protocol import VectorIndex
+from engine.index.store import CatalogIndex, IndexNotFoundError
 
 __all__ = [
     "CatalogIndex",
+    "Manifest",
+    "VectorIndex",
     "IndexMismatchError",
     "IndexNotFoundError",
     "check_compatible",

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.index.manifest import Manifest
+from engine.index.protocol import VectorIndex
 from engine.index.store import CatalogIndex, read_manifest
 from engine.settings import index_backend
 
 
-def index_class(backend: str | None = None) -> type:
+def index_class(backend: str | None = None) -> type[VectorIndex]:
     """The index class of a backend ("faiss" or "milvus"; default: the setting)."""
     if (backend or index_backend()) == "milvus":
         from engine.index.milvus import MilvusCatalogIndex
@@ -22,12 +24,12 @@ def index_class(backend: str | None = None) -> type:
     return CatalogIndex
 
 
-def load_index(index_dir: str | Path, mmap: bool | None = False, backend: str | None = None):
+def load_index(index_dir: str | Path, mmap: bool | None = False, backend: str | None = None) -> VectorIndex:
     """The live index of a catalogue (`mmap` applies to FAISS only)."""
     return index_class(backend).load(index_dir, mmap=mmap)
 
 
-def load_manifest(index_dir: str | Path, backend: str | None = None) -> dict:
+def load_manifest(index_dir: str | Path, backend: str | None = None) -> Manifest:
     """The live manifest of a catalogue, without loading its vectors."""
     if (backend or index_backend()) == "milvus":
         from engine.index.milvus_client import read_milvus_manifest

@@ -16,7 +16,6 @@ as FAISS (`milvus_index_spec`): `Flat` -> FLAT, `IVF1024,SQ8` -> IVF_SQ8, `HNSW3
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engine.index.factories import choose_factory, default_params
+from engine.index.manifest import Manifest, manifest_json, refreshed
 from engine.index.milvus_client import (
     connect,
     disconnect,
@@ -33,7 +33,6 @@ from engine.index.milvus_client import (
     read_manifest_row,
     switch_alias,
 )
-from engine.index.store import FORMAT_VERSION
 from engine.settings import milvus_collection
 
 MAX_TOPK = 16_384  # Milvus's largest search limit
@@ -50,7 +49,7 @@ class MilvusCatalogIndex:
     pushes_filters = True  # `search(..., filter=)` takes a Milvus boolean expression
     read_only = False
 
-    def __init__(self, manifest: dict, pending=None, client=None, collection: str = "") -> None:
+    def __init__(self, manifest: Manifest, pending=None, client=None, collection: str = "") -> None:
         self.manifest = manifest
         self._pending = pending  # (vectors, meta) still to be written as a new collection
         self._client = client
@@ -59,7 +58,7 @@ class MilvusCatalogIndex:
         self._count = len(pending[1]) if pending else self._query_count()
 
     @classmethod
-    def from_vectors(cls, vectors, meta: pd.DataFrame, manifest: dict, factory=None, params=None):
+    def from_vectors(cls, vectors, meta: pd.DataFrame, manifest: Manifest, factory=None, params=None):
         """Index (N, D) unit vectors with their N metadata rows (int64 `id` column); written by `save`."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(meta), int(manifest["dim"]))
         factory = factory or choose_factory(len(vectors))
@@ -280,13 +279,9 @@ class MilvusCatalogIndex:
         from pymilvus import DataType, MilvusClient
 
         meta = self._pending[1] if self._pending else self.meta
-        self.manifest.update(
-            format=FORMAT_VERSION,
-            n_vectors=len(meta),
-            index_type=self.factory,
-            meta_columns={str(c): str(t) for c, t in meta.dtypes.items()},
-        )
         self.manifest["index"].update(collection=collection, ntotal=len(meta), tombstones=0)
+        refreshed(self.manifest, len(meta), self.manifest["index"], self.factory)
+        self.manifest["meta_columns"] = {str(c): str(t) for c, t in meta.dtypes.items()}
         name = f"{collection}__m"
         if not self._client.has_collection(name):
             schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -296,7 +291,7 @@ class MilvusCatalogIndex:
             indexes = self._client.prepare_index_params()
             indexes.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
             self._client.create_collection(name, schema=schema, index_params=indexes, consistency_level="Strong")
-        text = json.dumps(self.manifest, default=str)
+        text = manifest_json(self.manifest)
         self._client.upsert(name, [{"id": 0, "vector": [0.0, 0.0], "manifest": text}])
         self._client.flush(name)
 

@@ -27,6 +27,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,8 @@ from engine.files import pid_alive
 from engine.index.ann import INDEX_FILE, AnnIndex, FaissAnn
 from engine.index.binary import BinaryAnn
 from engine.index.factories import choose_factory
+from engine.index.manifest import Manifest, manifest_json, refreshed
 
-FORMAT_VERSION = 2
 KEEP_VERSIONS = 2
 POINTER = "CURRENT"
 LOCK = ".lock"
@@ -47,10 +48,6 @@ LEGACY_INFO = {"kind": "FaissAnn", "factory": "Flat", "params": {}}  # format 1:
 
 class IndexNotFoundError(FileNotFoundError):
     """No built index at the given directory."""
-
-
-class IndexMismatchError(ValueError):
-    """The index was built with other weights or another embedding config than the ones in use."""
 
 
 @dataclass
@@ -64,8 +61,9 @@ class CatalogIndex:
 
     index: AnnIndex
     meta: pd.DataFrame
-    manifest: dict = field(default_factory=dict)
+    manifest: Manifest = field(default_factory=Manifest)
     read_only: bool = False
+    pushes_filters: ClassVar[bool] = False  # product filters are applied after the vector search
 
     def __post_init__(self) -> None:
         self.meta = self.meta.set_index("id", drop=False).rename_axis(None)
@@ -184,7 +182,7 @@ class CatalogIndex:
         self._refresh_manifest()
         self.index.write(staging)
         self.meta.to_parquet(staging / "meta.parquet", index=False)
-        (staging / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
+        (staging / "manifest.json").write_text(manifest_json(self.manifest))
         _fsync_dir(staging)
         os.replace(staging, version)
         pointer_tmp = root / f".{POINTER}.{_host()}-{os.getpid()}.tmp"
@@ -225,12 +223,7 @@ class CatalogIndex:
 
     def _refresh_manifest(self) -> None:
         """Keep the manifest's counts and index description in step with the contents."""
-        self.manifest.update(
-            format=FORMAT_VERSION,
-            n_vectors=len(self),
-            index=self.index.info(),
-            index_type=self.index.factory,
-        )
+        refreshed(self.manifest, len(self), self.index.info(), self.index.factory)
 
 
 @contextlib.contextmanager
@@ -265,22 +258,6 @@ def current_version(index_dir: str | Path) -> Path:
 def read_manifest(index_dir: str | Path) -> dict:
     """The manifest of the live version, without loading vectors."""
     return json.loads((current_version(index_dir) / "manifest.json").read_text())
-
-
-def check_compatible(manifest: dict, weights_sha256: str, embedding: dict) -> None:
-    """Refuse an index built with other weights or another embedding config than the query side uses."""
-    built = manifest.get("detector", {})
-    if built.get("weights_sha256") != weights_sha256:
-        raise IndexMismatchError(
-            f"The index was built with detector weights '{built.get('weights')}' "
-            f"(sha256 {str(built.get('weights_sha256'))[:12]}…), not the weights loaded now "
-            f"(sha256 {weights_sha256[:12]}…). Rebuild the index or load the same weights."
-        )
-    if manifest.get("embedding") != embedding:
-        raise IndexMismatchError(
-            f"The index was built with embedding config {manifest.get('embedding')}, "
-            f"but the app uses {embedding}. Rebuild the index or use the same config."
-        )
 
 
 def _fsync_dir(path: Path) -> None:

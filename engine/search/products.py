@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from engine.index.store import CatalogIndex
-
-if TYPE_CHECKING:
-    from engine.index.milvus import MilvusCatalogIndex
+from engine.index.protocol import VectorIndex
 
 SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
 INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash", "colors")
@@ -79,7 +75,7 @@ class Match:
 
 
 def search_products(
-    index: CatalogIndex | MilvusCatalogIndex, query: np.ndarray, k: int = 10, filters: SearchFilters | None = None
+    index: VectorIndex, query: np.ndarray, k: int = 10, filters: SearchFilters | None = None
 ) -> list[Match]:
     """Top-k products for a (D,) unit query vector, best first; each product appears once.
 
@@ -90,7 +86,7 @@ def search_products(
     filters = filters or SearchFilters()
     if len(index) == 0 or k <= 0:
         return []
-    pushed = {"filter": filters.expression()} if getattr(index, "pushes_filters", False) else {}
+    pushed = {"filter": filters.expression()} if index.pushes_filters else {}
     fetch = min(len(index), k * 8 + 32)
     while True:
         scores, ids = index.search(query.reshape(1, -1), fetch, **pushed)

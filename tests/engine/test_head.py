@@ -10,7 +10,8 @@ from catalog.build import BuildConfig, build_catalog
 from catalog.reembed import reembed_index
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import HeadEmbedder, HeadError, ProjectionHead, load_head, save_head
-from engine.index.store import CatalogIndex, IndexMismatchError
+from engine.index.manifest import IndexMismatchError
+from engine.index.store import CatalogIndex
 from tests.conftest import CATALOG
 
 BASE = {"name": "color-hist", "crop_size": 224}  # 512-d, no network: fast
@@ -91,6 +92,21 @@ def test_reembedded_index_matches_a_build_with_the_head_and_refuses_other_heads(
         engine.load(base_index, embedding=service.embedding)
     with pytest.raises(IndexMismatchError, match="already has a head"):
         reembed_index(tmp_path / "headed", tmp_path / "twice", heads / "a.pt")
+
+
+def test_reembedding_keeps_an_explicit_index_type_and_refuses_compressed_vectors(base_index, heads, tmp_path):
+    base = CatalogIndex.load(base_index)
+    ids = base.meta["id"].to_numpy()
+    hnsw = CatalogIndex.from_vectors(base.vectors(ids), base.meta.reset_index(drop=True), base.manifest, "HNSW16,Flat")
+    hnsw.save(tmp_path / "hnsw")
+    assert reembed_index(tmp_path / "hnsw", tmp_path / "headed", heads / "a.pt").factory == "HNSW16,Flat"
+    assert CatalogIndex.load(tmp_path / "headed").manifest["index_auto"] is False
+
+    sq8 = CatalogIndex.from_vectors(base.vectors(ids), base.meta.reset_index(drop=True), base.manifest, "HNSW16,SQ8")
+    sq8.save(tmp_path / "sq8")
+    with pytest.raises(IndexMismatchError, match="compressed vectors"):
+        reembed_index(tmp_path / "sq8", tmp_path / "lossy", heads / "a.pt")
+    assert not (tmp_path / "lossy").exists()
 
 
 def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path):

@@ -4,12 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.index.manifest import IndexMismatchError, check_compatible
 from engine.index.store import (
     POINTER,
     CatalogIndex,
-    IndexMismatchError,
     IndexNotFoundError,
-    check_compatible,
     current_version,
 )
 from engine.search.products import SearchFilters, search_products

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from engine.index.backends import index_class, load_index, load_manifest
+from engine.index.manifest import check_compatible
 from engine.index.milvus import MilvusCatalogIndex
 from engine.index.milvus_client import milvus_index_spec
-from engine.index.store import CatalogIndex, IndexNotFoundError, check_compatible
+from engine.index.store import CatalogIndex, IndexNotFoundError
 from engine.search.products import SearchFilters, search_products
 
 DIM = 32
