@@ -140,8 +140,5 @@ def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) 
 
 
 def probe_dim(detector: Detector, embedder) -> int:
-    """Embedding dimension, from one tiny forward pass (used when nothing new was embedded)."""
-    from PIL import Image
-
-    analysis = detector.analyse([Image.new("RGB", (64, 64))])[0]
-    return int(embedder.embed(analysis, np.array([[0, 0, 64, 64]], dtype=np.float32)).shape[1])
+    """Embedding dimension (the embedder knows it; no forward pass)."""
+    return int(embedder.dim)

@@ -104,6 +104,7 @@ class Detector:
         self.labels = display_labels(self.names)  # class id -> shown label; a COCO model keeps its furniture only
         self.head = self.model.model[-1]
         self.strides = [float(s) for s in self.model.stride]
+        self.channels = tuple(int(branch[0].conv.in_channels) for branch in self.head.cv2)  # C_l per level
         self._captured: list[torch.Tensor] = []
         self._lock = threading.Lock()  # one detector is shared by every app session
         self.head.register_forward_pre_hook(self._capture)

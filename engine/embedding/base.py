@@ -72,6 +72,11 @@ class Embedder(Protocol):
 
     config: EmbeddingConfig
 
+    @property
+    def dim(self) -> int:
+        """D, the width of every vector `embed` returns (known without running the network)."""
+        ...
+
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel xyxy boxes -> (N, D) float32 unit vectors."""
         ...

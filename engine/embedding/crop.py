@@ -87,12 +87,16 @@ class YoloCropEmbedder:
     config: EmbeddingConfig
     detector: Any  # engine.detection.detector.Detector
 
+    @property
+    def dim(self) -> int:
+        """sum C_l over the configured levels of the detector."""
+        return sum(self.detector.channels[level] for level in self.config.levels)
+
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, sum C_l) float32 unit vectors."""
         stride = int(max(self.detector.strides))  # the network needs sides that are multiples of this
         crops = crop_batch(source_image(analysis), boxes, self.config.crop_size, stride)
-        dim = sum(int(analysis.feature_maps[level].shape[0]) for level in self.config.levels)
-        return embed_in_chunks(self._encode, crops, dim)
+        return embed_in_chunks(self._encode, crops, self.dim)
 
     @torch.inference_mode()
     def _encode(self, crops: np.ndarray) -> torch.Tensor:
@@ -120,6 +124,7 @@ class EffnetCropEmbedder:
 
     config: EmbeddingConfig
     device: str = field(default="cpu")
+    dim: int = EFFNET_WIDTH
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 1280) float32 unit vectors."""
@@ -176,6 +181,7 @@ class ColorHistEmbedder:
     """
 
     config: EmbeddingConfig
+    dim: int = HIST_BINS**3
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 512) float32 unit vectors."""

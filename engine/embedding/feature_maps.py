@@ -53,7 +53,13 @@ class RoiLevelEmbedder:
     """
 
     config: EmbeddingConfig
+    channels: tuple[int, ...] = ()  # the detector's C_l per level (Detector.channels)
     sigma: float = LEVEL_SIGMA
+
+    @property
+    def dim(self) -> int:
+        """sum C_l over the configured levels."""
+        return level_width(self.channels, self.config.levels)
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, sum C_l) float32 unit vectors."""
@@ -65,6 +71,13 @@ class RoiLevelEmbedder:
         ]
         vectors = torch.cat([part * weights[:, i : i + 1] for i, part in enumerate(parts)], dim=1)  # (N, sum C_l)
         return F.normalize(vectors, dim=1).numpy().astype(np.float32)
+
+
+def level_width(channels: tuple[int, ...], levels: tuple[int, ...]) -> int:
+    """sum C_l over `levels`; a clear error when the detector's channels were not given."""
+    if not channels:
+        raise ValueError("this embedding's width comes from the detector: make it with make_embedder(config, detector)")
+    return sum(channels[level] for level in levels)
 
 
 def anchor_columns(fmap: torch.Tensor, cells: np.ndarray, width: int) -> torch.Tensor:
@@ -96,6 +109,12 @@ class NativeEmbedder:
     """
 
     config: EmbeddingConfig
+    channels: tuple[int, ...] = ()
+
+    @property
+    def dim(self) -> int:
+        """The narrowest level's width, once per configured level."""
+        return level_width(self.channels, self.config.levels) and min(self.channels) * len(self.config.levels)
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 64 * L) float32 unit vectors."""
@@ -120,6 +139,12 @@ class FusedEmbedder:
 
     config: EmbeddingConfig
     crop: EffnetCropEmbedder
+    channels: tuple[int, ...] = ()
+
+    @property
+    def dim(self) -> int:
+        """The crop's width plus the ROI part's."""
+        return self.crop.dim + level_width(self.channels, self.config.levels)
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 1280 + sum C_l) float32 unit vectors."""
@@ -134,6 +159,12 @@ class RoiEmbedder:
     """`yolo-roi`: ROI-align over the Detect-head input levels of the same forward pass."""
 
     config: EmbeddingConfig
+    channels: tuple[int, ...] = ()
+
+    @property
+    def dim(self) -> int:
+        """sum C_l over the configured levels."""
+        return level_width(self.channels, self.config.levels)
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """See `embed_boxes`."""

@@ -127,6 +127,11 @@ class HeadEmbedder:
     base: Any  # engine.embedding.base.Embedder
     head: Head
 
+    @property
+    def dim(self) -> int:
+        """The head's output width."""
+        return self.head.dim
+
     def embed(self, analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, head dim) float32 unit vectors."""
         return self.head.apply(self.base.embed(analysis, boxes))

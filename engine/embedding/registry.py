@@ -29,19 +29,26 @@ def _needs_detector(detector, name: str):
     return detector
 
 
+def _channels(detector) -> tuple[int, ...]:
+    """The detector's C_l per Detect-head level; () without a detector."""
+    return tuple(detector.channels) if detector is not None else ()
+
+
 def _device(detector) -> str:
     """Where crop networks run: the detector's device, else the CPU."""
     return str(detector.device) if detector is not None else "cpu"
 
 
 EMBEDDERS: dict[str, Callable[[EmbeddingConfig, Any], Embedder]] = {
-    ROI_EMBEDDING: lambda config, detector: RoiEmbedder(config),
-    "yolo-roi-level": lambda config, detector: RoiLevelEmbedder(config),
-    "yolo-native": lambda config, detector: NativeEmbedder(config),
+    ROI_EMBEDDING: lambda config, detector: RoiEmbedder(config, _channels(detector)),
+    "yolo-roi-level": lambda config, detector: RoiLevelEmbedder(config, _channels(detector)),
+    "yolo-native": lambda config, detector: NativeEmbedder(config, _channels(detector)),
     "yolo-crop": lambda config, detector: YoloCropEmbedder(config, _needs_detector(detector, "yolo-crop")),
     "effnet-crop": lambda config, detector: EffnetCropEmbedder(config, _device(detector)),
     "color-hist": lambda config, detector: ColorHistEmbedder(config),
-    "effnet-roi": lambda config, detector: FusedEmbedder(config, EffnetCropEmbedder(config, _device(detector))),
+    "effnet-roi": lambda config, detector: FusedEmbedder(
+        config, EffnetCropEmbedder(config, _device(detector)), _channels(detector)
+    ),
 }
 
 

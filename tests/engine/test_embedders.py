@@ -51,8 +51,12 @@ def analysis(detector):
 
 
 def test_all_methods_are_registered():
-    make_embedder(EmbeddingConfig(), None)  # imports engine.embedding.feature_maps
-    assert set(DIMS) <= set(EMBEDDERS)
+    assert set(DIMS) == set(EMBEDDERS)
+
+
+def test_feature_map_methods_need_the_detector_for_their_width():
+    with pytest.raises(ValueError, match="make_embedder"):
+        _ = make_embedder(EmbeddingConfig(name="yolo-roi"), None).dim
 
 
 @pytest.mark.parametrize("name", sorted(DIMS))
@@ -61,6 +65,7 @@ def test_every_method_gives_deterministic_unit_vectors_for_any_box(name, detecto
     embedder = make_embedder(EmbeddingConfig(name=name), detector)
     vectors = embedder.embed(analysis, BOXES)
     assert vectors.shape == (len(BOXES), DIMS[name]) and vectors.dtype == np.float32
+    assert embedder.dim == DIMS[name]  # known before any forward pass: the builder sizes empty indexes by it
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.array_equal(vectors, embedder.embed(analysis, BOXES))
     assert np.array_equal(vectors[1:3], embedder.embed(analysis, BOXES[1:3]))  # independent of the batch
