@@ -6,7 +6,6 @@ each batch; `status` reads it and notices a builder that died. `start` launches 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.files import atomic_write_text, pid_alive
+from engine.files import atomic_write_text, file_lock, pid_alive
 
 PROGRESS_FILE = "build-progress.json"
 LOG_FILE = "build.log"
@@ -84,9 +83,7 @@ def status(index_dir: str | Path) -> BuildStatus:
 def start(index_dir: str | Path, build_args: list[str]) -> BuildStatus:
     """Launch `build_catalog.py BUILD_ARGS --out INDEX_DIR` detached, unless a build of that index is running."""
     root = Path(index_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".start.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two sessions asking at once start one builder
+    with file_lock(root / ".start.lock"):  # two sessions asking at once start one builder
         current = status(root)
         if current.state == RUNNING:
             return current

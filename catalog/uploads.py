@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import stat
 import zipfile
@@ -23,6 +22,7 @@ import pandas as pd
 
 from catalog.products import _parse_prices
 from engine.curation.catalogue_files import MANAGED_PREFIX, managed_dir
+from engine.files import atomic_write_bytes
 from engine.images import MAX_FILE_BYTES, ImageLoadError, load_image
 from engine.search.products import INTERNAL_FIELDS
 
@@ -53,16 +53,9 @@ def store_photo(data: bytes, index_dir: str | Path) -> str:
     picture.save(buffer, "JPEG", quality=92)
     jpeg = buffer.getvalue()
     name = hashlib.sha1(jpeg).hexdigest()[:24] + ".jpg"
-    folder = managed_dir(index_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
+    target = managed_dir(index_dir) / name
     if not target.is_file():
-        temporary = folder / f".{name}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(jpeg)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        atomic_write_bytes(target, jpeg)
     return MANAGED_PREFIX + name
 
 

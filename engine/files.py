@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from filelock import FileLock
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path` so that a reader sees the old content or the new, never a partial file."""
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary handle whose bytes replace `path` at once when the block ends without error, never partially.
+
+    The data goes to a hidden temporary file in the same folder, is flushed to disk, then renamed over `path`;
+    on any error (or a kill) the old file stays as it was and the temporary file is removed (or left hidden).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old content or the new, never a partial file."""
+    with atomic_writer(path) as out:
+        out.write(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write `text` (UTF-8) to `path` so that a reader sees the old content or the new, never a partial file."""
+    atomic_write_bytes(path, text.encode())
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[Path]:
+    """Hold an exclusive lock on `path` (created if missing), blocking until it is free; across processes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path):
+        yield path
 
 
 def pid_alive(pid: int) -> bool:

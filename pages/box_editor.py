@@ -9,8 +9,7 @@ import streamlit as st
 import engine
 from catalog.curate import clear_box, set_box
 from catalog.updater import UpdateError
-from engine.curation.curated_boxes import CuratedBoxes
-from engine.curation.roles import curator_tools_offered
+from engine.curation import CuratedBoxes, curator_tools_offered
 from engine.draw import draw_boxes
 from pages.curator import curator, updater_for
 from pages.shared import canvas_shape, jpeg_bytes, markdown_text

@@ -8,8 +8,7 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
-from engine.curation.roles import curator_tools_offered
+from engine.curation import NOT_SIMILAR, SIMILAR, FeedbackStore, curator_tools_offered
 from pages.curator import curator
 from pages.shared import display_name, markdown_text
 

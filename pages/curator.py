@@ -13,7 +13,7 @@ import streamlit as st
 
 import engine
 from catalog.updater import Updater
-from engine.curation.roles import PASSWORD_ENV, PASSWORD_SECRET, curator_tools_offered, password_from, password_matches
+from engine.curation import PASSWORD_ENV, PASSWORD_SECRET, curator_tools_offered, password_from, password_matches
 
 UNLOCKED = "curator-unlocked"  # session key: the curator's name once the password matched
 WRONG_PASSWORD_DELAY = 1.0  # seconds: slows down guessing

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from engine.search.near_duplicates import DEFAULT_K, near_duplicates
+from engine.search import NEAR_DUPLICATE_K, near_duplicates
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
 from pages.shared import (
@@ -31,7 +31,7 @@ def duplicates_page() -> None:
     st.title("Near duplicates")
     st.caption(
         "Pairs of products whose photos look alike, for catalogue clean-up: the same product listed twice, or "
-        f"variants that shoppers cannot tell apart. Each product is compared with its {DEFAULT_K} most similar."
+        f"variants that shoppers cannot tell apart. Each product is compared with its {NEAR_DUPLICATE_K} most similar."
     )
     threshold = st.slider("Similarity at least", LOWEST, 1.00, 0.95, 0.005, format="%.3f", key="dup-threshold")
     started = time.perf_counter()
@@ -51,7 +51,7 @@ def duplicates_page() -> None:
 @st.cache_resource(max_entries=4, show_spinner="Comparing every product with its most similar…")
 def candidate_pairs(index_dir: str, built_at: str, _index) -> pd.DataFrame:
     """The pairs at or above the slider's lowest threshold, once per index version (the slider only filters)."""
-    return near_duplicates(_index, LOWEST, DEFAULT_K)
+    return near_duplicates(_index, LOWEST, NEAR_DUPLICATE_K)
 
 
 def pairs_html(pairs, service: engine.Lookalike) -> str:

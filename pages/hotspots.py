@@ -13,7 +13,7 @@ import streamlit.components.v1 as components
 from PIL import Image
 
 import engine
-from engine.search.room import Hotspot
+from engine.search import Hotspot
 from pages.shared import data_uri, jpeg_bytes, live_url, plain, thumbnail_bytes
 
 FRONTEND = Path(__file__).resolve().parent / "room_frontend"

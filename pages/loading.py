@@ -9,7 +9,7 @@ import streamlit as st
 
 import engine
 from catalog import background
-from engine.index.store import current_version
+from engine.index import current_version
 from engine.settings import DEMO_CATALOGS, catalog_choices, demo_catalog_dir
 
 CHOICE_KEY = "catalogue-choice"

@@ -7,7 +7,7 @@ import streamlit as st
 import engine
 from catalog.manage import EditReport, add_products, remove_products
 from catalog.uploads import UploadError, one_product, read_batch
-from engine.curation.roles import curator_tools_offered
+from engine.curation import curator_tools_offered
 from engine.images import IMAGE_SUFFIXES, ImageLoadError
 from pages.box_editor import box_editor
 from pages.curator import curator, updater_for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.curation.roles import curator_tools_offered
+from engine.curation import curator_tools_offered
 from pages.curator import curator_sidebar
 
 PAGE_ICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"  # local: no request leaves the host

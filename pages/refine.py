@@ -6,7 +6,7 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.search.refine import parse_refinement, refined_search, stores_colors
+from engine.search import parse_refinement, refined_search, stores_colors
 from pages.shared import markdown_text, result_grid
 
 PLACEHOLDER = "e.g. green velvet · white under 2000 · dark grey below 500"

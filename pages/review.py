@@ -9,8 +9,7 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.curation.export import safe_csv
-from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR
+from engine.curation import FEEDBACK_FILE, NOT_SIMILAR, SIMILAR, safe_csv
 from pages.curation import feedback_store
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
@@ -29,7 +28,7 @@ def review_page() -> None:
     service = service_or_stop()
     sidebar_facts(service)
     st.title("Curation review")
-    if not (service.index_dir / FILENAME).is_file():
+    if not (service.index_dir / FEEDBACK_FILE).is_file():
         st.info("No curator marks yet: mark matches under a result grid (“Curate these matches”).")
         return
     store = feedback_store(str(service.index_dir))

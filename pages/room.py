@@ -12,8 +12,7 @@ import streamlit as st
 
 import engine
 from engine.draw import crop
-from engine.search.query import check_query_photo
-from engine.search.room import room_hotspots
+from engine.search import check_query_photo, room_hotspots
 from pages.hotspots import hotspot_view
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app

@@ -15,7 +15,7 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.detection.detector import is_model_yaml
+from engine.detection import is_model_yaml
 from engine.settings import sample_rooms_dir
 
 GRID_COLUMNS = 5

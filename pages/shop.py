@@ -8,11 +8,11 @@ import time
 import streamlit as st
 
 import engine
-from engine.detection.distinct import distinct_detections
+from engine.detection import distinct_detections
 from engine.draw import crop, draw_boxes
 from engine.geometry import box_at_click
 from engine.images import was_downscaled
-from engine.search.query import check_query_photo, is_product_shot, whole_image
+from engine.search import check_query_photo, is_product_shot, whole_image
 from pages.curation import curation_panel
 from pages.handoff import handed_frame
 from pages.loading import service_or_stop

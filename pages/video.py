@@ -10,8 +10,7 @@ import streamlit as st
 
 import engine
 from engine.draw import draw_boxes
-from engine.video.decode import MAX_BYTES, MAX_SECONDS, VideoError
-from engine.video.search import VideoResult, VideoTrack, frame_image, search_video
+from engine.video import MAX_BYTES, MAX_SECONDS, VideoError, VideoResult, VideoTrack, frame_image, search_video
 from pages.handoff import hand_over_frame
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app

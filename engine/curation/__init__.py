@@ -2,7 +2,30 @@
 
 from engine.curation.catalogue_files import ImageFiles
 from engine.curation.curated_boxes import CuratedBoxes
-from engine.curation.feedback import FeedbackStore
+from engine.curation.export import safe_csv
+from engine.curation.feedback import FILENAME as FEEDBACK_FILE
+from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 from engine.curation.managed_products import ManagedProducts
+from engine.curation.roles import (
+    PASSWORD_ENV,
+    PASSWORD_SECRET,
+    curator_tools_offered,
+    password_from,
+    password_matches,
+)
 
-__all__ = ["CuratedBoxes", "FeedbackStore", "ImageFiles", "ManagedProducts"]
+__all__ = [
+    "FEEDBACK_FILE",
+    "NOT_SIMILAR",
+    "PASSWORD_ENV",
+    "PASSWORD_SECRET",
+    "SIMILAR",
+    "CuratedBoxes",
+    "FeedbackStore",
+    "ImageFiles",
+    "ManagedProducts",
+    "curator_tools_offered",
+    "password_from",
+    "password_matches",
+    "safe_csv",
+]

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.embedding.base import embed_many, resolve_head_path, split_rows
-from engine.files import file_sha256
+from engine.files import atomic_writer, file_sha256
 from engine.index.manifest import IndexMismatchError
 
 HEAD_FORMAT = 1
@@ -59,9 +59,8 @@ def save_head(head: ProjectionHead, path: str | Path, base: dict, trained: dict[
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in head.state_dict().items()}
     payload = {"format": HEAD_FORMAT, "state_dict": state, "arch": head.arch, "base": base, "trained": trained or {}}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    with atomic_writer(path) as out:
+        torch.save(payload, out)
     return file_sha256(path)
 
 

@@ -7,7 +7,7 @@ scores, rows = index.search(vectors, k)            # numpy in, numpy out
 from engine.index.backends import index_class, load_index, load_manifest
 from engine.index.manifest import IndexMismatchError, Manifest, check_compatible
 from engine.index.protocol import VectorIndex
-from engine.index.store import CatalogIndex, IndexNotFoundError
+from engine.index.store import CatalogIndex, IndexNotFoundError, current_version
 
 __all__ = [
     "CatalogIndex",
@@ -16,6 +16,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "check_compatible",
+    "current_version",
     "index_class",
     "load_index",
     "load_manifest",

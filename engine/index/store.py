@@ -19,7 +19,6 @@ The vectors live in an `engine.index.ann.AnnIndex`: exact `Flat` for small catal
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from engine.files import pid_alive
+from engine.files import file_lock, pid_alive
 from engine.index.ann import INDEX_FILE, AnnIndex, FaissAnn
 from engine.index.binary import BinaryAnn
 from engine.index.factories import choose_factory
@@ -230,13 +229,8 @@ class CatalogIndex:
 def writer_lock(index_dir: str | Path):
     """Hold the index directory's writer lock (blocking): one build, update or compaction at a time."""
     root = Path(index_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield root
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(root / LOCK):
+        yield root
 
 
 def current_version(index_dir: str | Path) -> Path:

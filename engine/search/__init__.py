@@ -3,7 +3,29 @@
 matches = search_products(index, vector, k=10, filters=SearchFilters(max_price=500))
 """
 
+from engine.search.duplicates import DEFAULT_K as NEAR_DUPLICATE_K
+from engine.search.duplicates import near_duplicates
 from engine.search.products import Match, SearchFilters, search_products
+from engine.search.query import check_query_photo, is_product_shot, whole_image
+from engine.search.refine import parse_refinement, refined_search, stores_colors
 from engine.search.rerank import QueryKind, RankingConfig, search_on_topic
+from engine.search.room import Hotspot, room_hotspots
 
-__all__ = ["Match", "QueryKind", "RankingConfig", "SearchFilters", "search_on_topic", "search_products"]
+__all__ = [
+    "NEAR_DUPLICATE_K",
+    "Hotspot",
+    "Match",
+    "QueryKind",
+    "RankingConfig",
+    "SearchFilters",
+    "check_query_photo",
+    "is_product_shot",
+    "near_duplicates",
+    "parse_refinement",
+    "refined_search",
+    "room_hotspots",
+    "search_on_topic",
+    "search_products",
+    "stores_colors",
+    "whole_image",
+]

@@ -13,7 +13,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackStore
-from engine.search.near_duplicates import DEFAULT_K, near_duplicates
+from engine.search.duplicates import DEFAULT_K, near_duplicates
 from tests.app.test_pages import APP, TIMEOUT
 
 HOSTILE_SOURCE = '=HYPERLINK("https://evil.example","refund")'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.search.near_duplicates import near_duplicate_pairs, near_duplicates, product_vectors
+from engine.search.duplicates import near_duplicate_pairs, near_duplicates, product_vectors
 
 
 def unit_rows(count: int, dim: int, seed: int, planted: int = 0) -> np.ndarray:
@@ -45,7 +45,7 @@ def test_planted_copies_are_the_top_pairs_and_blocks_do_not_change_the_answer(mo
     vectors = unit_rows(500, 16, seed=7, planted=20)
     whole = near_duplicate_pairs(vectors, 0.98, k=5)
     assert {(int(i), int(j)) for i, j, _ in whole} == {(n, 480 + n) for n in range(20)}
-    monkeypatch.setattr("engine.search.near_duplicates.BLOCK", 7)  # many FAISS calls, same pairs
+    monkeypatch.setattr("engine.search.duplicates.BLOCK", 7)  # many FAISS calls, same pairs
     assert np.array_equal(near_duplicate_pairs(vectors, 0.98, k=5), whole)
 
 
