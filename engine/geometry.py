@@ -1,4 +1,4 @@
-"""Letterbox geometry: exact mapping between original-image pixels, network input and feature-map cells."""
+"""Box geometry: the letterbox mapping between image pixels, network input and feature-map cells; overlaps; clicks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from PIL import Image
+from torchvision.ops import box_iou as torchvision_box_iou
 
 PAD_VALUE = 114  # Ultralytics' letterbox grey
 
@@ -97,12 +99,13 @@ def box_at_click(boxes, x: float, y: float, current: int | None) -> int | None:
     return under[0]
 
 
+def box_ious(a, b) -> np.ndarray:
+    """(N, 4) x (M, 4) xyxy boxes -> (N, M) float64 intersection over union (torchvision; 0 for empty boxes)."""
+    a = torch.as_tensor(np.asarray(a, dtype=np.float64).reshape(-1, 4))
+    b = torch.as_tensor(np.asarray(b, dtype=np.float64).reshape(-1, 4))
+    return torch.nan_to_num(torchvision_box_iou(a, b), nan=0.0).numpy()
+
+
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two xyxy boxes (0 when either is empty)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area_a = max(0.0, a[2] - a[0]) * max(0.0, a[3] - a[1])
-    area_b = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-    union = area_a + area_b - inter
-    return float(inter / union) if union > 0 and inter > 0 else 0.0
+    return float(box_ious(a, b)[0, 0])

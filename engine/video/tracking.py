@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.geometry import box_ious
+
 LINK_IOU = 0.3  # boxes overlapping at least this much ...
 LINK_COSINE = 0.6  # ... with embeddings at least this similar are the same object
 APPEARANCE_COSINE = 0.85  # embeddings this similar are the same object wherever the box is
@@ -113,14 +115,3 @@ class Tracker:
         allowed = ((overlap >= self.link_iou) & (cosine >= self.link_cosine)) | (cosine >= self.appearance_cosine)
         pairs = [(float(overlap[i, j] + cosine[i, j]), i, j) for i, j in zip(*np.nonzero(allowed))]
         return sorted(pairs, key=lambda p: -p[0])
-
-
-def box_ious(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) x (M, 4) xyxy boxes -> (N, M) intersection over union."""
-    a, b = a.reshape(-1, 1, 4).astype(np.float64), b.reshape(1, -1, 4).astype(np.float64)
-    ix = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    iy = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / np.maximum(area_a + area_b - inter, 1e-9)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.video.tracking import Observation, Tracker, box_ious
+from engine.geometry import box_ious
+from engine.video.tracking import Observation, Tracker
 
 
 def unit(seed: int, dim: int = 32) -> np.ndarray:
