@@ -106,15 +106,18 @@ class BinaryAnn(AnnIndex):
         """Hamming top `rerank * k` candidates, re-scored by exact inner product; (Q, k) scores and ids."""
         queries = as_vectors(queries)
         wanted = k * int(self.params.get("rerank", 10)) + len(self.tombstones)
-        _, candidates = self.codes.search(self.encode(queries), max(k, min(self.ntotal, wanted)))
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        ids = np.full((len(queries), k), -1, dtype=np.int64)
-        for row, (query, found) in enumerate(zip(queries, candidates)):
-            found = found[(found >= 0) & ~np.isin(found, self.tombstones)]
-            exact = self.floats.reconstruct_batch(found) @ query if len(found) else np.zeros(0, dtype=np.float32)
-            best = np.argsort(-exact, kind="stable")[:k]
-            scores[row, : len(best)], ids[row, : len(best)] = exact[best], found[best]
-        return scores, ids
+        _, candidates = self.codes.search(self.encode(queries), max(k, min(self.ntotal, wanted)))  # (Q, C)
+        valid = (candidates >= 0) & ~np.isin(candidates, self.tombstones)  # (Q, C)
+        unique = np.unique(candidates[valid])  # (U,) every candidate's float vector is read once
+        if not len(unique):
+            return np.full((len(queries), k), -np.inf, dtype=np.float32), np.full((len(queries), k), -1, np.int64)
+        exact = queries @ self.floats.reconstruct_batch(unique).T  # (Q, U) exact inner products
+        where = np.searchsorted(unique, np.where(valid, candidates, unique[0]))  # (Q, C) column of each candidate
+        scores = np.where(valid, np.take_along_axis(exact, where, axis=1), -np.inf).astype(np.float32)  # (Q, C)
+        best = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (Q, k), Hamming order breaks ties
+        scores, ids = np.take_along_axis(scores, best, axis=1), np.take_along_axis(candidates, best, axis=1)
+        ids = np.where(np.isfinite(scores), ids, -1)
+        return _padded(scores, k, -np.inf, np.float32), _padded(ids, k, -1, np.int64)
 
     def reconstruct(self, ids) -> np.ndarray:
         """Stored float vectors for ids."""
@@ -151,3 +154,10 @@ class BinaryAnn(AnnIndex):
         fresh = BinaryAnn(self.itq, codes, floats, self.factory, self.params, self.train_size)
         fresh.add(vectors, ids)
         return fresh
+
+
+def _padded(values: np.ndarray, k: int, fill, dtype) -> np.ndarray:
+    """(Q, c) -> (Q, k), filled on the right when fewer than k candidates came back."""
+    out = np.full((len(values), k), fill, dtype=dtype)
+    out[:, : values.shape[1]] = values[:, :k]
+    return out
