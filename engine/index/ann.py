@@ -15,7 +15,7 @@ ones an IVF with SQ8 codes; any factory string can be asked for instead. Three f
 Search-time parameters live in the manifest and are applied on every load: any `faiss.ParameterSpace` name
 (`efSearch`, `nprobe`, `k_factor_rf` for a refining `…,RFlat` index) for FAISS factories, `rerank` (candidates
 per result) and `efSearch` for binary codes. `efConstruction` (HNSW) is a build parameter, kept the same way.
-PQ factories should use the `np` suffix (`PQ56np`): without it FAISS trains polysemous codes, ~40x slower.
+PQ factories should use the `np` suffix (`PQ56np`): without it FAISS also trains polysemous codes, far slower.
 """
 
 from __future__ import annotations

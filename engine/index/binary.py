@@ -54,7 +54,7 @@ class BinaryAnn(AnnIndex):
             raise ValueError(f"ITQ{bits} needs bits <= the vector dimension ({dim})")
         itq = faiss.ITQTransform(dim, bits, True)
         sample_size = min(len(vectors), max(10 * dim, ITQ_TRAIN_MAX))  # ITQTransform.train's own cap
-        with omp_threads(1):  # ITQ's 50 small SVD rounds: 10x slower on 2 threads of a busy machine (measured)
+        with omp_threads(1):  # ITQ's 50 small SVD rounds: far slower with threads on a busy machine
             itq.train(training_sample(vectors, sample_size, seed))
         codes = faiss.IndexBinaryIDMap2(faiss.index_binary_factory(bits, binary_factory))
         floats = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))

@@ -1,8 +1,7 @@
 """Which vector index for which catalogue: the size-based default, IVF sizing, default and command-line parameters.
 
-Measured on 448-d vectors (docs/SCALING.md, docs/BENCHMARKS.md): exact search passes the 5 ms target up to
-roughly 70,000-80,000 vectors on the development machine, so `Flat` is the default up to `FLAT_MAX_VECTORS`;
-above it, an IVF with SQ8 codes met recall@10 >= 0.95, p50 <= 5 ms and <= 1 GB at 1e6 vectors.
+Exact search (`Flat`) is the default up to `FLAT_MAX_VECTORS`, where it stops meeting the latency target; above
+it, an IVF with SQ8 codes. The measurements behind both choices are in docs/BENCHMARKS.md and docs/SCALING.md.
 """
 
 from __future__ import annotations
