@@ -63,7 +63,8 @@ async def select_box(page, session: dict) -> float:
         return started
     if not await canvas(page, click=False).count():  # boxes found, none clickable on its own: draw
         await page.locator(".st-key-mode").get_by_text("Draw a box", exact=True).click()
-    box = await origin(page, canvas(page, click=False))
+        await canvas(page, click=False).wait_for(state="visible")  # the run has begun: `origin` waits for its end
+    box = await origin(page, canvas(page, click=False))  # a drag on a canvas still loading is lost
     session |= {"mode": "draw", "label": "your box 1"}
     sizes = ("width", "height", "width", "height")
     x0, y0, x1, y1 = (box[axis] + f * box[size] for f, axis, size in zip((0.3, 0.3, 0.7, 0.7), "xyxy", sizes))
