@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-FLAT_MAX_VECTORS = 50_000  # measured (docs/SCALING.md): exact search costs ~3.6 ms here, 7.5 ms at 100k
+FLAT_MAX_VECTORS = 50_000  # where exact search stops meeting the latency target (docs/SCALING.md)
 LARGE_CODEC = "SQ8"  # above it: IVF (nlist ≈ 4·sqrt(N)) with SQ8 codes, the one type that met every 1e6 target
 HNSW_EF_CONSTRUCTION = 100  # FAISS's 40 capped HNSW32,SQ8 at recall 0.85-0.89 on 1e6 vectors; 100 gave 0.97
 TRAIN_MAX = 100_000  # training sample for SQ/PQ/ITQ (IVF: up to 256 * nlist, at least 40 * nlist)
