@@ -128,6 +128,7 @@ def measured(tmp_path_factory) -> dict:
         ("progressive-400mp.jpg", "refused: The image is too large"),
     ],
 )
+@pytest.mark.integration
 def test_decode_stays_within_time_and_memory(measured, name, outcome):
     result = measured[name]
     assert result["outcome"].startswith(outcome), result
@@ -135,6 +136,7 @@ def test_decode_stays_within_time_and_memory(measured, name, outcome):
     assert result["extra_mb"] < MAX_EXTRA_MB, result
 
 
+@pytest.mark.integration
 def test_accepted_big_images_come_out_under_the_pixel_cap(measured):
     from engine.images import MAX_PIXELS
 

@@ -167,6 +167,7 @@ print("saved", flush=True)
 """
 
 
+@pytest.mark.integration
 def test_a_killed_build_leaves_the_previous_collection_live(milvus_env):
     vectors, meta, manifest = catalogue()
     good = MilvusCatalogIndex.from_vectors(vectors, meta, manifest)
