@@ -13,6 +13,8 @@ from PIL import Image
 
 from engine.settings import shared_data_dir
 
+pytest_plugins = ["tests.tiers", "tests.guards"]  # tiers: unit, integration, browser; guards: docs/ untouched
+
 CATALOG = shared_data_dir() / "ikea-catalog"
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 

@@ -16,7 +16,6 @@ from engine.settings import shared_data_dir
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 ROOM = shared_data_dir() / "ikea-rooms" / "rooms" / "ikea-a-leather-look-made-for-lounging__1364309444239-s4.jpg"
 CANVAS_WIDTH = 820  # pages/shop.py shows the photo scaled to this width
 # Canvas pixels on ROOM (1024x643, shown at 820x515): the teal sofa, then the black shelf unit; no overlap.

@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
 import engine
@@ -109,6 +110,7 @@ def test_updates_go_in_place_and_an_index_type_switch_reuses_stored_vectors(tmp_
     assert not np.isin(index.search(vector, len(index))[1], old_ids[[gone, changed]].to_numpy()).any()
 
 
+@pytest.mark.integration
 def test_hostile_catalogue_files_never_fail_a_build(tmp_path):
     images, outside = tmp_path / "images", tmp_path / "private"
     (images / "chairs").mkdir(parents=True)

@@ -4,6 +4,7 @@ import io
 import stat
 import zipfile
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -11,10 +12,17 @@ from catalog import uploads
 from catalog.uploads import UploadError, ZipPhotos, one_product, read_batch, safe_name, store_photo
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError, managed_dir
 from engine.images import ImageLoadError
-from tests.conftest import CATALOG, jpeg_bytes, truncated_jpeg
+from tests.conftest import jpeg_bytes, truncated_jpeg
 
-SOFA = (CATALOG / "sofas" / "1.jpg").read_bytes()
-CHAIR = next((CATALOG / "chairs").glob("*.jpg")).read_bytes()
+
+def photo(seed: int) -> bytes:
+    """A 400x300 JPEG of smooth colour noise (only decodability and content matter here, so no shared data)."""
+    rng = np.random.default_rng(seed)
+    small = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8))
+    return jpeg_bytes(small.resize((400, 300), Image.BICUBIC), quality=90)
+
+
+SOFA, CHAIR = photo(1), photo(2)
 
 
 def zipped(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
@@ -36,7 +44,7 @@ def files_under(path):
 def test_a_photo_is_stored_once_by_content_inside_the_managed_folder(tmp_path):
     first = store_photo(SOFA, tmp_path)
     assert first.startswith("@managed/") and store_photo(SOFA, tmp_path) == first
-    path = ImageFiles.of_index(CATALOG, tmp_path).path(first)
+    path = ImageFiles.of_index(tmp_path / "catalogue", tmp_path).path(first)
     assert path.parent == managed_dir(tmp_path) and Image.open(path).format == "JPEG"
     assert files_under(tmp_path) == [f"managed/images/{first.removeprefix('@managed/')}"]
     with pytest.raises(ImageLoadError):
@@ -44,13 +52,16 @@ def test_a_photo_is_stored_once_by_content_inside_the_managed_folder(tmp_path):
 
 
 def test_image_paths_never_lead_outside_their_folders(tmp_path):
-    files = ImageFiles.of_index(CATALOG, tmp_path)
+    catalogue = tmp_path / "catalogue"
+    (catalogue / "sofas").mkdir(parents=True)
+    (catalogue / "sofas" / "1.jpg").write_bytes(SOFA)
+    files = ImageFiles.of_index(catalogue, tmp_path)
     (managed_dir(tmp_path)).mkdir(parents=True)
-    (managed_dir(tmp_path) / "link.jpg").symlink_to(CATALOG / "sofas" / "1.jpg")
+    (managed_dir(tmp_path) / "link.jpg").symlink_to(catalogue / "sofas" / "1.jpg")
     for image in ("../products.csv", "/etc/passwd", "@managed/../../x.jpg", "@managed/link.jpg", "@managed//etc/x"):
         with pytest.raises(OutsideCatalogueError):
             files.path(image)
-    assert files.path("sofas/1.jpg") == CATALOG / "sofas" / "1.jpg"
+    assert files.path("sofas/1.jpg") == catalogue / "sofas" / "1.jpg"
 
 
 def test_a_batch_adds_the_good_rows_and_lists_every_bad_one(tmp_path):

@@ -34,6 +34,12 @@ FACTORIES = {
     "binary-hnsw": ("ITQ64,BHNSW32", 0.9),
 }
 REMOVES_FOR_REAL = {"Flat", "IVF32,SQ8", "ITQ64,BFlat"}
+PQ_TRAINING = {"ivf-pq", "ivf-pq-refined"}  # seconds of k-means per index: the integration tier
+
+
+def tiered(names) -> list:
+    """Parametrize values; the product-quantised ones marked integration."""
+    return [pytest.param(name, marks=pytest.mark.integration) if name in PQ_TRAINING else name for name in names]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -74,7 +80,7 @@ def make(data: dict, factory: str | None, rows=slice(None), params=None) -> Cata
     return CatalogIndex.from_vectors(data["vectors"][rows], meta, {"dim": DIM}, factory, params)
 
 
-@pytest.mark.parametrize("name", FACTORIES)
+@pytest.mark.parametrize("name", tiered(FACTORIES))
 def test_approximate_search_agrees_with_exact_search(data, name):
     factory, bar = FACTORIES[name]
     index = make(data, factory)
@@ -84,7 +90,7 @@ def test_approximate_search_agrees_with_exact_search(data, name):
     assert index.manifest["index"]["factory"] == factory and index.manifest["n_vectors"] == N
 
 
-@pytest.mark.parametrize("name", ["hnsw-sq8", "ivf-sq8", "ivf-pq-refined", "binary-hnsw"])
+@pytest.mark.parametrize("name", tiered(["hnsw-sq8", "ivf-sq8", "ivf-pq-refined", "binary-hnsw"]))
 def test_factory_and_search_params_round_trip_through_save_and_load(tmp_path, data, name):
     factory = FACTORIES[name][0]
     params = {"efSearch": 77} if "HNSW" in factory else {"nprobe": 5}
@@ -176,7 +182,7 @@ def test_compaction_can_switch_the_index_type(data):
     assert recall(index.search(data["queries"], 10)[1], data["truth"]) >= 0.9
 
 
-@pytest.mark.parametrize("name", ["flat", "hnsw-sq8", "ivf-sq8", "ivf-pq", "binary-flat"])
+@pytest.mark.parametrize("name", tiered(["flat", "hnsw-sq8", "ivf-sq8", "ivf-pq", "binary-flat"]))
 def test_mmap_load_maps_the_files_and_is_read_only(tmp_path, data, name):
     factory = FACTORIES[name][0]
     index = make(data, factory)

@@ -13,6 +13,7 @@ def detector() -> Detector:
     return Detector("yolo11n.yaml", DetectorConfig(imgsz=320))
 
 
+@pytest.mark.integration
 def test_feature_maps_match_the_letterboxed_input(detector):
     analysis = detector.analyse([Image.new("RGB", (500, 300), (90, 60, 30))])[0]
     width, height = analysis.letterbox.input_size
@@ -22,6 +23,7 @@ def test_feature_maps_match_the_letterboxed_input(detector):
     assert [int(f.shape[0]) for f in analysis.feature_maps] == [64, 128, 256]
 
 
+@pytest.mark.integration
 def test_batch_gives_the_same_maps_as_single_images(detector):
     images = [Image.new("RGB", (256, 256), c) for c in [(200, 0, 0), (0, 0, 200)]]
     batch = detector.analyse(images, square=True)
@@ -30,6 +32,7 @@ def test_batch_gives_the_same_maps_as_single_images(detector):
         assert np.allclose(a.numpy(), b.numpy(), atol=1e-4)
 
 
+@pytest.mark.integration
 def test_random_weights_are_identical_in_every_load(detector):
     again = Detector("yolo11n.yaml", DetectorConfig(imgsz=320))
     assert again.weights_sha256 == detector.weights_sha256
@@ -49,6 +52,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         Detector(tmp_path / "nope.pt")
 
 
+@pytest.mark.integration
 def test_embeddings_are_unit_length_and_deterministic(detector):
     image = Image.effect_mandelbrot((400, 300), (-2, -1.2, 1, 1.2), 60).convert("RGB")
     analysis = detector.analyse([image])[0]
@@ -60,6 +64,7 @@ def test_embeddings_are_unit_length_and_deterministic(detector):
     assert not np.allclose(vectors[1], vectors[2])
 
 
+@pytest.mark.integration
 def test_embedding_config_levels_and_round_trip(detector):
     analysis = detector.analyse([Image.new("RGB", (128, 128), (1, 2, 3))])[0]
     config = EmbeddingConfig(levels=(2,), shrink=0.0)

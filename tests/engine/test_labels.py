@@ -27,6 +27,7 @@ def test_project_names_pass_through_and_coco_is_filtered():
 
 
 @pytest.mark.skipif(not COCO_WEIGHTS.is_file(), reason="COCO weights not in ../shared/models")
+@pytest.mark.integration
 def test_coco_detector_on_a_real_room_reports_furniture_only():
     detector = engine.Detector(COCO_WEIGHTS, engine.DetectorConfig(conf=0.3))
     analysis = detector.analyse([engine.load_image(ROOM)])[0]

@@ -53,12 +53,14 @@ def catalogue(n_products: int = 40, seed: int = 0) -> tuple[np.ndarray, pd.DataF
     return vectors, meta, manifest
 
 
+@pytest.mark.integration
 def test_the_setting_switches_the_backend(milvus_env, monkeypatch):
     assert index_class() is MilvusCatalogIndex
     monkeypatch.setenv("LOOKALIKE_INDEX_BACKEND", "faiss")
     assert index_class() is CatalogIndex
 
 
+@pytest.mark.integration
 def test_build_search_filter_delete_reload(milvus_env):
     vectors, meta, manifest = catalogue()
     built = MilvusCatalogIndex.from_vectors(vectors, meta, manifest)
@@ -102,6 +104,7 @@ def test_build_search_filter_delete_reload(milvus_env):
     again.close()
 
 
+@pytest.mark.integration
 def test_incremental_add_and_manifest_check(milvus_env):
     vectors, meta, manifest = catalogue()
     MilvusCatalogIndex.from_vectors(vectors[:60], meta.iloc[:60], manifest).save(milvus_env)
@@ -122,6 +125,7 @@ def test_incremental_add_and_manifest_check(milvus_env):
     again.close()
 
 
+@pytest.mark.integration
 def test_a_rebuild_switches_the_alias_and_the_old_collection_stays_until_the_next(milvus_env):
     vectors, meta, manifest = catalogue()
     names = []
@@ -137,6 +141,7 @@ def test_a_rebuild_switches_the_alias_and_the_old_collection_stays_until_the_nex
     index.close()
 
 
+@pytest.mark.integration
 def test_missing_catalogue_explains_how_to_build(milvus_env):
     with pytest.raises(IndexNotFoundError, match="LOOKALIKE_INDEX_BACKEND=milvus"):
         load_manifest(milvus_env)
@@ -167,6 +172,7 @@ print("saved", flush=True)
 """
 
 
+@pytest.mark.integration
 def test_a_killed_build_leaves_the_previous_collection_live(milvus_env):
     vectors, meta, manifest = catalogue()
     good = MilvusCatalogIndex.from_vectors(vectors, meta, manifest)

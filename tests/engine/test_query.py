@@ -1,5 +1,6 @@
 """A product shot is searched whole; a room photo by its largest detection."""
 
+import pytest
 from PIL import Image, ImageDraw
 
 from engine.detection.detector import Detection
@@ -9,6 +10,7 @@ from engine.settings import shared_data_dir
 DATA = shared_data_dir()
 
 
+@pytest.mark.integration
 def test_catalogue_photos_are_product_shots_and_rooms_are_not():
     shot = Image.open(next((DATA / "ikea-catalog" / "sofas").glob("*.jpg")))
     room = Image.open(next((DATA / "ikea-rooms" / "rooms").glob("*.jpg")))
@@ -26,6 +28,7 @@ def test_default_box_whole_photo_for_a_shot_else_largest_detection():
     assert default_query_box(busy, [])[0] == (0.0, 0.0, 300.0, 200.0)
 
 
+@pytest.mark.integration
 def test_a_resaved_copy_puts_its_original_first_even_beside_a_near_identical_sibling():
     import io
 

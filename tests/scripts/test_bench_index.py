@@ -4,11 +4,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import bench_index  # noqa: E402
 
 
+@pytest.mark.integration
 def test_tiny_run_writes_json_markdown_and_a_summary_last(tmp_path, capsys):
     doc, out = tmp_path / "BENCH.md", tmp_path / "r.json"
     args = ["--n", "1500", "--n", "3000", "--dim", "16", "--queries", "20", "--types", "Flat", "HNSW32,SQ8"]
