@@ -1,12 +1,8 @@
 """scripts/bench_index.py end to end on a tiny catalogue: JSON, the Markdown section, the summary line, re-rendering."""
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import bench_index  # noqa: E402
+from scripts import bench_index
 
 
 def test_tiny_run_writes_json_markdown_and_a_summary_last(tmp_path, capsys):
