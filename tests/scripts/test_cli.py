@@ -80,7 +80,8 @@ def test_the_installed_project_runs_scripts_as_files_and_as_the_lookalike_comman
     """What scripts/setup.sh installs (pip install -e .): both work from any folder."""
     as_file = subprocess.run([sys.executable, str(ROOT / "scripts" / "search.py"), "--help"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert as_file.returncode == 0 and as_file.stdout.startswith("usage: search.py"), as_file.stderr
+    not_installed = f"{as_file.stderr}\n(is the project installed? scripts/setup.sh installs it: pip install -e .)"
+    assert as_file.returncode == 0 and as_file.stdout.startswith("usage: search.py"), not_installed
     command = Path(sys.executable).parent / "lookalike"
     installed = subprocess.run([command, "compact", "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert installed.returncode == 0 and installed.stdout.startswith("usage: lookalike compact"), installed.stderr
