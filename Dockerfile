@@ -35,6 +35,8 @@ COPY models/ models/
 COPY .streamlit/ .streamlit/
 COPY assets/ assets/
 COPY app.py pyproject.toml ./
+# The project itself, editable as scripts/setup.sh installs it: its packages import from anywhere, `lookalike` is on PATH
+RUN pip install --no-deps --no-build-isolation -e . && lookalike --help >/dev/null
 
 RUN useradd --create-home --uid 1000 lookalike && mkdir -p /index && chown lookalike /index
 USER lookalike

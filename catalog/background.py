@@ -19,7 +19,7 @@ from engine.files import atomic_write_text, file_lock, pid_alive
 
 PROGRESS_FILE = "build-progress.json"
 LOG_FILE = "build.log"
-BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_catalog.py"
+CHECKOUT = Path(__file__).resolve().parent.parent  # the folder holding engine/, catalog/ and scripts/
 RUNNING, DONE, FAILED, NONE = "running", "done", "failed", "none"
 
 
@@ -80,6 +80,15 @@ def status(index_dir: str | Path) -> BuildStatus:
     return BuildStatus(**fields)
 
 
+def builder(build_args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run `scripts/build_catalog.py BUILD_ARGS` from this same checkout.
+
+    The child imports the code its parent runs, wherever the project is installed (or whether it is at all).
+    """
+    path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
+    return [sys.executable, "-m", "scripts.build_catalog", *build_args], os.environ | {"PYTHONPATH": path}
+
+
 def start(index_dir: str | Path, build_args: list[str]) -> BuildStatus:
     """Launch `build_catalog.py BUILD_ARGS --out INDEX_DIR` detached, unless a build of that index is running."""
     root = Path(index_dir)
@@ -87,9 +96,9 @@ def start(index_dir: str | Path, build_args: list[str]) -> BuildStatus:
         current = status(root)
         if current.state == RUNNING:
             return current
-        command = [sys.executable, str(BUILD_SCRIPT), *build_args, "--out", str(root), "--quiet", "--report-progress"]
+        command, env = builder([*build_args, "--out", str(root), "--quiet", "--report-progress"])
         with open(root / LOG_FILE, "w") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         record = {"state": RUNNING, "pid": process.pid, "done": 0, "total": 0, "started": time.time()}
         atomic_write_text(progress_path(root), json.dumps(record | {"updated": record["started"], "message": ""}))
     return status(root)

@@ -21,21 +21,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
-
-import engine  # noqa: E402
-from catalog.build import BuildConfig, build_catalog  # noqa: E402
-from engine.draw import crop, draw_boxes  # noqa: E402
-from engine.embedding import EmbeddingConfig  # noqa: E402
-from engine.settings import (  # noqa: E402
+import engine
+from catalog.build import BuildConfig, build_catalog
+from engine.draw import crop, draw_boxes
+from engine.embedding import EmbeddingConfig
+from engine.settings import (
     PROJECT_ROOT,
     default_head,
     default_index_dir,
     sample_rooms_dir,
     shared_data_dir,
 )
+from scripts.benchlib import Stopwatch, machine, percentiles, write_section
 
 TARGETS = {"upload_to_boxes_ms": 300, "click_to_grid_ms": 150, "build_images_per_s": 15}
 

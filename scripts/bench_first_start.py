@@ -17,24 +17,18 @@ import tempfile
 import time
 from pathlib import Path
 
-for _path in (Path(__file__).resolve().parent.parent, Path(__file__).resolve().parent):  # the repo, scripts/
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from benchlib import machine, write_section  # noqa: E402
-
-from catalog import background  # noqa: E402
-from engine.settings import DEFAULT_DEMO, DEMO_CATALOGS  # noqa: E402
+from catalog import background
+from engine.settings import DEFAULT_DEMO, DEMO_CATALOGS
+from scripts.benchlib import machine, write_section
 
 TARGET_S = 300  # install and build on a quiet machine
 
 
 def time_build(demo: str, out: Path) -> dict:
     """Seconds for a from-scratch build of a demo catalogue, and what it built."""
-    script = Path(__file__).resolve().parent / "build_catalog.py"
+    command, env = background.builder(["--demo", demo, "--out", str(out), "--quiet", "--report-progress"])
     started = time.perf_counter()
-    subprocess.run([sys.executable, str(script), "--demo", demo, "--out", str(out), "--quiet", "--report-progress"],
-                   check=True)  # fmt: skip
+    subprocess.run(command, env=env, check=True)
     seconds = time.perf_counter() - started
     status = background.status(out)
     return {"demo": demo, "seconds": round(seconds, 1), "images": status.total, "summary": status.message}

@@ -29,13 +29,10 @@ import psutil
 from faiss.contrib.evaluation import knn_intersection_measure
 from faiss.contrib.exhaustive_search import knn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench_index_report import command_line, markdown, summary  # noqa: E402
-from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
-
-from engine.index.factories import ivf_factory, parse_params  # noqa: E402
-from engine.index.store import CatalogIndex, current_version  # noqa: E402
+from engine.index.factories import ivf_factory, parse_params
+from engine.index.store import CatalogIndex, current_version
+from scripts.bench_index_report import command_line, markdown, summary
+from scripts.benchlib import Stopwatch, machine, percentiles, write_section
 
 LATENCY_TARGET_MS = 5.0
 TYPES = {  # name -> factory string for (N, dim)

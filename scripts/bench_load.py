@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchlib import machine, write_section  # noqa: E402
-from serverlib import (  # noqa: E402
+from engine.settings import default_index_dir, sample_rooms_dir
+from scripts.benchlib import machine, write_section
+from scripts.serverlib import (
     CHROMIUM_ARGS,
     SERVER_START_TIMEOUT,
     MemorySampler,
@@ -36,9 +35,7 @@ from serverlib import (  # noqa: E402
     listener_pid,
     running_server,
 )
-from shopper import guarded, open_app, shop, streamlit_exceptions  # noqa: E402
-
-from engine.settings import default_index_dir, sample_rooms_dir  # noqa: E402
+from scripts.shopper import guarded, open_app, shop, streamlit_exceptions
 
 CANVAS_WIDTH = 820  # pages/shop.py
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")

@@ -25,21 +25,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from benchlib import machine, write_section  # noqa: E402
-from benchmark import K, family_column, image_ids, product_table  # noqa: E402
-
-import engine  # noqa: E402
-from catalog import evaluation as ev  # noqa: E402
-from catalog.detector_data import pseudo_labels, room_split  # noqa: E402
-from engine.detection.distinct import distinct_detections  # noqa: E402
-from engine.geometry import box_iou  # noqa: E402
-from engine.search.rerank import RankingConfig  # noqa: E402
-from engine.settings import shared_data_dir  # noqa: E402
+import engine
+from catalog import evaluation as ev
+from catalog.detector_data import pseudo_labels, room_split
+from engine.detection.distinct import distinct_detections
+from engine.geometry import box_iou
+from engine.search.rerank import RankingConfig
+from engine.settings import shared_data_dir
+from scripts.benchlib import machine, write_section
+from scripts.benchmark import K, family_column, image_ids, product_table
 
 LABEL_IOU = 0.5
 

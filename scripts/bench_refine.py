@@ -21,14 +21,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchlib import write_section  # noqa: E402
-
-import engine  # noqa: E402
-from engine.search.colors import dominant_colors, format_colors, parse_colors  # noqa: E402
-from engine.search.products import SearchFilters, search_products  # noqa: E402
-from engine.search.refine import POOL, parse_refinement, refine_matches, stores_colors  # noqa: E402
+import engine
+from engine.search.colors import dominant_colors, format_colors, parse_colors
+from engine.search.products import SearchFilters, search_products
+from engine.search.refine import POOL, parse_refinement, refine_matches, stores_colors
+from scripts.benchlib import write_section
 
 WORDS = ("white", "black", "grey", "beige", "brown", "green", "blue", "yellow", "pink", "red", "turquoise", "orange")
 K = 10

@@ -14,14 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchlib import machine, write_section  # noqa: E402
-from videolib import SIZE, room_video  # noqa: E402
-
-import engine  # noqa: E402
-from engine.video.decode import sample_frames  # noqa: E402
-from engine.video.search import search_video  # noqa: E402
+import engine
+from engine.video.decode import sample_frames
+from engine.video.search import search_video
+from scripts.benchlib import machine, write_section
+from scripts.videolib import SIZE, room_video
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,15 +17,13 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from catalog import background  # noqa: E402
-from catalog.build import BuildConfig, build_catalog  # noqa: E402
-from engine.detection.detector import DetectorConfig  # noqa: E402
-from engine.embedding import EmbeddingConfig  # noqa: E402
-from engine.embedding.head import load_head  # noqa: E402
-from engine.index.factories import parse_params  # noqa: E402
-from engine.settings import (  # noqa: E402
+from catalog import background
+from catalog.build import BuildConfig, build_catalog
+from engine.detection.detector import DetectorConfig
+from engine.embedding import EmbeddingConfig
+from engine.embedding.head import load_head
+from engine.index.factories import parse_params
+from engine.settings import (
     DEFAULT_DEMO,
     DEMO_CATALOGS,
     default_head,

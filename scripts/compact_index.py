@@ -14,11 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from engine.index.backends import load_index  # noqa: E402
-from engine.index.factories import parse_params  # noqa: E402
-from engine.index.store import IndexNotFoundError, writer_lock  # noqa: E402
+from engine.index.backends import load_index
+from engine.index.factories import parse_params
+from engine.index.store import IndexNotFoundError, writer_lock
 
 
 def main(argv: list[str] | None = None) -> int:

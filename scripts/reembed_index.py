@@ -9,11 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from catalog.reembed import reembed_index  # noqa: E402
-from engine.index.manifest import IndexMismatchError  # noqa: E402
-from engine.index.store import IndexNotFoundError  # noqa: E402
+from catalog.reembed import reembed_index
+from engine.index.manifest import IndexMismatchError
+from engine.index.store import IndexNotFoundError
 
 
 def main(argv: list[str] | None = None) -> int:

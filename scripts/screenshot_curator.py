@@ -15,14 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-from serverlib import CHROMIUM_ARGS, chromium_path, running_server  # noqa: E402
-from shopper import BUSY_RESET_JS, QUIET_FOR_JS  # noqa: E402
-
-import engine  # noqa: E402
-from engine.curation.catalogue_files import ImageFiles  # noqa: E402
+import engine
+from engine.curation.catalogue_files import ImageFiles
+from scripts.serverlib import CHROMIUM_ARGS, chromium_path, running_server
+from scripts.shopper import BUSY_RESET_JS, QUIET_FOR_JS
 
 EDITOR_WIDTH = 480  # pages/box_editor.py
 PRODUCT_PIXEL = 235  # a pixel whose smallest channel is below this is product, not white background

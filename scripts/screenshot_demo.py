@@ -13,12 +13,10 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import engine  # noqa: E402
-from engine.detection.distinct import distinct_detections  # noqa: E402
-from engine.geometry import smallest_box_at  # noqa: E402
-from engine.settings import default_index_dir, sample_rooms_dir  # noqa: E402
+import engine
+from engine.detection.distinct import distinct_detections
+from engine.geometry import smallest_box_at
+from engine.settings import default_index_dir, sample_rooms_dir
 
 CANVAS_WIDTH = 820  # pages/shop.py
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]

@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from serverlib import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from scripts.serverlib import CHROMIUM_ARGS, chromium_path
 
 DEFAULT_ROOM = "ikea-a-cosy-space-for-coffee-and-conversation__1364308407140-s4.jpg"
 VIEWPORT = {"width": 1600, "height": 1000}  # a projector's 16:10

@@ -13,12 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import engine  # noqa: E402
-from engine.search.query import default_query_box  # noqa: E402
-from engine.search.refine import parse_refinement, refined_search  # noqa: E402
-from engine.settings import default_index_dir  # noqa: E402
+import engine
+from engine.search.query import default_query_box
+from engine.search.refine import parse_refinement, refined_search
+from engine.settings import default_index_dir
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:

@@ -17,12 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import engine  # noqa: E402
-from engine.settings import default_index_dir  # noqa: E402
-from engine.video.decode import VideoError  # noqa: E402
-from engine.video.search import search_video  # noqa: E402
+import engine
+from engine.settings import default_index_dir
+from engine.video.decode import VideoError
+from engine.video.search import search_video
 
 
 def main(argv: list[str] | None = None) -> int:

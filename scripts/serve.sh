@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
-"$python" scripts/build_catalog.py --demo --background
+"$python" -m scripts.build_catalog --demo --background
 if [[ "${LOOKALIKE_MODE:-curator}" == curator && -z "${LOOKALIKE_CURATOR_PASSWORD:-}" \
       && ! -f .streamlit/secrets.toml && ! -f "$HOME/.streamlit/secrets.toml" ]]; then
   LOOKALIKE_CURATOR_PASSWORD=$("$python" -c 'import secrets; print(secrets.token_urlsafe(12))')

@@ -14,15 +14,12 @@ import getpass
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from search import parse_box  # noqa: E402  (scripts/search.py)
-
-from catalog.curate import clear_box, set_box  # noqa: E402
-from catalog.updater import UpdateError  # noqa: E402
-from engine.index.manifest import IndexMismatchError  # noqa: E402
-from engine.index.store import IndexNotFoundError  # noqa: E402
-from engine.settings import default_index_dir  # noqa: E402
+from catalog.curate import clear_box, set_box
+from catalog.updater import UpdateError
+from engine.index.manifest import IndexMismatchError
+from engine.index.store import IndexNotFoundError
+from engine.settings import default_index_dir
+from scripts.search import parse_box
 
 
 def main(argv: list[str] | None = None) -> int:

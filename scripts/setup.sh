@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install the pinned requirements (re-runs are instant when nothing changed).
+# Create .venv, install the pinned requirements and the project itself (re-runs are instant when nothing changed).
 #   scripts/setup.sh          the app
 #   scripts/setup.sh --dev    the app plus test tools (pytest, playwright, ruff, Debian chromium)
 set -euo pipefail
@@ -20,6 +20,15 @@ if [[ ! -f "$stamp" ]]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$requirements" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   touch "$stamp"
+fi
+
+# The project itself, editable (pyproject.toml): `engine`, `catalog`, `scripts` import from anywhere, and
+# .venv/bin/lookalike runs every script. Reinstalled only when it points at another folder (or is missing).
+here=$(pwd -P)
+installed=$(cd / && "$here/.venv/bin/python" -c 'import os, scripts; print(os.path.realpath(scripts.__file__))' 2>/dev/null || true)
+if [[ "$installed" != "$here/scripts/__init__.py" || ! -x .venv/bin/lookalike ]]; then
+  echo "Installing the lookalike command into .venv…"
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 fi
 
 if [[ "$requirements" == requirements-dev.txt && ! -x /usr/bin/chromium ]]; then

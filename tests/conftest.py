@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import io
 import shutil
 from pathlib import Path
@@ -12,19 +12,16 @@ import pytest
 from PIL import Image
 
 from engine.settings import shared_data_dir
+from scripts import videolib
 
 pytest_plugins = ["tests.tiers", "tests.guards"]  # tiers: unit, integration, browser; guards: docs/ untouched
 
 CATALOG = shared_data_dir() / "ikea-catalog"
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def load_script(name: str):
-    """Import scripts/<name>.py as a module (scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """`scripts.<name>` (kept for tests that call it; new tests import `from scripts import name`)."""
+    return importlib.import_module(f"scripts.{name}")
 
 
 ROOMS = shared_data_dir() / "ikea-rooms"
@@ -155,6 +152,4 @@ VIDEO_ROOM_SECONDS = 3.0
 def room_video(tmp_path_factory) -> Path:
     """An MP4 made from real room photos: 3 s of a slow pan over TEST_ROOM, then 3 s over SECOND_ROOM (5 fps)."""
     path = tmp_path_factory.mktemp("video") / "rooms.mp4"
-    return load_script("videolib").room_video(
-        path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS
-    )
+    return videolib.room_video(path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS)

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from serverlib import CHROMIUM_ARGS, chromium_path, serve  # noqa: E402
+from scripts.serverlib import CHROMIUM_ARGS, chromium_path, serve
 
 
 @pytest.fixture(scope="module")

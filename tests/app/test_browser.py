@@ -203,7 +203,7 @@ def expect_grid(page, label: str, k: int = 10) -> None:
 
 def settle(page, quiet_ms: int = 750) -> None:
     """Wait until no script run has been going for `quiet_ms` (a canvas event costs two runs: st.rerun)."""
-    from shopper import BUSY_RESET_JS, QUIET_FOR_JS  # scripts/ (on the path: tests/app/conftest.py)
+    from scripts.shopper import BUSY_RESET_JS, QUIET_FOR_JS
 
     page.evaluate(BUSY_RESET_JS)
     page.wait_for_function(QUIET_FOR_JS, arg=quiet_ms, polling=100)

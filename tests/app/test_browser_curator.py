@@ -11,11 +11,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from serverlib import serve
 
 import engine
 from engine.curation.curated_boxes import CuratedBoxes
 from engine.curation.managed_products import ManagedProducts
+from scripts.serverlib import serve
 from tests.app.test_browser import DETECT_TIMEOUT, drag, settle
 from tests.conftest import CATALOG
 

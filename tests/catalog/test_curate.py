@@ -1,7 +1,6 @@
 """Curated boxes with the real default detector, embedding, head and FAISS: set, search, rebuild, clear."""
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,9 @@ from catalog.curate import clear_box, set_box
 from catalog.updater import UpdateError, Updater
 from engine.curation.curated_boxes import CuratedBoxes
 from engine.index.store import read_manifest
+from scripts import search
+from scripts import set_box as set_box_cli
 from tests.conftest import CATALOG, build_default
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import search  # noqa: E402
-import set_box as set_box_cli  # noqa: E402
 
 BOX = (30.0, 70.0, 180.0, 200.0)  # a part of the photo no detection has exactly
 

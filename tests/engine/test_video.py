@@ -8,9 +8,8 @@ import pytest
 from PIL import Image
 
 from engine.video.decode import MAX_BYTES, VideoError, probe, sample_frames
-from tests.conftest import jpeg_bytes, load_script
-
-plain_video = load_script("videolib").plain_video
+from scripts.videolib import plain_video
+from tests.conftest import jpeg_bytes
 
 
 @pytest.mark.parametrize(("codec", "suffix"), [("mp4v", ".mp4"), ("VP80", ".webm"), ("mp4v", ".mov")])

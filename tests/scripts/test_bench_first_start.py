@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import load_script
+from scripts import bench_first_start as bench
 
 
 def test_the_report_adds_the_install_to_the_build_and_names_the_target():
-    bench = load_script("bench_first_start")
     build = {"demo": "ikea-rooms", "seconds": 240.0, "images": 2292, "summary": "2292 images: 2292 embedded"}
     alone = bench.markdown({"build": build, "load": 0.4, "install_seconds": None})
     assert "| build 2,292 product photos | 240 (9.6 images/s) | |" in alone and "whole first start" not in alone

@@ -1,14 +1,10 @@
 """scripts/bench_index.py end to end on a tiny catalogue: JSON, the Markdown section, the summary line, re-rendering."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import bench_index  # noqa: E402
+from scripts import bench_index
 
 
 @pytest.mark.integration

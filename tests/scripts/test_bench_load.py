@@ -4,17 +4,12 @@ The index's detector has random weights and finds nothing, so both sessions draw
 """
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import bench_load  # noqa: E402
-from serverlib import chromium_path  # noqa: E402
-
-from engine.settings import sample_rooms_dir  # noqa: E402
+from engine.settings import sample_rooms_dir
+from scripts import bench_load
+from scripts.serverlib import chromium_path
 
 pytestmark = pytest.mark.browser
 

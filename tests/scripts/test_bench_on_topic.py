@@ -7,20 +7,14 @@ The "rooms" are two catalogue photos side by side (a sofa and a chair, both list
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from PIL import Image
 
 from engine.settings import shared_data_dir
+from scripts import bench_on_topic
 from tests.conftest import CATALOG
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import bench_on_topic  # noqa: E402
 
 COCO = shared_data_dir().parent / "models" / "yolov8n-coco.pt"
 

@@ -1,15 +1,109 @@
-"""The command lines: build_catalog.py and search.py, run in-process on the session's small index."""
+"""The command lines: the `lookalike` command that routes to every script, and build_catalog.py and search.py,
+run in-process and as real processes on the session's small index."""
 
+import importlib
 import json
+import shutil
 import subprocess
 import sys
+import tomllib
+import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+import pytest
 
-import build_catalog  # noqa: E402
-import search  # noqa: E402
+from scripts import build_catalog, cli, search
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lookalike(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`lookalike ARGS` as a real process running this checkout's code (`python -m scripts.cli`)."""
+    command = [sys.executable, "-m", "scripts.cli", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def script_commands() -> dict[tuple[str, ...], str]:
+    """Every `lookalike` command that runs a script: its words, e.g. ("bench", "index"), and the script's module."""
+    found = {}
+    for name, (target, _) in cli.COMMANDS.items():
+        table = target if isinstance(target, dict) else {name: (target, "")}
+        for sub, (module, _) in table.items():
+            if isinstance(module, str):
+                found[(name, sub) if table is target else (name,)] = module
+    return found
+
+
+def test_lookalike_lists_every_command_and_refuses_an_unknown_one():
+    listed = lookalike("--help")
+    assert listed.returncode == 0
+    names = [line.split()[0] for line in listed.stdout.split("commands:\n")[1].splitlines()]
+    assert names == list(cli.COMMANDS)
+    bench = lookalike("bench", "--help").stdout.split("commands:\n")[1]
+    assert [line.split()[0] for line in bench.splitlines()] == list(cli.BENCHMARKS)
+    unknown = lookalike("bench", "nope")
+    assert unknown.returncode == 2 and "lookalike bench: unknown command 'nope'" in unknown.stderr
+    assert lookalike().returncode == 2
+    serve = lookalike("serve", "--help")
+    assert serve.returncode == 0 and "options go to `streamlit run`" in serve.stdout
+
+
+def test_every_script_with_a_main_has_a_command():
+    scripts = {p.stem for p in (ROOT / "scripts").glob("*.py") if "\ndef main(" in p.read_text()} - {"cli"}
+    assert sorted(script_commands().values()) == sorted(scripts)
+
+
+@pytest.mark.parametrize("words", list(script_commands()), ids=" ".join)
+def test_every_command_shows_its_own_scripts_help(words, monkeypatch, capsys):
+    module = importlib.import_module(f"scripts.{script_commands()[words]}")
+    monkeypatch.setattr(sys, "argv", ["script.py"])
+    with pytest.raises(SystemExit) as direct:
+        module.main(["--help"])  # python scripts/NAME.py --help
+    own = capsys.readouterr().out
+    with pytest.raises(SystemExit) as routed:
+        cli.main([*words, "--help"])
+    shown = capsys.readouterr().out
+    assert direct.value.code == routed.value.code == 0
+    assert shown.startswith(f"usage: lookalike {' '.join(words)} [-h]")
+    assert shown.split("\n\n", 1)[1] == own.split("\n\n", 1)[1]  # the script's description and flags, word for word
+
+
+def test_lookalike_search_finds_a_catalogue_photo(built_index, small_catalog):
+    image = small_catalog["images"] / "sofas" / "1.jpg"
+    done = lookalike("search", "--index", str(built_index[0]), "--image", str(image), "--k", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [r["rank"] for r in results] == [1, 2, 3] and results[0]["product_id"] == "sofas/1"
+
+
+def test_the_installed_project_runs_scripts_as_files_and_as_the_lookalike_command(tmp_path):
+    """What scripts/setup.sh installs (pip install -e .): both work from any folder."""
+    as_file = subprocess.run([sys.executable, str(ROOT / "scripts" / "search.py"), "--help"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    not_installed = f"{as_file.stderr}\n(is the project installed? scripts/setup.sh installs it: pip install -e .)"
+    assert as_file.returncode == 0 and as_file.stdout.startswith("usage: search.py"), not_installed
+    command = Path(sys.executable).parent / "lookalike"
+    installed = subprocess.run([command, "compact", "--help"], cwd=tmp_path, capture_output=True, text=True)
+    assert installed.returncode == 0 and installed.stdout.startswith("usage: lookalike compact"), installed.stderr
+
+
+def test_the_package_holds_every_module_and_the_lookalike_command(tmp_path):
+    """A wheel built from pyproject.toml: every module of the project's packages, and the `lookalike` entry point."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = sorted({p.rstrip("*") for p in patterns if (ROOT / p.rstrip("*")).is_dir()})
+    assert {"engine", "catalog", "pages", "scripts"} <= set(packages)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    for package in packages:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", "dist", "."]
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("lookalike-*.whl"))) as wheel:
+        names = set(wheel.namelist())
+        entry_points = wheel.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    modules = {str(p.relative_to(tmp_path)) for package in packages for p in (tmp_path / package).rglob("*.py")}
+    assert modules <= names and len(modules) > 100
+    assert "[console_scripts]\nlookalike = scripts.cli:main" in entry_points
 
 
 def test_search_json_lists_ranked_products(built_index, small_catalog, capsys):
@@ -44,10 +138,10 @@ def test_build_refuses_a_missing_folder(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_build_cli_prints_a_summary_with_every_problem(small_catalog, tmp_path):
-    args = [sys.executable, str(ROOT / "scripts" / "build_catalog.py"), "--images", str(small_catalog["images"])]
-    args += ["--products", str(small_catalog["csv"]), "--out", str(tmp_path / "idx"), "--weights", "yolo11n.yaml"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+def test_lookalike_build_prints_a_summary_with_every_problem(small_catalog, tmp_path):
+    args = ["build", "--images", str(small_catalog["images"]), "--products", str(small_catalog["csv"])]
+    done = lookalike(*args, "--out", str(tmp_path / "idx"), "--weights", "yolo11n.yaml")
+    assert done.returncode == 0, done.stderr
     assert "unreadable: bad/truncated.jpg" in done.stdout and "table: data row" in done.stdout
     assert "60 embedded" in done.stdout.splitlines()[-1]
     assert "Embedding catalogue" in done.stderr  # the progress bar

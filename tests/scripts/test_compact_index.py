@@ -1,16 +1,10 @@
 """scripts/compact_index.py: drops HNSW tombstones, switches the index type, sets search parameters."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from engine.index.store import CatalogIndex
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import compact_index  # noqa: E402
+from scripts import compact_index
 
 
 def test_compaction_drops_tombstones_then_switches_type(tmp_path, capsys):

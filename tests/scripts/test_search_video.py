@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import search_video  # noqa: E402
+from scripts import search_video
 
 
 def test_json_has_one_entry_per_track(room_index, room_video, capsys):
