@@ -8,10 +8,10 @@ Queries (QDIR/queries.json from scripts/make_queries.py) are searched twice: wit
 detection of highest IoU with it (no detection at IoU >= 0.5: a miss). Figures: exact-product Recall@1/@10,
 family / category / coarse-class precision@10, detection recall at IoU 0.5, p50/p95 latency of detect, embed
 and search; over all queries and over those whose family was held out of detector training
-(catalog.scenes.family_split(family, seed, val_fraction) == "val").
+(training.scenes.family_split(family, seed, val_fraction) == "val").
 Rooms (RDIR/rooms.csv: image, room_type, products): every detection is searched (top 10); a listed product
 is found when it is in the top 10 of at least one; recall over all listed products and over large items
-(catalog.evaluation.is_large_item). The last printed line is a one-line summary.
+(training.metrics.is_large_item). The last printed line is a one-line summary.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
 from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
 
 import engine  # noqa: E402
-from catalog import evaluation as ev  # noqa: E402
-from catalog.detector_data import room_split  # noqa: E402
-from catalog.scenes import family_split  # noqa: E402
 from catalog.taxonomy import coarse_class  # noqa: E402
 from engine.detection.distinct import distinct_detections  # noqa: E402
+from training import metrics as ev  # noqa: E402
+from training.detector.rooms import room_split  # noqa: E402
+from training.scenes import family_split  # noqa: E402
 
 K = 10
 IOU_HIT = 0.5
@@ -354,7 +354,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--limit", type=int, default=None, help="first N queries (or rooms) only")
     ap.add_argument(
         "--room-split", default="all", choices=("all", "train", "heldout"),
-        help="rooms of this part of catalog.detector_data.room_split (the detector trains on 'train' rooms)",
+        help="rooms of this part of training.detector.rooms.room_split (the detector trains on 'train' rooms)",
     )  # fmt: skip
     ap.add_argument("--family-column", default=None, help="index column naming a product's family")
     ap.add_argument("--split-seed", type=int, default=0, help="detector training's family split seed")

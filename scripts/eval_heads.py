@@ -5,7 +5,7 @@
 
 The query crops are embedded once with the index's base embedding (cached in --cache); each head then maps the
 queries and the index's stored vectors, and the same figures as `scripts/benchmark.py` (given box: R@1, R@10,
-family / category P@10, and R@10 over held-out families) come from the same `catalog.evaluation` functions.
+family / category P@10, and R@10 over held-out families) come from the same `training.metrics` functions.
 No detector runs, so detected-box figures and latencies are the benchmark's job.
 """
 
@@ -28,12 +28,12 @@ for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
 from benchlib import write_section  # noqa: E402
 from benchmark import family_column, fmt, image_ids, product_table  # noqa: E402
 
-from catalog import evaluation as ev  # noqa: E402
-from catalog.head_sets import base_index  # noqa: E402
-from catalog.head_train import product_ranking  # noqa: E402
 from engine.embedding import EmbeddingConfig, make_embedder  # noqa: E402
 from engine.embedding.head import load_head  # noqa: E402
 from engine.images import load_image  # noqa: E402
+from training import metrics as ev  # noqa: E402
+from training.head.sets import base_index  # noqa: E402
+from training.head.train import product_ranking  # noqa: E402
 
 HEADER = (
     "| head | loss | family margin | R@1 | R@1 seen families | R@10 | family P@10 | category P@10 | R@10 held-out "

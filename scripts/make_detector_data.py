@@ -3,7 +3,7 @@
     python scripts/make_detector_data.py --rooms ../shared/data/ikea-rooms --scenes DATA/scenes \
         --coco ../shared/models/yolov8n-coco.pt --out DATA/detector --variants 8
 
-Only the rooms that `catalog.detector_data.room_split` puts in "train" are read; the held-out ones are listed in
+Only the rooms that `training.detector.rooms.room_split` puts in "train" are read; the held-out ones are listed in
 OUT/split.json for the benchmark. OUT/data.yaml trains on the synthetic scenes (--scenes, from
 scripts/synthesize_scenes.py) plus the room images, and validates on the synthetic validation scenes.
 """
@@ -23,9 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from catalog import detector_data as dd  # noqa: E402
-from catalog import scenes  # noqa: E402
 from catalog.taxonomy import CLASSES  # noqa: E402
+from training import scenes  # noqa: E402
+from training.detector import rooms as dd  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -6,7 +6,7 @@ Writes QDIR/qNNNN.jpg and QDIR/queries.json, a list of {"image", "product", "box
 target's catalogue image path exactly as in products.csv `image`, `box` its visible xyxy box in pixels.
 Extra keys: product_id, family, category, class, visible, background, size, distractors.
 
-The cut-outs, pasting, shadows and visible boxes are the training synthesizer's (catalog/scenes.py,
+The cut-outs, pasting, shadows and visible boxes are the training synthesizer's (training/scenes.py,
 scripts/synthesize_scenes.py); the photographic conditions are held out from its training scenes:
 - backgrounds: out-of-focus "bokeh" light, blended multi-octave cloud noise, striped wallpaper and sunlit
   walls with slanted floor lines, in a palette of saturated / dark colours (training: flat, noise, gradient,
@@ -42,9 +42,9 @@ for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
 
 import synthesize_scenes as synth  # noqa: E402
 
-from catalog import scenes  # noqa: E402
 from catalog.products import read_products  # noqa: E402
 from catalog.taxonomy import coarse_class  # noqa: E402
+from training import scenes  # noqa: E402
 
 PALETTE = np.array(
     [[38, 92, 96], [196, 150, 52], [170, 86, 62], [40, 48, 82], [136, 152, 112], [182, 128, 140],

@@ -25,8 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from catalog import scenes  # noqa: E402
 from catalog.taxonomy import CLASSES  # noqa: E402
+from training import scenes  # noqa: E402
 
 DEFAULT_CATALOGS = [
     REPO_ROOT.parent / "shared" / "data" / "ikea-catalog",

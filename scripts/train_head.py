@@ -28,13 +28,13 @@ if str(REPO_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from catalog.head_data import FeatureCache, SplitRule, scene_views, shot_views  # noqa: E402
-from catalog.head_sets import assemble, base_index, crop_encoder, feedback_triplets  # noqa: E402
-from catalog.head_train import TrainConfig, evaluate, summary, train_head  # noqa: E402
 from catalog.reembed import reembed_index  # noqa: E402
 from engine.curation.feedback import FILENAME, FeedbackStore  # noqa: E402
 from engine.embedding import EmbeddingConfig, make_embedder  # noqa: E402
 from engine.embedding.head import save_head  # noqa: E402
+from training.head.data import FeatureCache, SplitRule, scene_views, shot_views  # noqa: E402
+from training.head.sets import assemble, base_index, crop_encoder, feedback_triplets  # noqa: E402
+from training.head.train import TrainConfig, evaluate, summary, train_head  # noqa: E402
 
 DEFAULT_OUT = REPO_ROOT / "models" / "head-effnet.pt"
 MAX_SCENE_VIEWS = 4096  # per catalogue

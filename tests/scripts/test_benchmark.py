@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from catalog.detector_data import room_split
 from tests.conftest import CATALOG
+from training.detector.rooms import room_split
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -1,6 +1,6 @@
 """Training the embedding head on cached base vectors: P x K batches, a choice of losses, retrieval curves.
 
-Everything here works on numpy / torch arrays of base vectors (see `catalog.head_data.FeatureCache`); no image is
+Everything here works on numpy / torch arrays of base vectors (see `training.head.data.FeatureCache`); no image is
 decoded and no CNN runs, so a head trains in minutes on two CPU cores.
 """
 
@@ -14,8 +14,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from catalog.head_losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
 from engine.embedding.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
+from training.head.losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
 
 LOSSES = ("triplet", "ms", "softmax")
 

@@ -3,7 +3,7 @@
 Every view is a (photo, box) of one catalogue product. The frozen base embedder (e.g. `effnet-crop`) turns it
 into a base vector once; those vectors are cached on disk in chunks (`FeatureCache`), so training a head, or
 ten heads, never reruns the CNN. Views keep the product's identity, family and category, and the family's
-split (`catalog.scenes.family_split`), so held-out families can be kept out of training entirely.
+split (`training.scenes.family_split`), so held-out families can be kept out of training entirely.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pandas as pd
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
-from catalog.evaluation import normalise_family
-from catalog.scenes import augment_cutout, family_split, finish_image, load_cutout
+from training.metrics import normalise_family
+from training.scenes import augment_cutout, family_split, finish_image, load_cutout
 
 VIEW_COLUMNS = ["key", "product_id", "catalog", "family", "category", "source", "split"]
 MIN_BOX_SIDE = 24  # scene boxes smaller than this (pixels) are too small to describe a product

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from catalog.taxonomy import coarse_class
+from engine.search.taxonomy import coarse_class
 
 WHITE_THRESHOLD = 235  # a pixel whose smallest channel is below this is product
 WEAK_THRESHOLD = 250  # lighter pixels count when connected to product pixels

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from catalog.head_data import FeatureCache, SplitRule, product_key
-from catalog.head_train import TrainData
 from engine.curation.feedback import FeedbackStore
 from engine.embedding import EmbeddingConfig
 from engine.index.manifest import IndexMismatchError
 from engine.index.store import CatalogIndex
+from training.head.data import FeatureCache, SplitRule, product_key
+from training.head.train import TrainData
 
 SEEN_EVAL_SHARE = 0.1  # of the scene views of training products, kept out for the "seen" curve
 MAX_EVAL = 600  # queries per evaluation set

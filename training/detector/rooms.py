@@ -1,6 +1,6 @@
 """Real-photo training data for the detector: dev rooms split by photo, COCO pseudo-labels, copy-paste on rooms.
 
-The synthetic scenes (`catalog/scenes.py`) teach the catalogue's classes on made-up rooms. Real room photos keep
+The synthetic scenes (`training/scenes.py`) teach the catalogue's classes on made-up rooms. Real room photos keep
 what a COCO-pretrained model knows about real light, clutter and perspective:
 
 * `room_split` puts every dev room photo in "train" or "heldout" by a hash of its file name, so a photo is never
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from catalog import scenes
+from training import scenes
 
 HELDOUT_FRACTION = 0.3  # share of dev room photos never trained on
 PSEUDO_CONF = 0.35  # COCO boxes at or above this confidence become labels
