@@ -31,7 +31,6 @@ for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
         sys.path.insert(0, str(_path))
 
 from benchlib import machine, write_section  # noqa: E402
-from benchmark import K, family_column, image_ids, product_table  # noqa: E402
 
 import engine  # noqa: E402
 from engine.detection.distinct import distinct_detections  # noqa: E402
@@ -39,6 +38,7 @@ from engine.geometry import box_iou  # noqa: E402
 from engine.search.rerank import RankingConfig  # noqa: E402
 from engine.settings import shared_data_dir  # noqa: E402
 from training import metrics as ev  # noqa: E402
+from training.benchmark import K, family_column, image_ids, product_table  # noqa: E402
 from training.detector.rooms import pseudo_labels, room_split  # noqa: E402
 
 LABEL_IOU = 0.5

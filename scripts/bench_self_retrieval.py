@@ -20,14 +20,11 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from benchlib import Stopwatch, machine, percentiles, write_section  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # project root; drop once installed (pip install -e .)
 
 import engine  # noqa: E402
+from training.report import write_section  # noqa: E402
+from training.timing import Stopwatch, machine, percentiles  # noqa: E402
 
 VARIANTS = ("original", "copy")
 

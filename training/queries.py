@@ -1,16 +1,15 @@
-"""Make a retrieval query set: one catalogue product (plus distractors) pasted into a held-out photo-like scene.
+"""The benchmark's query set: one catalogue product (plus distractors) pasted into a held-out photo-like scene.
 
-    python scripts/make_queries.py --images DIR --products CSV --out QDIR [--n 300] [--seed 1234] [--imgsz 640]
-
-Writes QDIR/qNNNN.jpg and QDIR/queries.json, a list of {"image", "product", "box", ...}: `product` is the
+`make_queries` writes QDIR/qNNNN.jpg and QDIR/queries.json, a list of {"image", "product", "box", ...}: `product` is the
 target's catalogue image path exactly as in products.csv `image`, `box` its visible xyxy box in pixels.
 Extra keys: product_id, family, category, class, visible, background, size, distractors.
 
 The cut-outs, pasting, shadows and visible boxes are the training synthesizer's (training/scenes.py,
-scripts/synthesize_scenes.py); the photographic conditions are held out from its training scenes:
-- backgrounds: out-of-focus "bokeh" light, blended multi-octave cloud noise, striped wallpaper and sunlit
-  walls with slanted floor lines, in a palette of saturated / dark colours (training: flat, noise, gradient,
-  wood and tile textures and wall-over-horizontal-floor rooms in wall/floor palettes);
+training/detector/synthetic.py); the photographic conditions are held out from its training scenes:
+- backgrounds (`training.backgrounds.held_out_background`): out-of-focus "bokeh" light, blended multi-octave
+  cloud noise, striped wallpaper and sunlit walls with slanted floor lines, in a palette of saturated / dark
+  colours (training: flat, noise, gradient, wood and tile textures and wall-over-horizontal-floor rooms in
+  wall/floor palettes);
 - frame shapes 16:9, 4:5, 5:4, 2:3 and 9:16 (training: 1:1, 4:3, 3:2, 3:4);
 - target scale: close-ups of 70-95 % of the longer side (40 %) or 30-70 %, sometimes cut by the frame;
 - 0-3 distractors, about half of them pushed onto the target and pasted in front (partial occlusion,
@@ -25,9 +24,7 @@ The default seed (1234) differs from training's (0). Same arguments, same bytes.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -35,81 +32,14 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for _path in (REPO_ROOT, REPO_ROOT / "scripts"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from catalog.products import read_products
+from engine.search.taxonomy import coarse_class
+from training import scenes
+from training.backgrounds import held_out_background
 
-import synthesize_scenes as synth  # noqa: E402
-
-from catalog.products import read_products  # noqa: E402
-from catalog.taxonomy import coarse_class  # noqa: E402
-from training import scenes  # noqa: E402
-
-PALETTE = np.array(
-    [[38, 92, 96], [196, 150, 52], [170, 86, 62], [40, 48, 82], [136, 152, 112], [182, 128, 140],
-     [88, 70, 106], [30, 30, 34], [96, 122, 168], [222, 198, 120], [64, 104, 70], [150, 44, 52]], np.float32,
-)  # fmt: skip
 ASPECTS = (0.5625, 0.8, 1.25, 1.5, 1.778)  # height / width
 MIN_TARGET_VISIBLE = 0.55
 AUTO_EXPOSURE = (75.0, 190.0)  # mean grey level kept in this range after the lighting changes
-BACKGROUNDS = ("bokeh", "clouds", "stripes", "sunlit")
-
-
-def held_out_colour(rng: np.random.Generator) -> np.ndarray:
-    """A colour from the held-out palette, jittered."""
-    return PALETTE[rng.integers(len(PALETTE))] + rng.normal(0, 12, 3).astype(np.float32)
-
-
-def bokeh(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A diagonal two-colour gradient with out-of-focus light discs."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    t = np.clip(0.5 + rng.uniform(-1, 1) * (xx / w - 0.5) + rng.uniform(-1, 1) * (yy / h - 0.5), 0, 1)[..., None]
-    arr = held_out_colour(rng) * (1 - t) + held_out_colour(rng) * t
-    light = np.zeros((h, w), np.float32)
-    for _ in range(int(rng.integers(8, 40))):
-        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
-        cv2.circle(light, centre, int(rng.uniform(0.02, 0.12) * min(h, w)), float(rng.uniform(0.2, 0.8)), -1)
-    light = cv2.GaussianBlur(light, (0, 0), float(rng.uniform(0.005, 0.02) * w))
-    tint = rng.uniform(180, 255, 3).astype(np.float32)
-    return arr * (1 - light[..., None] * 0.6) + tint * light[..., None] * 0.6
-
-
-def clouds(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Two colours blended by multi-octave smooth noise (blurred, photo-like texture)."""
-    mix = sum(synth.smooth_noise(rng, h, w, cells) / 2**i for i, cells in enumerate((3, 9, 27, 81)))
-    mix = (np.clip(0.5 + 0.35 * mix, 0, 1))[..., None]
-    return held_out_colour(rng) * (1 - mix) + held_out_colour(rng) * mix
-
-
-def stripes(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Striped wallpaper (vertical or diagonal), slightly warped and defocused."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    period = float(rng.uniform(w / 40, w / 8))
-    along = xx + (yy * rng.uniform(-1, 1) if rng.random() < 0.4 else 0)
-    band = ((along % period) < period * rng.uniform(0.3, 0.7))[..., None]
-    arr = np.where(band, held_out_colour(rng), held_out_colour(rng)).astype(np.float32)
-    arr = synth.random_warp(rng, arr, 0.08)
-    return cv2.GaussianBlur(arr, (0, 0), float(rng.uniform(0.5, 3.0)))
-
-
-def sunlit(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A wall with a slanted floor line and a soft parallelogram of window light."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    line = h * rng.uniform(0.45, 0.8) + (xx - w / 2) * rng.uniform(-0.4, 0.4)
-    arr = np.where((yy > line)[..., None], held_out_colour(rng), held_out_colour(rng)).astype(np.float32)
-    x0, skew = rng.uniform(0, 0.7) * w, rng.uniform(-0.6, 0.6)
-    patch = ((xx - skew * yy > x0) & (xx - skew * yy < x0 + rng.uniform(0.1, 0.3) * w)).astype(np.float32)
-    patch = cv2.GaussianBlur(patch, (0, 0), float(rng.uniform(4, 15)))
-    return arr * (1 + rng.uniform(0.3, 0.7) * patch[..., None])
-
-
-def held_out_background(rng: np.random.Generator, h: int, w: int) -> tuple[Image.Image, str]:
-    """One of the held-out background styles, with film grain."""
-    kind = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
-    arr = {"bokeh": bokeh, "clouds": clouds, "stripes": stripes, "sunlit": sunlit}[kind](rng, h, w)
-    arr = arr + rng.normal(0, 2, arr.shape).astype(np.float32)
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), kind
 
 
 def held_out_finish(rng: np.random.Generator, img: Image.Image) -> Image.Image:
@@ -181,7 +111,7 @@ def load_pool(images: Path, products_csv: Path) -> list[scenes.Product]:
 
 def cutout(product: scenes.Product, imgsz: int) -> Image.Image | None:
     """The product's cached RGBA cut-out, or None when its photo has no clean white background."""
-    return synth.cached_cutout(product.path, imgsz, product.cls not in scenes.NO_RECTANGLE_CLASSES)
+    return scenes.cached_cutout(product.path, imgsz, product.cls not in scenes.NO_RECTANGLE_CLASSES)
 
 
 def pick_targets(rng: np.random.Generator, pool: list[scenes.Product], n: int, imgsz: int) -> list[scenes.Product]:
@@ -297,23 +227,3 @@ def make_queries(images: Path, products_csv: Path, out: Path, n: int, seed: int,
         records.append({"image": name, **record})
     (out / "queries.json").write_text("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")
     return records
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", type=Path, required=True, help="catalogue root; products.csv paths are relative")
-    ap.add_argument("--products", type=Path, required=True, help="CSV with image, product_id, category, ...")
-    ap.add_argument("--out", type=Path, required=True, help="query folder to (re)write")
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=1234, help="training scenes use seed 0")
-    ap.add_argument("--imgsz", type=int, default=640, help="longer side of a query image")
-    args = ap.parse_args(argv)
-    records = make_queries(args.images, args.products, args.out, args.n, args.seed, args.imgsz)
-    n_occluded = sum(r["visible"] < 0.95 for r in records)
-    print(f"wrote {len(records)} queries ({n_occluded} partly hidden or cut by the frame) to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,19 +1,18 @@
-"""Synthesize a YOLO detection dataset by pasting catalogue cut-outs on backgrounds.
+"""The detector's synthetic training set: catalogue cut-outs pasted on generated backgrounds, as a YOLO dataset.
 
-Example:
-    python scripts/synthesize_scenes.py --out /work/lookalike-data/scenes \
-        --n-train 4000 --n-val 400 --imgsz 640 --seed 0
+`synthesize(SceneConfig(...))` writes OUT/images/{train,val}, OUT/labels/{train,val} (YOLO boxes), data.yaml,
+scenes.jsonl (every pasted object, labelled or not, with its product) and meta.json. Products are split into
+train and val by family (`training.scenes.family_split`), so the validation scenes show families never trained on.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import multiprocessing as mp
 import os
 import shutil
-import sys
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -21,146 +20,34 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from engine.search.taxonomy import CLASSES
+from engine.settings import shared_data_dir
+from training import scenes
+from training.backgrounds import make_background
 
-from catalog.taxonomy import CLASSES  # noqa: E402
-from training import scenes  # noqa: E402
-
-DEFAULT_CATALOGS = [
-    REPO_ROOT.parent / "shared" / "data" / "ikea-catalog",
-    REPO_ROOT.parent / "shared" / "data" / "ikea-rooms",
-]
 SPLIT_IDS = {"train": 0, "val": 1}
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-WALLS = np.array(
-    [[238, 236, 230], [224, 219, 208], [243, 243, 241], [205, 200, 190],
-     [212, 222, 228], [232, 218, 198], [188, 200, 186], [122, 132, 142],
-     [62, 72, 84], [230, 204, 190], [170, 160, 150]], np.float32,
-)  # fmt: skip
-FLOORS = np.array(
-    [[160, 118, 78], [192, 152, 106], [118, 84, 56], [212, 186, 150],
-     [150, 150, 148], [88, 70, 56], [200, 200, 194], [60, 60, 62]], np.float32,
-)  # fmt: skip
 _STATE: dict = {}
 
 
-def pick_colour(rng: np.random.Generator, palette: np.ndarray) -> np.ndarray:
-    """A palette colour with jitter, or occasionally any colour."""
-    if rng.random() < 0.15:
-        return rng.uniform(20, 250, size=3).astype(np.float32)
-    return palette[rng.integers(len(palette))] + rng.normal(0, 10, 3).astype(np.float32)
+def default_catalogs() -> list[str]:
+    """The two IKEA catalogues in the shared data folder."""
+    return [str(shared_data_dir() / name) for name in ("ikea-catalog", "ikea-rooms")]
 
 
-def smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
-    """Low-frequency noise in about [-1, 1] from an upsampled random grid."""
-    grid = rng.standard_normal((cells, cells)).astype(np.float32)
-    up = cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
-    return up / max(float(np.abs(up).max()), 1e-6)
+@dataclass
+class SceneConfig:
+    """What to synthesize (the command line's options, recorded in meta.json)."""
 
-
-def texture(rng: np.random.Generator, h: int, w: int, colour: np.ndarray, kind: str) -> np.ndarray:
-    """Float HxWx3 texture: flat, noise, gradient, wood planks or tiles."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    shade = 1 + 0.05 * smooth_noise(rng, h, w, int(rng.integers(2, 5)))
-    if kind == "noise":
-        shade += 0.15 * smooth_noise(rng, h, w, int(rng.integers(6, 40)))
-    elif kind == "gradient":
-        shade += rng.uniform(-0.3, 0.3) * (yy / h - 0.5) + rng.uniform(-0.2, 0.2) * (xx / w - 0.5)
-    elif kind == "wood":
-        pw = float(rng.uniform(w / 14, w / 4))
-        plank = (xx // pw).astype(int)
-        tones = rng.normal(0, 0.07, plank.max() + 1)
-        grain = np.sin(xx / pw * rng.uniform(8, 20) + 4 * smooth_noise(rng, h, w, 8))
-        shade += tones[plank] + 0.04 * grain - 0.25 * ((xx % pw) < 2)
-    elif kind == "tiles":
-        ts = float(rng.uniform(min(h, w) / 12, min(h, w) / 3))
-        checker = ((xx // ts + yy // ts) % 2) * rng.uniform(-0.15, 0.15)
-        grout = ((xx % ts) < 2) | ((yy % ts) < 2)
-        shade += checker + np.where(grout, rng.uniform(-0.3, 0.2), 0)
-    tex = colour[None, None, :] * shade[..., None]
-    return tex + rng.normal(0, 2, size=tex.shape).astype(np.float32)
-
-
-def random_warp(rng: np.random.Generator, arr: np.ndarray, amount: float) -> np.ndarray:
-    """Random perspective distortion of an image, reflecting at the borders."""
-    h, w = arr.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = src + rng.uniform(-amount, amount, (4, 2)).astype(np.float32) * [w, h]
-    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    return cv2.warpPerspective(arr, m, (w, h), borderMode=cv2.BORDER_REFLECT)
-
-
-def floor_plane(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Floor texture warped into perspective (converging towards the horizon)."""
-    kind = rng.choice(["wood", "wood", "tiles", "noise", "flat"])
-    tex = texture(rng, h, w, pick_colour(rng, FLOORS), str(kind))
-    c, c2 = rng.uniform(0.1, 0.4) * w, rng.uniform(0.0, 0.3) * w
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[c, 0], [w - c, 0], [w + c2, h], [-c2, h]])
-    m = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(tex, m, (w, h), borderMode=cv2.BORDER_REFLECT)
-
-
-def add_openings(rng: np.random.Generator, wall: np.ndarray) -> None:
-    """Draw unlabelled windows or doors (distractors) on a wall, in place."""
-    h, w = wall.shape[:2]
-    for _ in range(int(rng.integers(0, 3))):
-        ow, oh = int(rng.uniform(0.1, 0.35) * w), int(rng.uniform(0.3, 0.9) * h)
-        x, y = int(rng.uniform(0, w - ow)), int(rng.uniform(0, max(1, h - oh)))
-        frame = int(rng.integers(3, 10))
-        wall[y : y + oh, x : x + ow] = pick_colour(rng, WALLS) * 0.9
-        fill = rng.uniform(180, 255, 3) if rng.random() < 0.6 else pick_colour(rng, WALLS)
-        wall[y + frame : y + oh - frame, x + frame : x + ow - frame] = fill
-
-
-def room_background(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, int]:
-    """Wall over floor split by a horizon; returns the image and the horizon row."""
-    horizon = int(h * rng.uniform(0.3, 0.75))
-    kind = rng.choice(["flat", "flat", "noise", "gradient", "tiles", "wood"])
-    wall = texture(rng, h, w, pick_colour(rng, WALLS), str(kind))
-    if rng.random() < 0.5:
-        add_openings(rng, wall[:horizon])
-    arr = wall.copy()
-    arr[horizon:] = floor_plane(rng, h - horizon, w)
-    if rng.random() < 0.6:
-        band = max(2, int(rng.uniform(0.01, 0.03) * h))
-        arr[max(0, horizon - band) : horizon] = pick_colour(rng, WALLS)
-    return arr, horizon
-
-
-def photo_background(rng: np.random.Generator, h: int, w: int, path: str) -> np.ndarray:
-    """Random, flipped, perspective-distorted crop of a background photo."""
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.float32)
-    ph, pw = arr.shape[:2]
-    frac = rng.uniform(0.4, 1.0)
-    ch, cw = max(8, int(ph * frac)), max(8, int(pw * frac))
-    y, x = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
-    crop = cv2.resize(arr[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_AREA)
-    return crop[:, ::-1] if rng.random() < 0.5 else crop
-
-
-def make_background(rng: np.random.Generator, h: int, w: int, photos: list[str]) -> tuple[Image.Image, int | None]:
-    """A room, plain texture or photo background; floor row when it is a room."""
-    r, floor_y = rng.random(), None
-    if photos and r < 0.3:
-        arr = photo_background(rng, h, w, photos[int(rng.integers(len(photos)))])
-        arr = random_warp(rng, arr, 0.1)
-    elif r < 0.7:
-        arr, floor_y = room_background(rng, h, w)
-    else:
-        kind = rng.choice(["flat", "noise", "gradient", "wood", "tiles"])
-        arr = texture(rng, h, w, pick_colour(rng, np.vstack([WALLS, FLOORS])), str(kind))
-        arr = random_warp(rng, arr, 0.15) if rng.random() < 0.5 else arr
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), floor_y
-
-
-@lru_cache(maxsize=1024)
-def cached_cutout(path: str, max_side: int, allow_rectangle: bool) -> Image.Image | None:
-    """Per-process cache of product cut-outs."""
-    return scenes.load_cutout(path, max_side, allow_rectangle)
+    out: str
+    n_train: int = 4000
+    n_val: int = 400
+    imgsz: int = 640  # longer image side
+    seed: int = 0
+    val_fraction: float = 0.1  # of families
+    catalogs: list[str] = field(default_factory=default_catalogs)
+    backgrounds: str | None = None  # folder of background photos
+    workers: int = min(2, os.cpu_count() or 1)
 
 
 def make_scene(rng: np.random.Generator, split: str, imgsz: int) -> tuple[Image.Image, list[scenes.Placed]]:
@@ -173,7 +60,7 @@ def make_scene(rng: np.random.Generator, split: str, imgsz: int) -> tuple[Image.
     cutouts = []
     for product in scenes.pick_products(rng, pool, weights, 2 * n):
         rect_ok = product.cls not in scenes.NO_RECTANGLE_CLASSES
-        cut = cached_cutout(product.path, int(0.75 * imgsz), rect_ok)
+        cut = scenes.cached_cutout(product.path, int(0.75 * imgsz), rect_ok)
         if cut is not None and len(cutouts) < n:
             cutouts.append((product, cut))
     sides = scenes.object_sides(rng, [p for p, _ in cutouts], max(w, h))
@@ -220,27 +107,27 @@ def render(job: tuple[str, int]) -> dict:
     return {"image": image, "split": split, "width": w, "height": h, "objects": objects}
 
 
-def build_state(args: argparse.Namespace) -> dict:
+def build_state(config: SceneConfig) -> dict:
     """Load catalogues, split by family and prepare per-split sampling pools."""
-    products = scenes.load_products(args.catalogs)
+    products = scenes.load_products(config.catalogs)
     pools: dict[str, list] = {"train": [], "val": []}
     for p in products:
-        pools[scenes.family_split(p.family, args.seed, args.val_fraction)].append(p)
+        pools[scenes.family_split(p.family, config.seed, config.val_fraction)].append(p)
     for split, pool in pools.items():
         if not pool:
             raise SystemExit(f"no products in the {split} split; add more families")
     photos = []
-    if args.backgrounds:
-        root = Path(args.backgrounds)
+    if config.backgrounds:
+        root = Path(config.backgrounds)
         photos = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
     weights = {s: scenes.class_balanced_weights(pool) for s, pool in pools.items()}
     return {
         "pools": pools,
         "weights": weights,
         "photos": photos,
-        "out": Path(args.out),
-        "imgsz": args.imgsz,
-        "seed": args.seed,
+        "out": Path(config.out),
+        "imgsz": config.imgsz,
+        "seed": config.seed,
     }
 
 
@@ -261,7 +148,7 @@ def prepare_out(out: Path) -> None:
         cache.unlink()
 
 
-def write_metadata(out: Path, args: argparse.Namespace, state: dict, records: list) -> None:
+def write_metadata(out: Path, config: SceneConfig, state: dict, records: list) -> None:
     """Write data.yaml, scenes.jsonl and a summary meta.json."""
     names = "".join(f"  {i}: {name}\n" for i, name in enumerate(CLASSES))
     (out / "data.yaml").write_text(
@@ -275,9 +162,9 @@ def write_metadata(out: Path, args: argparse.Namespace, state: dict, records: li
         for obj in rec["objects"]:
             boxes[rec["split"]][obj["class"]] += obj["labelled"]
     meta = {
-        "args": {k: str(v) for k, v in vars(args).items()},
+        "args": {k: str(v) for k, v in dataclasses.asdict(config).items()},
         "classes": CLASSES,
-        "catalogs": {Path(c).name: str(Path(c).resolve()) for c in args.catalogs},
+        "catalogs": {Path(c).name: str(Path(c).resolve()) for c in config.catalogs},
         "products": {s: len(p) for s, p in state["pools"].items()},
         "families": {s: len({p.family for p in pool}) for s, pool in state["pools"].items()},
         "boxes": boxes,
@@ -285,43 +172,22 @@ def write_metadata(out: Path, args: argparse.Namespace, state: dict, records: li
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the command line."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="dataset folder to (re)write")
-    ap.add_argument("--n-train", type=int, default=4000)
-    ap.add_argument("--n-val", type=int, default=400)
-    ap.add_argument("--imgsz", type=int, default=640, help="longer image side")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--val-fraction", type=float, default=0.1, help="of families")
-    ap.add_argument("--catalogs", nargs="+", default=[str(c) for c in DEFAULT_CATALOGS])
-    ap.add_argument("--backgrounds", default=None, help="folder of background photos")
-    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    return ap.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Generate the dataset."""
-    args = parse_args(argv)
-    out = Path(args.out)
-    state = build_state(args)
+def synthesize(config: SceneConfig, progress: bool = True) -> list[dict]:
+    """Generate the dataset into `config.out`; returns the scenes.jsonl records."""
+    out = Path(config.out)
+    state = build_state(config)
     for split, pool in state["pools"].items():
         print(f"{split}: {len(pool)} products, {len({p.family for p in pool})} families")
     prepare_out(out)
-    jobs = [("train", i) for i in range(args.n_train)]
-    jobs += [("val", i) for i in range(args.n_val)]
-    bar = dict(total=len(jobs), desc="scenes", unit="img")
-    if args.workers <= 1:
+    jobs = [("train", i) for i in range(config.n_train)]
+    jobs += [("val", i) for i in range(config.n_val)]
+    bar = dict(total=len(jobs), desc="scenes", unit="img", disable=not progress)
+    if config.workers <= 1:
         init_worker(state)
         records = [render(job) for job in tqdm(jobs, **bar)]
     else:
         ctx = mp.get_context("fork")
-        with ctx.Pool(args.workers, initializer=init_worker, initargs=(state,)) as pool:
+        with ctx.Pool(config.workers, initializer=init_worker, initargs=(state,)) as pool:
             records = list(tqdm(pool.imap(render, jobs, chunksize=4), **bar))
-    write_metadata(out, args, state, records)
-    n_boxes = sum(o["labelled"] for r in records for o in r["objects"])
-    print(f"wrote {len(records)} images with {n_boxes} boxes to {out}")
-
-
-if __name__ == "__main__":
-    main()
+    write_metadata(out, config, state, records)
+    return records

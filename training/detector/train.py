@@ -1,49 +1,36 @@
-"""Train the furniture detector (Ultralytics YOLO) on the synthetic scenes, on CPU.
-
-Example (the whole recipe, with the data steps, is scripts/train_furniture_detector.sh):
-    python scripts/train_detector.py --data DATA/detector/data.yaml \
-        --weights ../shared/models/yolov8n-coco.pt --freeze 10 --imgsz 480 --hours 0.9 \
-        --project DATA/runs --name furniture-v8n --out models/furniture-yolov8n.pt
-
-Re-running the same command resumes from the run's ``weights/last.pt`` when that
-run is unfinished; when it is finished it only copies ``best.pt`` and reports.
-"""
+"""Training the furniture detector (Ultralytics YOLO), resumable: a re-run resumes an unfinished run's last.pt,
+and a finished run is not trained again (its best.pt is only copied and validated)."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from engine.settings import PROJECT_ROOT
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the command line."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="YOLO data.yaml")
-    ap.add_argument("--weights", default="yolo11n.yaml", help="model yaml or .pt")
-    ap.add_argument("--epochs", type=int, default=18)
-    ap.add_argument("--hours", type=float, default=None, help="time box: stop after this long (overrides --epochs)")
-    ap.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: Ultralytics' choice)")
-    ap.add_argument("--imgsz", type=int, default=320)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--cache", default="ram", help="ram, disk or none")
-    ap.add_argument("--fraction", type=float, default=1.0, help="train on this share of the training images")
-    ap.add_argument("--freeze", type=int, default=0, help="freeze the first N layers (1: a pretrained backbone module)")
-    ap.add_argument("--close-mosaic", type=int, default=3, help="last epochs w/o mosaic")
-    ap.add_argument("--project", default=str(REPO_ROOT / "runs"))
-    ap.add_argument("--name", default="furniture")
-    ap.add_argument("--out", default=str(REPO_ROOT / "models" / "furniture-yolov8n.pt"))
-    ap.add_argument("--resume", action="store_true", help="resume the run's last.pt")
-    ap.add_argument("--fresh", action="store_true", help="ignore an existing run")
-    ap.add_argument("--plot", default=None, help="write training curves (losses, val mAP) to this PNG")
-    return ap.parse_args(argv)
+@dataclass
+class DetectorTraining:
+    """One training run's options (the command line's, see scripts/train_detector.py)."""
+
+    data: str  # YOLO data.yaml
+    weights: str = "yolo11n.yaml"  # model yaml or .pt
+    epochs: int = 18
+    hours: float | None = None  # time box: stop after this long (overrides epochs)
+    lr0: float | None = None  # initial learning rate (None: Ultralytics' choice)
+    imgsz: int = 320
+    batch: int = 16
+    workers: int = 2
+    device: str = "cpu"
+    cache: str = "ram"  # ram, disk or none
+    fraction: float = 1.0  # share of the training images
+    freeze: int = 0  # freeze the first N layers
+    close_mosaic: int = 3  # last epochs without mosaic
+    project: str = str(PROJECT_ROOT / "runs")
+    name: str = "furniture"
+    resume: bool = False
+    fresh: bool = False  # ignore an existing run
 
 
 def checkpoint_state(path: Path) -> str:
@@ -57,7 +44,7 @@ def checkpoint_state(path: Path) -> str:
     return "resumable" if unfinished else "finished"
 
 
-def train(args: argparse.Namespace, run_dir: Path):
+def train(config: DetectorTraining, run_dir: Path):
     """Start or resume training; return the final metrics (or None if skipped)."""
     from ultralytics import YOLO
 
@@ -65,44 +52,44 @@ def train(args: argparse.Namespace, run_dir: Path):
 
     register_yolo_modules()  # model yamls may name the EfficientNet-Lite0 backbone
     last, best = run_dir / "weights" / "last.pt", run_dir / "weights" / "best.pt"
-    state = "missing" if args.fresh else checkpoint_state(last)
-    common = dict(workers=args.workers, device=args.device, plots=False)
+    state = "missing" if config.fresh else checkpoint_state(last)
+    common = dict(workers=config.workers, device=config.device, plots=False)
     if state == "resumable":
         print(f"resuming {last}")
-        return YOLO(str(last)).train(resume=True, data=args.data, **common)
+        return YOLO(str(last)).train(resume=True, data=config.data, **common)
     if state == "finished" and best.exists():
         print(f"{run_dir} is finished; not training again (pass --fresh to retrain)")
         return None
-    if args.resume:
+    if config.resume:
         print(f"nothing to resume in {run_dir}; starting a new run")
-    from_yaml = args.weights.endswith((".yaml", ".yml"))
-    return YOLO(args.weights).train(
-        data=args.data,
-        epochs=args.epochs,
-        imgsz=args.imgsz,
-        batch=args.batch,
-        project=str(Path(args.project).resolve()),
-        name=args.name,
+    from_yaml = config.weights.endswith((".yaml", ".yml"))
+    return YOLO(config.weights).train(
+        data=config.data,
+        epochs=config.epochs,
+        imgsz=config.imgsz,
+        batch=config.batch,
+        project=str(Path(config.project).resolve()),
+        name=config.name,
         exist_ok=True,
         pretrained=not from_yaml,
-        cache=False if args.cache == "none" else args.cache,
-        close_mosaic=args.close_mosaic,
-        freeze=args.freeze or None,
-        fraction=args.fraction,
-        **({"time": args.hours} if args.hours else {}),
-        **({"lr0": args.lr0, "optimizer": "AdamW"} if args.lr0 else {}),
+        cache=False if config.cache == "none" else config.cache,
+        close_mosaic=config.close_mosaic,
+        freeze=config.freeze or None,
+        fraction=config.fraction,
+        **({"time": config.hours} if config.hours else {}),
+        **({"lr0": config.lr0, "optimizer": "AdamW"} if config.lr0 else {}),
         **common,
     )
 
 
-def box_metrics(metrics, best: Path, args: argparse.Namespace) -> tuple[float, float]:
+def box_metrics(metrics, best: Path, config: DetectorTraining) -> tuple[float, float]:
     """(mAP50, mAP50-95) from training metrics, or by validating best.pt."""
     if metrics is None:
         from ultralytics import YOLO
 
         metrics = YOLO(str(best)).val(
-            data=args.data, imgsz=args.imgsz, batch=args.batch, device=args.device,
-            plots=False, workers=args.workers,
+            data=config.data, imgsz=config.imgsz, batch=config.batch, device=config.device,
+            plots=False, workers=config.workers,
         )  # fmt: skip
     return float(metrics.box.map50), float(metrics.box.map)
 
@@ -134,24 +121,18 @@ def plot_curves(results_csv: Path, out: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Train, copy best.pt to --out and print the validation mAP."""
-    args = parse_args(argv)
-    run_dir = Path(args.project).resolve() / args.name
-    metrics = train(args, run_dir)
+def train_detector(config: DetectorTraining, out: Path, plot: Path | None = None) -> tuple[float, float]:
+    """Train (or resume), copy best.pt to `out`, draw the curves when asked; returns (mAP50, mAP50-95)."""
+    run_dir = Path(config.project).resolve() / config.name
+    metrics = train(config, run_dir)
     best = run_dir / "weights" / "best.pt"
     if not best.exists():
         raise SystemExit(f"no {best}; training did not produce a checkpoint")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(best, out)
-    map50, map5095 = box_metrics(metrics, best, args)
+    scores = box_metrics(metrics, best, config)
     print(f"copied {best} -> {out}")
-    if args.plot and (run_dir / "results.csv").exists():
-        plot_curves(run_dir / "results.csv", Path(args.plot))
-        print(f"training curves -> {args.plot}")
-    print(f"val mAP50={map50:.4f} mAP50-95={map5095:.4f}")
-
-
-if __name__ == "__main__":
-    main()
+    if plot and (run_dir / "results.csv").exists():
+        plot_curves(run_dir / "results.csv", plot)
+        print(f"training curves -> {plot}")
+    return scores
