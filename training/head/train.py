@@ -1,7 +1,7 @@
 """Training the embedding head on cached base vectors: P x K batches, a choice of losses, retrieval curves.
 
 Everything here works on numpy / torch arrays of base vectors (see `training.head.data.FeatureCache`); no image is
-decoded and no CNN runs, so a head trains in minutes on two CPU cores.
+decoded and no CNN runs.
 """
 
 from __future__ import annotations
