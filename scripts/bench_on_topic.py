@@ -8,7 +8,7 @@ Every room is detected once and every proposal (the query detector's boxes, as i
 embedded once; each ranking (`engine.search.rerank.RankingConfig` with each --bonus; 0 is plain similarity) searches the
 same vectors the way the app does (`Lookalike.search` with the box's class). Per ranking: recall@10 of the listed
 products (all, large items), drawn-box precision, and category precision@10 on the proposals whose object is known
-independently: a box of the COCO detector (--labels, confidence >= 0.35, `catalog.detector_data.pseudo_labels`)
+independently: a box of the COCO detector (--labels, confidence >= 0.35, `training.detector.rooms.pseudo_labels`)
 overlaps it (IoU >= 0.5) and the room lists a product of that class. Class P@10: share of the top 10 of that class;
 category P@10: share whose catalogue category is one the room lists for that class. "Like this product" (the
 catalogue page, `Lookalike.search_product`): class P@10 over every categorised product of the index.
@@ -26,14 +26,14 @@ import pandas as pd
 from tqdm import tqdm
 
 import engine
-from catalog import evaluation as ev
-from catalog.detector_data import pseudo_labels, room_split
 from engine.detection.distinct import distinct_detections
 from engine.geometry import box_iou
 from engine.search.rerank import RankingConfig
 from engine.settings import shared_data_dir
 from scripts.benchlib import machine, write_section
-from scripts.benchmark import K, family_column, image_ids, product_table
+from training import metrics as ev
+from training.benchmark import K, family_column, image_ids, product_table
+from training.detector.rooms import pseudo_labels, room_split
 
 LABEL_IOU = 0.5
 

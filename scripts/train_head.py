@@ -21,23 +21,25 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from catalog.reembed import reembed_index
+from engine.curation.feedback import FILENAME, FeedbackStore
+from engine.embedding import EmbeddingConfig, make_embedder
+from engine.embedding.head import save_head
+from engine.settings import PROJECT_ROOT
+from training.head.data import SplitRule
+from training.head.sets import (
+    MAX_SCENE_VIEWS,
+    assemble,
+    base_index,
+    crop_encoder,
+    feedback_triplets,
+    fill_view_cache,
+)
+from training.head.train import TrainConfig, evaluate, plot_history, summary, train_head
 
-from catalog.head_data import FeatureCache, SplitRule, scene_views, shot_views  # noqa: E402
-from catalog.head_sets import assemble, base_index, crop_encoder, feedback_triplets  # noqa: E402
-from catalog.head_train import TrainConfig, evaluate, summary, train_head  # noqa: E402
-from catalog.reembed import reembed_index  # noqa: E402
-from engine.curation.feedback import FILENAME, FeedbackStore  # noqa: E402
-from engine.embedding import EmbeddingConfig, make_embedder  # noqa: E402
-from engine.embedding.head import save_head  # noqa: E402
-
-DEFAULT_OUT = REPO_ROOT / "models" / "head-effnet.pt"
-MAX_SCENE_VIEWS = 4096  # per catalogue
+DEFAULT_OUT = PROJECT_ROOT / "models" / "head-effnet.pt"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,57 +66,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def fill_cache(args, indexes, base_config: EmbeddingConfig, rule: SplitRule) -> None:
-    """Compute and cache the base vectors of the scene crops and augmented shots not cached yet."""
-    embedder = make_embedder(base_config)
-    encode = lambda images, boxes: embedder.embed_crops(list(images), list(boxes))  # noqa: E731
-    for index in indexes:
-        root = Path(index.manifest["images_root"])
-        catalog, products = root.name, set(index.meta["product_id"])
-        if args.scenes:
-            views = scene_views(args.scenes, "train", (catalog,))
-            views = views[views["product_id"].isin(products)] if len(views) else views
-            views = views.sample(frac=1.0, random_state=0).head(args.max_scene_views)
-            if len(views):
-                FeatureCache(args.cache, f"scene-{catalog}-train").fill(views, encode, not args.quiet)
-        if args.shots:
-            views = shot_views(root, args.shots, rule, seed=args.seed, products_csv=index.manifest.get("products_csv"))
-            views = views[views["product_id"].isin(products)]
-            FeatureCache(args.cache, f"shot-{catalog}-{args.shots}x").fill(views, encode, not args.quiet)
-
-
-def plot_history(history: list[dict], path: Path, title: str, raw: dict | None = None) -> None:
-    """Loss per step (running mean) and the retrieval curves (raw base vectors dashed), side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    steps = np.array([h["step"] for h in history if "loss" in h])
-    for key in sorted({k for h in history for k in h} - {"step", "seconds"}):
-        if " R@" in key:
-            points = [(h["step"], h[key]) for h in history if key in h]
-            line = right.plot(*zip(*points), marker=".", label=key)[0]
-            if raw and key in raw:
-                right.axhline(raw[key], color=line.get_color(), linestyle="--", linewidth=1)
-        elif history and any(key in h for h in history[1:]):
-            values = np.array([h.get(key, np.nan) for h in history if "loss" in h])
-            window = max(1, len(values) // 50)
-            left.plot(steps[window - 1 :], np.convolve(values, np.ones(window) / window, mode="valid"), label=key)
-    left.set(xlabel="step", ylabel="loss", title="training loss")
-    right.set(xlabel="step", ylabel="recall", title="scene crops vs catalogue (dashed: raw base vectors)", ylim=(0, 1))
-    for axis in (left, right):
-        axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Cache base vectors, train, write the checkpoint (+ history JSON, plot), re-embed when asked."""
     args = parse_args(argv)
@@ -125,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     base_config = EmbeddingConfig.from_dict(indexes[0].manifest["embedding"])
     rule = SplitRule(args.split_seed, args.val_fraction)
     if args.cache and (args.scenes or args.shots):
-        fill_cache(args, indexes, base_config, rule)
+        fill_view_cache(
+            args.cache, indexes, base_config, rule, args.scenes, args.shots, args.max_scene_views, args.seed,
+            not args.quiet,
+        )  # fmt: skip
     data = assemble(indexes, args.cache, rule, config.seed)
     if args.feedback:
         store_dir = args.feedback.parent if args.feedback.name == FILENAME else args.feedback

@@ -16,7 +16,7 @@ from PIL import Image, ImageFilter
 
 from engine.images import ImageLoadError
 
-WHITE = 235  # a pixel whose smallest channel is at least this is background (as catalog.scenes.WHITE_THRESHOLD)
+WHITE = 235  # a pixel whose smallest channel is at least this is background (as training.scenes.WHITE_THRESHOLD)
 BORDER = 0.04  # the frame examined: this fraction of each side
 PLAIN_SHARE = 0.9  # share of near-white frame pixels that makes a product shot
 SAMPLE_SIDE = 256  # the check runs on a thumbnail of at most this side

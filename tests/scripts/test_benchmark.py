@@ -10,21 +10,20 @@ import contextlib
 import io
 import json
 import math
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from PIL import Image
 
-from catalog.detector_data import room_split
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, load_script
+from training.detector.rooms import room_split
+from training.queries import MIN_TARGET_VISIBLE
+from training.report import TABLE_HEADERS, render_row
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import benchmark  # noqa: E402
-import make_queries  # noqa: E402
+benchmark = load_script("benchmark")
+make_queries = load_script("make_queries")
 
 # three families the detector's training split holds out (seed 0, 10 %) and three it trains on
 QUERY_PRODUCTS = ["sofas/5", "chairs/989", "tables/764", "sofas/1", "beds/720", "lamps/1210"]
@@ -62,7 +61,7 @@ def test_queries_json_has_the_fixed_format(query_dir, products_csv):
         assert all(isinstance(v, int) for v in record["box"])
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height and max(width, height) == 320
         assert [width, height] == record["size"]
-        assert record["visible"] >= make_queries.MIN_TARGET_VISIBLE
+        assert record["visible"] >= MIN_TARGET_VISIBLE
         assert record["product"] not in record["distractors"]
 
 
@@ -144,18 +143,16 @@ def test_rooms_mode_with_and_without_windows(built_index, service, query_dir, tm
         assert result["detections_per_room"] >= 0 and len(result["per_room"]) == 2
         assert last_line(capsys).startswith("summary: effnet-crop rooms recall@10 ")
     detector, original = service.detector, service.detector.config
-    effnet_yaml = str(Path(benchmark.REPO_ROOT) / "models" / "yolo11n-effnet.yaml")
-    try:  # query-time detector overrides are applied and recorded (the shared service is restored afterwards)
-        out = tmp_path / "rooms-conf.json"
-        args = ["--index", str(built_index[0]), "--rooms", str(rooms), "--json", str(out), "--conf", "1e-06"]
-        assert benchmark.main([*args, "--max-det", "3", "--query-weights", effnet_yaml]) == 0
-    finally:
-        service.detector, detector.config = detector, original
+    effnet_yaml = str(ROOT / "models" / "yolo11n-effnet.yaml")
+    out = tmp_path / "rooms-conf.json"  # query-time detector overrides are applied and recorded
+    args = ["--index", str(built_index[0]), "--rooms", str(rooms), "--json", str(out), "--conf", "1e-06"]
+    assert benchmark.main([*args, "--max-det", "3", "--query-weights", effnet_yaml]) == 0
+    assert service.detector is detector and service.detector.config == original  # the shared service is untouched
     result = json.loads(out.read_text())
     assert result["query_detector"]["conf"] == 1e-06 and result["query_overrides"]["max_det"] == 3
     assert result["query_weights_sha256"] != result["weights_sha256"]  # the queries used the other detector
     assert 0 < result["detections_per_room"] <= 3  # random weights score about 1e-4: a 1e-6 threshold passes boxes
-    row = benchmark.render_row(result)
+    row = render_row(result)
     assert row.startswith("| effnet-crop, conf 1e-06, max_det 3 | yolo11n-effnet.yaml | 2 all |")
     assert 0 <= result["chance"] <= 1 and result["shown_per_room"] <= 10
     assert result["shown_precision"] is None or 0 <= result["shown_precision"] <= 1
@@ -179,9 +176,9 @@ def test_table_mode_renders_one_row_per_run(query_run, tmp_path, capsys):
     doc = tmp_path / "BENCHMARKS.md"
     doc.write_text("# Benchmarks\n\nintro\n")
     assert benchmark.main(["--table", str(out), str(out), "--doc", str(doc), "--section", "retrieval"]) == 0
-    assert capsys.readouterr().out.startswith(benchmark.TABLE_HEADERS["queries"])
+    assert capsys.readouterr().out.startswith(TABLE_HEADERS["queries"])
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\nintro\n") and "<!-- retrieval:start -->" in text
     rows = [line for line in text.splitlines() if line.startswith("| effnet-crop | yolo11n.yaml | 6 |")]
-    assert len(rows) == 2 and rows[0].count("|") == benchmark.TABLE_HEADERS["queries"].count("|")
-    assert benchmark.render_row(json.loads(out.read_text())) == rows[0]
+    assert len(rows) == 2 and rows[0].count("|") == TABLE_HEADERS["queries"].count("|")
+    assert render_row(json.loads(out.read_text())) == rows[0]

@@ -5,10 +5,10 @@ import json
 import pytest
 import yaml
 
-from catalog.detector_data import room_split
 from catalog.taxonomy import CLASSES
 from engine.settings import shared_data_dir
 from tests.conftest import load_script
+from training.detector.rooms import room_split
 
 COCO = shared_data_dir().parent / "models" / "yolov8n-coco.pt"
 

@@ -156,7 +156,7 @@ def test_same_seed_same_labels(tmp_path, fake_catalogs):
 
 
 def test_cutout_box_is_exact():
-    from catalog import scenes
+    from training import scenes
 
     rgb = np.full((60, 80, 3), 255, np.uint8)
     rgb[10:40, 20:50] = (30, 60, 90)

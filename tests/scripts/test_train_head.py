@@ -11,14 +11,14 @@ import pytest
 
 import engine
 from catalog.build import BuildConfig, build_catalog
-from catalog.head_data import FeatureCache, SplitRule, shot_views
-from catalog.head_sets import index_views
-from catalog.head_train import TrainConfig, TrainData, train_head
 from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import HeadEmbedder
 from engine.index.store import CatalogIndex
 from tests.conftest import CATALOG, load_script
+from training.head.data import FeatureCache, SplitRule, shot_views
+from training.head.sets import index_views
+from training.head.train import TrainConfig, TrainData, train_head
 
 ALL_TRAIN = SplitRule(val_fraction=0.0)  # every family trains
 

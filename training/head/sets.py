@@ -1,4 +1,4 @@
-"""Assembling a head's training data: cached views + base-index entries, split by family, plus feedback triplets."""
+"""A head's training data: the view cache filled; cached views + base-index entries split by family; feedback."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from catalog.head_data import FeatureCache, SplitRule, product_key
-from catalog.head_train import TrainData
 from engine.curation.feedback import FeedbackStore
-from engine.embedding import EmbeddingConfig
+from engine.embedding import EmbeddingConfig, make_embedder
 from engine.index.manifest import IndexMismatchError
 from engine.index.store import CatalogIndex
+from training.head.data import FeatureCache, SplitRule, product_key, scene_views, shot_views
+from training.head.train import TrainData
 
 SEEN_EVAL_SHARE = 0.1  # of the scene views of training products, kept out for the "seen" curve
 MAX_EVAL = 600  # queries per evaluation set
+MAX_SCENE_VIEWS = 4096  # scene crops cached per catalogue
 
 
 def base_index(index_dir: str | Path) -> CatalogIndex:
@@ -116,3 +117,32 @@ def crop_encoder(embedder):
         return embedder.embed_crops([image], list(box))[0]
 
     return encode
+
+
+def fill_view_cache(
+    cache: Path,
+    indexes: list[CatalogIndex],
+    base_config: EmbeddingConfig,
+    rule: SplitRule,
+    scenes_dir: Path | None = None,
+    shots: int = 0,
+    max_scene_views: int = MAX_SCENE_VIEWS,
+    seed: int = 0,
+    progress: bool = True,
+) -> None:
+    """Compute and cache the base vectors of the scene crops and augmented shots not cached yet."""
+    embedder = make_embedder(base_config)
+    encode = lambda images, boxes: embedder.embed_crops(list(images), list(boxes))  # noqa: E731
+    for index in indexes:
+        root = Path(index.manifest["images_root"])
+        catalog, products = root.name, set(index.meta["product_id"])
+        if scenes_dir:
+            views = scene_views(scenes_dir, "train", (catalog,))
+            views = views[views["product_id"].isin(products)] if len(views) else views
+            views = views.sample(frac=1.0, random_state=0).head(max_scene_views)
+            if len(views):
+                FeatureCache(cache, f"scene-{catalog}-train").fill(views, encode, progress)
+        if shots:
+            views = shot_views(root, shots, rule, seed=seed, products_csv=index.manifest.get("products_csv"))
+            views = views[views["product_id"].isin(products)]
+            FeatureCache(cache, f"shot-{catalog}-{shots}x").fill(views, encode, progress)

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from catalog import detector_data as dd
-from catalog import scenes
 from catalog.taxonomy import CLASSES
 from engine.settings import shared_data_dir
+from training import scenes
+from training.detector import rooms as dd
 
 ROOMS = shared_data_dir() / "ikea-rooms"
 

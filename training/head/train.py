@@ -1,21 +1,22 @@
 """Training the embedding head on cached base vectors: P x K batches, a choice of losses, retrieval curves.
 
-Everything here works on numpy / torch arrays of base vectors (see `catalog.head_data.FeatureCache`); no image is
-decoded and no CNN runs, so a head trains in minutes on two CPU cores.
+Everything here works on numpy / torch arrays of base vectors (see `training.head.data.FeatureCache`); no image is
+decoded and no CNN runs.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
-from catalog.head_losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
 from engine.embedding.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
+from training.head.losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
 
 LOSSES = ("triplet", "ms", "softmax")
 
@@ -184,3 +185,35 @@ def summary(config: TrainConfig, history: list[dict], data: TrainData) -> dict:
         "final": {k: v for k, v in history[-1].items() if k != "step"},
         "start": history[0],
     }
+
+
+def plot_history(history: list[dict], path: Path, title: str, raw: dict | None = None) -> None:
+    """Loss per step (running mean) and the retrieval curves (raw base vectors dashed), side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = np.array([h["step"] for h in history if "loss" in h])
+    for key in sorted({k for h in history for k in h} - {"step", "seconds"}):
+        if " R@" in key:
+            points = [(h["step"], h[key]) for h in history if key in h]
+            line = right.plot(*zip(*points), marker=".", label=key)[0]
+            if raw and key in raw:
+                right.axhline(raw[key], color=line.get_color(), linestyle="--", linewidth=1)
+        elif history and any(key in h for h in history[1:]):
+            values = np.array([h.get(key, np.nan) for h in history if "loss" in h])
+            window = max(1, len(values) // 50)
+            left.plot(steps[window - 1 :], np.convolve(values, np.ones(window) / window, mode="valid"), label=key)
+    left.set(xlabel="step", ylabel="loss", title="training loss")
+    right.set(xlabel="step", ylabel="recall", title="scene crops vs catalogue (dashed: raw base vectors)", ylim=(0, 1))
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -3,7 +3,7 @@
 Every view is a (photo, box) of one catalogue product. The frozen base embedder (e.g. `effnet-crop`) turns it
 into a base vector once; those vectors are cached on disk in chunks (`FeatureCache`), so training a head, or
 ten heads, never reruns the CNN. Views keep the product's identity, family and category, and the family's
-split (`catalog.scenes.family_split`), so held-out families can be kept out of training entirely.
+split (`training.scenes.family_split`), so held-out families can be kept out of training entirely.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import pandas as pd
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
-from catalog.evaluation import normalise_family
-from catalog.scenes import augment_cutout, family_split, finish_image, load_cutout
+from training.backgrounds import shot_backdrop
+from training.metrics import normalise_family
+from training.scenes import augment_cutout, family_split, finish_image, load_cutout
 
 VIEW_COLUMNS = ["key", "product_id", "catalog", "family", "category", "source", "split"]
 MIN_BOX_SIDE = 24  # scene boxes smaller than this (pixels) are too small to describe a product
@@ -97,19 +98,6 @@ def shot_views(
     return frame
 
 
-def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A plain, gradient or blotchy backdrop in training conditions: (H, W, 3) float32 in 0..255."""
-    base = rng.uniform(40, 245, size=3)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    theta = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(theta) * xx / width + np.sin(theta) * yy / height)[..., None]
-    arr = base + ramp * rng.uniform(-60, 60, size=3)
-    if rng.random() < 0.5:
-        cells = rng.normal(0, rng.uniform(5, 25), size=(4, 4, 3)).astype(np.float32)
-        arr += np.asarray(Image.fromarray(cells[..., 0]).resize((width, height), Image.Resampling.BICUBIC))[..., None]
-    return np.clip(arr, 0, 255).astype(np.float32)
-
-
 def render_shot(
     path: str, seed: int, occluder_path: str | None = None
 ) -> tuple[Image.Image, tuple[float, float, float, float]]:
@@ -125,7 +113,7 @@ def render_shot(
     cut = augment_cutout(rng, cut, side)
     x = int(rng.uniform(-0.2 * cut.width, width - 0.8 * cut.width))
     y = int(rng.uniform(-0.2 * cut.height, height - 0.8 * cut.height))
-    canvas = Image.fromarray(background(rng, height, width).astype(np.uint8))
+    canvas = Image.fromarray(shot_backdrop(rng, height, width).astype(np.uint8))
     canvas.paste(cut, (x, y), cut)
     box = (max(0, x), max(0, y), min(width, x + cut.width), min(height, y + cut.height))
     if occluder is not None and rng.random() < 0.4:

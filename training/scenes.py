@@ -6,13 +6,14 @@ import csv
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from catalog.taxonomy import coarse_class
+from engine.search.taxonomy import coarse_class
 
 WHITE_THRESHOLD = 235  # a pixel whose smallest channel is below this is product
 WEAK_THRESHOLD = 250  # lighter pixels count when connected to product pixels
@@ -162,6 +163,12 @@ def load_cutout(path: str, max_side: int, allow_rectangle: bool = True) -> Image
         size = (max(1, round(cut.width * scale)), max(1, round(cut.height * scale)))
         cut = cut.resize(size, Image.Resampling.LANCZOS)
     return cut
+
+
+@lru_cache(maxsize=1024)
+def cached_cutout(path: str, max_side: int, allow_rectangle: bool) -> Image.Image | None:
+    """`load_cutout`, cached per process (the same products are pasted again and again)."""
+    return load_cutout(path, max_side, allow_rectangle)
 
 
 def pick_products(rng: np.random.Generator, pool: list[Product], weights: np.ndarray, n: int) -> list[Product]:

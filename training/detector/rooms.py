@@ -1,6 +1,6 @@
 """Real-photo training data for the detector: dev rooms split by photo, COCO pseudo-labels, copy-paste on rooms.
 
-The synthetic scenes (`catalog/scenes.py`) teach the catalogue's classes on made-up rooms. Real room photos keep
+The synthetic scenes (`training/scenes.py`) teach the catalogue's classes on made-up rooms. Real room photos keep
 what a COCO-pretrained model knows about real light, clutter and perspective:
 
 * `room_split` puts every dev room photo in "train" or "heldout" by a hash of its file name, so a photo is never
@@ -13,12 +13,18 @@ what a COCO-pretrained model knows about real light, clutter and perspective:
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
+from tqdm import tqdm
 
-from catalog import scenes
+from engine.images import load_image
+from engine.search.taxonomy import CLASSES
+from engine.settings import shared_data_dir
+from training import scenes
 
 HELDOUT_FRACTION = 0.3  # share of dev room photos never trained on
 PSEUDO_CONF = 0.35  # COCO boxes at or above this confidence become labels
@@ -104,3 +110,68 @@ def yolo_lines(labels: list[tuple[str, Box]], size: tuple[int, int], classes: li
             cx, cy, bw, bh = (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h
             lines.append(f"{classes.index(cls)} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
     return lines
+
+
+def cutout_pool(seed: int) -> tuple[list[scenes.Product], np.ndarray]:
+    """Training-family catalogue products of the classes COCO lacks, with class-balanced sampling weights."""
+    catalogs = [shared_data_dir() / name for name in ("ikea-catalog", "ikea-rooms")]
+    products = [p for p in scenes.load_products([c for c in catalogs if c.is_dir()]) if p.cls in COCO_LACKS]
+    pool = [p for p in products if scenes.family_split(p.family, seed, 0.1) == "train"]
+    return pool, scenes.class_balanced_weights(pool)
+
+
+def pick_cutouts(rng: np.random.Generator, pool, weights, long_side: int) -> list:
+    """0-3 loadable cut-outs for one room image."""
+    picked = []
+    for product in scenes.pick_products(rng, pool, weights, 6):
+        cut = scenes.load_cutout(product.path, int(0.6 * long_side), product.cls not in scenes.NO_RECTANGLE_CLASSES)
+        if cut is not None:
+            picked.append((product, cut))
+    return picked[: int(rng.integers(0, 4))]
+
+
+def write_data_yaml(out: Path, scenes_dir: Path) -> None:
+    """data.yaml: train on the synthetic scenes and the rooms, validate on the synthetic validation scenes."""
+    names = "".join(f"  {i}: {name}\n" for i, name in enumerate(CLASSES))
+    train = [str((scenes_dir / "images" / "train").resolve()), str((out / "images" / "train").resolve())]
+    (out / "data.yaml").write_text(
+        f"path: {out.resolve()}\ntrain: {json.dumps(train)}\nval: {(scenes_dir / 'images' / 'val').resolve()}\n"
+        f"nc: {len(CLASSES)}\nnames:\n{names}"
+    )
+
+
+def make_room_data(
+    detector,
+    rooms_dir: Path,
+    scenes_dir: Path,
+    out: Path,
+    variants: int = 8,
+    imgsz: int = 640,
+    heldout_fraction: float = HELDOUT_FRACTION,
+    seed: int = 0,
+    limit: int | None = None,
+) -> dict:
+    """Pseudo-label the training rooms with `detector` (COCO weights), write `variants` images of each, split.json
+    and data.yaml; returns counts."""
+    rooms = pd.read_csv(rooms_dir / "rooms.csv", dtype=str, keep_default_na=False)
+    split = {row: room_split(row, heldout_fraction) for row in rooms["image"]}
+    train = [image for image, part in split.items() if part == "train"][:limit]
+    for kind in ("images", "labels"):
+        (out / kind / "train").mkdir(parents=True, exist_ok=True)
+    pool, weights = cutout_pool(seed)
+    rng = np.random.default_rng(seed)
+    boxes = 0
+    for n, image in enumerate(tqdm(train, desc="rooms", unit="room")):
+        photo = load_image(rooms_dir / image)
+        labels = pseudo_labels(detector, [photo])[0]
+        for v in range(variants):
+            scene, kept = room_scene(rng, photo, labels, pick_cutouts(rng, pool, weights, imgsz), imgsz)
+            name = f"room_{n:04d}_{v:02d}"
+            scene.save(out / "images" / "train" / f"{name}.jpg", quality=int(rng.integers(70, 96)))
+            lines = yolo_lines(kept, scene.size, CLASSES)
+            (out / "labels" / "train" / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
+            boxes += len(lines)
+    heldout = sorted(image for image, part in split.items() if part == "heldout")
+    (out / "split.json").write_text(json.dumps({"train": train, "heldout": heldout}, indent=1) + "\n")
+    write_data_yaml(out, scenes_dir)
+    return {"train": len(train), "heldout": len(heldout), "images": len(train) * variants, "boxes": boxes}

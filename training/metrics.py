@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from catalog.taxonomy import coarse_class
 from engine.geometry import box_iou as iou
+from engine.search.taxonomy import coarse_class
 
 LARGE_CLASSES = {"sofa", "chair", "table", "bed", "lamp", "rug"}
 # The coarse "storage" class also holds boxes, baskets, doors and drawer fronts: only furniture counts as large.

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from catalog import evaluation as ev
+from training import metrics as ev
 
 
 def test_iou_of_identical_disjoint_touching_nested_and_degenerate_boxes():

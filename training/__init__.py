@@ -1,0 +1,1 @@
+"""Training and evaluation, apart from serving: synthetic data, the detector, the embedding head, the benchmark."""

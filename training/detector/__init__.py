@@ -1,0 +1,1 @@
+"""The furniture detector: its training data and its training runs."""

@@ -1,0 +1,1 @@
+"""The embedding head: training views, losses, training runs."""
