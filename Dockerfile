@@ -29,6 +29,7 @@ RUN pip install torch==2.14.1 torchvision==0.29.1 --index-url https://download.p
 
 COPY engine/ engine/
 COPY catalog/ catalog/
+COPY training/ training/
 COPY pages/ pages/
 COPY scripts/ scripts/
 COPY models/ models/

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import shutil
 from pathlib import Path
@@ -17,11 +16,6 @@ from scripts import videolib
 pytest_plugins = ["tests.tiers", "tests.guards"]  # tiers: unit, integration, browser; guards: docs/ untouched
 
 CATALOG = shared_data_dir() / "ikea-catalog"
-
-
-def load_script(name: str):
-    """`scripts.<name>` (kept for tests that call it; new tests import `from scripts import name`)."""
-    return importlib.import_module(f"scripts.{name}")
 
 
 ROOMS = shared_data_dir() / "ikea-rooms"

@@ -31,15 +31,6 @@ HEAVY_FIXTURES = frozenset(
         "effnet_index",  # tests/scripts/test_train_head.py: builds an effnet-crop index of the catalogue
     }
 )
-# Tests that read the shared data directly, in files the training package is taking over: these marks move
-# into those files (`@pytest.mark.integration`) once they have landed.
-INTEGRATION_TESTS = frozenset(
-    {
-        "test_room_split_is_by_file_name_and_near_the_fraction",
-        "test_two_rooms_give_labelled_variants_and_the_held_out_rooms_stay_out",
-        "test_synthesize_real_catalogs",
-    }
-)
 UNIT_SECONDS = 3.0
 
 _SHARED = (str(shared_data_dir().resolve()) + "/", str(shared_data_dir().parent.resolve() / "models") + "/")
@@ -73,7 +64,7 @@ def tier_of(item, data_modules: set[str]) -> str:
     fixtures = set(getattr(item, "fixturenames", ()))
     if item.get_closest_marker("browser") or "browser" in fixtures:
         return "browser"
-    if item.get_closest_marker("slow") or fixtures & HEAVY_FIXTURES or item.originalname in INTEGRATION_TESTS:
+    if item.get_closest_marker("slow") or fixtures & HEAVY_FIXTURES:
         return "integration"
     if item.nodeid.split("::")[0] in data_modules:
         return "integration"

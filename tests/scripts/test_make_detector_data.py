@@ -7,19 +7,20 @@ import yaml
 
 from catalog.taxonomy import CLASSES
 from engine.settings import shared_data_dir
-from tests.conftest import load_script
+from scripts import make_detector_data
 from training.detector.rooms import room_split
 
 COCO = shared_data_dir().parent / "models" / "yolov8n-coco.pt"
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(not COCO.is_file(), reason="COCO weights not in ../shared/models")
 def test_two_rooms_give_labelled_variants_and_the_held_out_rooms_stay_out(tmp_path):
     scenes = tmp_path / "scenes"
     (scenes / "images" / "val").mkdir(parents=True)
     out = tmp_path / "detector"
     args = ["--rooms", str(shared_data_dir() / "ikea-rooms"), "--scenes", str(scenes), "--coco", str(COCO)]
-    load_script("make_detector_data").main([*args, "--out", str(out), "--variants", "2", "--limit", "2"])
+    make_detector_data.main([*args, "--out", str(out), "--variants", "2", "--limit", "2"])
 
     images = sorted((out / "images" / "train").glob("*.jpg"))
     labels = sorted((out / "labels" / "train").glob("*.txt"))

@@ -11,16 +11,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from catalog.taxonomy import CLASSES, coarse_class
-from tests.conftest import load_script
+from engine.settings import shared_data_dir
+from scripts import synthesize_scenes
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REAL_CATALOGS = [
-    REPO_ROOT.parent / "shared" / "data" / "ikea-catalog",
-    REPO_ROOT.parent / "shared" / "data" / "ikea-rooms",
-]
-
-
-synth = load_script("synthesize_scenes")
+REAL_CATALOGS = [shared_data_dir() / "ikea-catalog", shared_data_dir() / "ikea-rooms"]  # follows LOOKALIKE_DATA
+synth = synthesize_scenes
 
 
 @pytest.mark.parametrize(
@@ -169,6 +164,7 @@ def test_cutout_box_is_exact():
     not all((c / "products.csv").exists() for c in REAL_CATALOGS),
     reason="shared catalogues not available",
 )
+@pytest.mark.integration
 def test_synthesize_real_catalogs(tmp_path):
     synth.main(
         ["--out", str(tmp_path), "--n-train", "4", "--n-val", "2", "--imgsz", "256",

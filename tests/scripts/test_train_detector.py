@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from engine.detection.detector import Detector
-from tests.conftest import CATALOG, load_script
+from scripts import synthesize_scenes, train_detector
+from tests.conftest import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,7 @@ def scenes(tmp_path_factory) -> Path:
     if not CATALOG.is_dir():
         pytest.skip(f"no catalogue at {CATALOG}")
     data = tmp_path_factory.mktemp("scenes")
-    load_script("synthesize_scenes").main(
+    synthesize_scenes.main(
         ["--out", str(data), "--n-train", "8", "--n-val", "4", "--imgsz", "192", "--workers", "1",
          "--catalogs", str(CATALOG)]
     )  # fmt: skip
@@ -30,7 +31,7 @@ def scenes(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_one_epoch_from_yaml_then_a_rerun_does_not_retrain(scenes, tmp_path, capsys):
     data = scenes
-    train = load_script("train_detector")
+    train = train_detector
     out = tmp_path / "models" / "tiny.pt"
     args = ["--data", str(data / "data.yaml"), "--weights", "yolo11n.yaml", "--epochs", "1", "--imgsz", "64"]
     args += ["--batch", "4", "--workers", "0", "--cache", "none", "--project", str(tmp_path / "runs")]
@@ -62,7 +63,7 @@ def test_one_epoch_on_the_imagenet_effnet_backbone_gives_a_loadable_checkpoint(s
     args = ["--data", str(scenes / "data.yaml"), "--weights", str(ROOT / "models" / "yolo11n-effnet.yaml")]
     args += ["--epochs", "1", "--imgsz", "64", "--batch", "4", "--workers", "0", "--cache", "none"]
     args += ["--project", str(tmp_path / "runs"), "--name", "effnet", "--out", str(out)]
-    load_script("train_detector").main(args)
+    train_detector.main(args)
     detector = Detector(out)  # unpickles the custom backbone through the engine
     assert type(detector.model.model[0]).__name__ == "EfficientNetLite0Backbone"
     analysis = detector.analyse([Image.fromarray(np.full((96, 128, 3), 200, np.uint8))])[0]

@@ -15,7 +15,9 @@ from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import HeadEmbedder
 from engine.index.store import CatalogIndex
-from tests.conftest import CATALOG, load_script
+from scripts import eval_heads
+from scripts import train_head as train_head_script
+from tests.conftest import CATALOG
 from training.head.data import FeatureCache, SplitRule, shot_views
 from training.head.sets import index_views
 from training.head.train import TrainConfig, TrainData, train_head
@@ -79,7 +81,7 @@ def test_script_writes_head_curves_and_a_reembedded_index(effnet_index, tmp_path
     args = ["--index", str(effnet_index), "--cache", str(tmp_path / "cache"), "--shots", "2", "--steps", "40"]
     args += ["--P", "6", "--K", "3", "--hidden", "32", "--out-dim", "16", "--out", str(out)]
     args += ["--plot", str(tmp_path / "curves.png"), "--reembed", str(index_out), "--quiet"]
-    assert load_script("train_head").main(args) == 0
+    assert train_head_script.main(args) == 0
     assert out.is_file() and (tmp_path / "curves.png").stat().st_size > 10_000
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["config"]["loss"] == "triplet+softmax" and len(record["history"]) == 41
@@ -110,7 +112,7 @@ def test_curator_marks_move_the_ranking_their_way(effnet_index, tmp_path):
         args = ["--index", str(effnet_index), "--loss", "softmax", "--steps", "80", "--P", "12", "--K", "1"]
         args += ["--hidden", "64", "--out-dim", "32", "--feedback-weight", "5", "--out", str(tmp_path / f"{name}.pt")]
         args += ["--reembed", str(tmp_path / name), "--quiet"] + (["--feedback", str(store.path)] if feedback else [])
-        assert load_script("train_head").main(args) == 0
+        assert train_head_script.main(args) == 0
         return engine.load(tmp_path / name)
 
     without, marked = train("without", False), train("marked", True)
@@ -133,7 +135,7 @@ def test_eval_heads_scores_raw_vectors_and_each_head(effnet_index, tmp_path, cap
     save_head(ProjectionHead(1280, 16, 8), tmp_path / "random.pt", {"name": "effnet-crop", "crop_size": 224})
     args = ["--index", str(effnet_index), "--queries", str(tmp_path), "--heads", str(tmp_path / "random.pt")]
     args += ["--cache", str(tmp_path / "q.npy"), "--doc", str(tmp_path / "B.md")]
-    assert load_script("eval_heads").main(args) == 0
+    assert eval_heads.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].startswith("| raw (no head) | - | - | 1.00 |")  # each query is its product's own photo
     assert lines[0].count("|") == lines[3].count("|") == 12 and lines[3].startswith("| random |")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
 from catalog.taxonomy import CLASSES
@@ -12,6 +13,7 @@ from training.detector import rooms as dd
 ROOMS = shared_data_dir() / "ikea-rooms"
 
 
+@pytest.mark.integration
 def test_room_split_is_by_file_name_and_near_the_fraction():
     images = pd.read_csv(ROOMS / "rooms.csv")["image"].tolist()
     parts = [dd.room_split(image) for image in images]
