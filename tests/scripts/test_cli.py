@@ -76,6 +76,7 @@ def test_lookalike_search_finds_a_catalogue_photo(built_index, small_catalog):
     assert [r["rank"] for r in results] == [1, 2, 3] and results[0]["product_id"] == "sofas/1"
 
 
+@pytest.mark.integration  # real processes: each imports torch
 def test_the_installed_project_runs_scripts_as_files_and_as_the_lookalike_command(tmp_path):
     """What scripts/setup.sh installs (pip install -e .): both work from any folder."""
     as_file = subprocess.run([sys.executable, str(ROOT / "scripts" / "search.py"), "--help"], cwd=tmp_path,
