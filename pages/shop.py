@@ -171,8 +171,10 @@ def clickable_photo(state: dict) -> dict | None:
         point_display_radius=5,
         update_streamlit=True,
         key=canvas_key,
+        on_change=lambda: _canvas_changed(state, visible, canvas_key, scale),  # before the run: one run per click
     )
-    _apply_canvas_event(state, visible, canvas_key, result.json_data, scale)
+    if _apply_canvas_event(state, visible, canvas_key, result.json_data, scale):
+        st.rerun()  # only when the callback did not see the event: redraw with the new selection
     if state["selected"] is None:
         return None
     return {"box": state["boxes"][state["selected"]], "label": state["labels"][state["selected"]]}
@@ -211,12 +213,22 @@ def _selection_hint(state: dict, n_visible: int, mode: str) -> str:
     return text + "Click inside a box to search for it (click again to pick a larger box under the same spot)."
 
 
-def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_data: dict | None, scale: float):
-    """Turn a canvas's newest object into a selection: a click picks a visible box, a drag adds and picks one."""
+def _canvas_changed(state: dict, visible: list[int], canvas_key: str, scale: float) -> None:
+    """The canvas's callback: apply its event before the run, so the run draws the new selection and its grid."""
+    value = st.session_state.get(canvas_key) or {}
+    drawing = value.get("drawing") or {}
+    _apply_canvas_event(state, visible, canvas_key, drawing.get("raw"), scale)
+
+
+def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_data: dict | None, scale: float) -> bool:
+    """Turn a canvas's newest object into a selection: a click picks a visible box, a drag adds and picks one.
+
+    Returns whether the selection changed.
+    """
     objects = (json_data or {}).get("objects") or []
     event = (len(objects), objects[-1].get("left"), objects[-1].get("top")) if objects else None
     if event is None or state["handled"].get(canvas_key) == event:
-        return  # nothing new from this canvas (reruns replay the last value of every canvas)
+        return False  # nothing new from this canvas (reruns replay the last value of every canvas)
     state["handled"][canvas_key] = event
     state["events"] += 1  # the next run draws a fresh canvas: the click's dot or the dragged rectangle goes
     kind, geometry = canvas_shape(objects[-1], MIN_DRAG)
@@ -230,9 +242,9 @@ def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_d
         picked = box_at_click(boxes, geometry[0] / scale, geometry[1] / scale, current)
         if picked is None:
             st.toast("No object there: click inside a box, or switch to “Draw a box”.")
-            return
+            return False
         state["selected"] = visible[picked]
-    st.rerun()  # redraw the background with the new selection highlighted
+    return True
 
 
 if routed_through_app():
