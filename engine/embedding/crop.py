@@ -128,21 +128,21 @@ class EffnetCropEmbedder:
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 1280) float32 unit vectors."""
-        return self._encode_all(effnet_inputs(source_image(analysis), boxes, self.config.crop_size))  # (N, 1280)
+        return self.encode_crops(effnet_inputs(source_image(analysis), boxes, self.config.crop_size))  # (N, 1280)
 
     def embed_many(self, analyses: list[Analysis], boxes: list[np.ndarray]) -> list[np.ndarray]:
         """Per image (N_i, 1280) unit vectors; all images' crops go through the network in shared batches."""
         size = self.config.crop_size
         inputs = [effnet_inputs(source_image(a), np.asarray(b).reshape(-1, 4), size) for a, b in zip(analyses, boxes)]
-        return split_rows(self._encode_all(torch.cat(inputs) if inputs else None), [len(x) for x in inputs])
+        return split_rows(self.encode_crops(torch.cat(inputs) if inputs else None), [len(x) for x in inputs])
 
     def embed_crops(self, images: list[Image.Image], boxes: list) -> np.ndarray:
         """One box per photo, batched across photos (training-data caching): -> (N, 1280) float32 unit vectors."""
         size = self.config.crop_size
         inputs = [effnet_inputs(im, np.asarray(b).reshape(1, 4), size) for im, b in zip(images, boxes)]
-        return self._encode_all(torch.cat(inputs) if inputs else None)
+        return self.encode_crops(torch.cat(inputs) if inputs else None)
 
-    def _encode_all(self, inputs: torch.Tensor | None) -> np.ndarray:
+    def encode_crops(self, inputs: torch.Tensor | None) -> np.ndarray:
         """(N, 3, S, S) normalised crops, `CROP_BATCH` at a time -> (N, 1280) float32 unit vectors."""
         if inputs is None or not len(inputs):
             return np.zeros((0, EFFNET_WIDTH), dtype=np.float32)
