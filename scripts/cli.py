@@ -43,6 +43,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "self-retrieval": ("bench_self_retrieval", "does each catalogue photo find its own product first"),
     "video": ("bench_video", "video search speed on a video made from real room photos"),
     "first-start": ("bench_first_start", "first start: a fresh build of a demo catalogue"),
+    "query-tricks": ("bench_query_tricks", "query-side crop context, flip and two scales on the held-out rooms"),
 }
 SCREENSHOTS: dict[str, tuple[str, str]] = {
     "demo": ("screenshot_demo", "the shop page: a sample room, a click, the grid (a running app)"),
