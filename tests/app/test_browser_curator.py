@@ -56,7 +56,8 @@ def sign_in(page) -> None:
     """The sidebar form: name and password."""
     from playwright.sync_api import expect
 
-    expect(page.get_by_text("Curator mode")).to_be_visible(timeout=2 * DETECT_TIMEOUT)
+    heading = page.get_by_test_id("stSidebarUserContent").get_by_text("Curator mode", exact=True)  # not the page's hint
+    expect(heading).to_be_visible(timeout=2 * DETECT_TIMEOUT)
     page.get_by_label("Your name (recorded with your changes)").fill("Ana")
     page.get_by_label("Curator password").fill(PASSWORD)
     page.get_by_role("button", name="Unlock").click()
