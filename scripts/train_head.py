@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
@@ -26,9 +26,11 @@ import torch
 from catalog.reembed import reembed_index
 from engine.curation.feedback import FILENAME, FeedbackStore
 from engine.embedding import EmbeddingConfig, make_embedder
-from engine.embedding.head import save_head
+from engine.embedding.head import load_head, save_head
+from engine.files import file_sha256
 from engine.settings import PROJECT_ROOT
 from training.head.data import SplitRule
+from training.head.room_views import RoomPairs, merge_triplets
 from training.head.sets import (
     MAX_SCENE_VIEWS,
     assemble,
@@ -51,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--shots", type=int, default=0, help="augmented product-shot views per training product")
     ap.add_argument("--max-scene-views", type=int, default=MAX_SCENE_VIEWS, help="scene crops per catalogue")
     ap.add_argument("--feedback", type=Path, help="curator marks: an index folder or its feedback.sqlite")
+    ap.add_argument("--room-pairs", type=Path, help="pairs mined from training room photos (mine_room_pairs.py)")
+    ap.add_argument("--room-eval", type=Path, help="pairs mined from held-out room photos: a curve, never trained")
+    ap.add_argument("--init", type=Path, help="start from this head checkpoint (fine-tuning) instead of at random")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="head checkpoint to write")
     ap.add_argument("--plot", type=Path, help="training curves PNG")
     ap.add_argument("--reembed", type=Path, nargs="+", help="re-embed each --index with the head into these folders")
@@ -80,17 +85,23 @@ def main(argv: list[str] | None = None) -> int:
             args.cache, indexes, base_config, rule, args.scenes, args.shots, args.max_scene_views, args.seed,
             not args.quiet,
         )  # fmt: skip
-    data = assemble(indexes, args.cache, rule, config.seed)
+    rooms = RoomPairs.load(args.room_pairs, args.room_eval, indexes)
+    data = assemble(indexes, args.cache, rule, config.seed, rooms.views(), rooms.evals())
+    curator = None
     if args.feedback:
         store_dir = args.feedback.parent if args.feedback.name == FILENAME else args.feedback
-        data.feedback = feedback_triplets(
-            FeedbackStore(store_dir), indexes[0], crop_encoder(make_embedder(base_config))
-        )
+        curator = feedback_triplets(FeedbackStore(store_dir), indexes[0], crop_encoder(make_embedder(base_config)))
+    data.feedback = merge_triplets(curator, rooms.triplets(rule))
     print(f"{len(data.views)} training views of {data.views['key'].nunique()} products; raw: {evaluate(None, data)}")
+    init = load_head(args.init, base_name=base_config.name).module if args.init else None
+    if init is not None:
+        config = replace(config, hidden=init.arch["hidden"], out_dim=init.arch["out_dim"])
     started = time.perf_counter()
-    head, history = train_head(data, config, progress=not args.quiet)
+    head, history = train_head(data, config, progress=not args.quiet, init=init)
     facts = summary(config, history, data) | {"train_seconds": round(time.perf_counter() - started, 1)}
     facts["raw"] = evaluate(None, data)
+    facts["init"] = {"path": str(args.init), "sha256": file_sha256(args.init)} if args.init else None
+    facts["room_pairs"] = {"train": str(args.room_pairs or ""), "heldout": str(args.room_eval or "")}
     base = {"name": base_config.name, "crop_size": base_config.crop_size}
     sha = save_head(head, args.out, base, facts)
     args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": history}, indent=1))

@@ -20,7 +20,7 @@ from scripts import train_head as train_head_script
 from tests.conftest import CATALOG
 from training.head.data import FeatureCache, SplitRule, shot_views
 from training.head.sets import index_views
-from training.head.train import TrainConfig, TrainData, train_head
+from training.head.train import TrainConfig, TrainData, pk_batches, train_head
 
 ALL_TRAIN = SplitRule(val_fraction=0.0)  # every family trains
 
@@ -141,3 +141,46 @@ def test_eval_heads_scores_raw_vectors_and_each_head(effnet_index, tmp_path, cap
     assert lines[0].count("|") == lines[3].count("|") == 12 and lines[3].startswith("| random |")
     assert (tmp_path / "q.npy").is_file()
     assert "<!-- head-losses:start -->" in (tmp_path / "B.md").read_text()
+
+
+def test_batches_bring_a_room_crop_of_each_focus_product():
+    keys = np.repeat(np.arange(20), 4)
+    focus = np.zeros(len(keys), dtype=bool)
+    focus[[3, 7, 11]] = True  # one room crop for products 0, 1 and 2
+    batches = pk_batches(keys, 8, 3, np.random.default_rng(0), focus, focus_share=0.25)
+    for _ in range(20):
+        batch = next(batches).reshape(8, 3)
+        assert set(keys[batch[:2, 0]]) <= {0, 1, 2} and focus[batch[:2, 0]].all()  # 2 of 8 products: focus
+        assert len(set(keys[batch[:, 0]])) == 8  # 8 distinct products
+
+
+def write_pairs(folder: Path, views: pd.DataFrame, vectors: np.ndarray, rows: np.ndarray) -> None:
+    """A mined-pairs folder whose 'room crops' are the given views (their negatives: another product's view)."""
+    folder.mkdir(parents=True)
+    pairs = pd.DataFrame({"image": "room.jpg", "product_id": views["product_id"].to_numpy()[rows]})
+    pairs[["x0", "y0", "x1", "y1"]] = [0.0, 0.0, 10.0, 10.0]
+    pairs = pairs.assign(box_class="chair", confidence=0.5, score=0.5, rank=1, class_fit=1.0)
+    pairs.to_csv(folder / "pairs.csv", index=False)
+    np.save(folder / "base.npy", vectors[rows])
+    np.save(folder / "negatives.npy", vectors[np.roll(rows, 1)])
+
+
+def test_fine_tuning_on_room_pairs_from_a_head(effnet_index, shot_cache, tmp_path):
+    views, vectors = shot_cache
+    copy = views.groupby("key").cumcount().to_numpy()
+    write_pairs(tmp_path / "train", views, vectors, np.flatnonzero(copy == 0))
+    write_pairs(tmp_path / "heldout", views, vectors, np.flatnonzero(copy == 3))
+    first = tmp_path / "first.pt"
+    args = ["--index", str(effnet_index), "--P", "6", "--K", "3", "--hidden", "32", "--out-dim", "16", "--quiet"]
+    args += ["--val-fraction", "0", "--room-eval", str(tmp_path / "heldout")]
+    assert train_head_script.main(args + ["--steps", "20", "--out", str(first)]) == 0
+    tuned = tmp_path / "tuned.pt"
+    rooms = ["--room-pairs", str(tmp_path / "train"), "--room-share", "0.5", "--init", str(first)]
+    assert train_head_script.main(args + rooms + ["--steps", "80", "--out", str(tuned)]) == 0
+    record = json.loads(tuned.with_suffix(".json").read_text())
+    assert record["sources"]["room"] == 12 and record["init"]["path"] == str(first)
+    assert record["feedback_triplets"] == 12  # one (room crop, product, other box) triplet per training pair
+    started = json.loads(first.with_suffix(".json").read_text())["history"][-1]
+    history = record["history"]
+    assert history[0]["rooms R@1"] == started["rooms R@1"]  # the run starts from the first head's weights
+    assert history[-1]["rooms R@10"] >= history[0]["rooms R@10"] and history[-1]["rooms R@1"] > history[0]["rooms R@1"]

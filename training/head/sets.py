@@ -60,10 +60,21 @@ def cached_views(cache_root: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.concat(frames, ignore_index=True), np.concatenate(vectors)
 
 
-def assemble(indexes: list[CatalogIndex], cache_root: str | Path | None, rule: SplitRule, seed: int = 0) -> TrainData:
+def assemble(
+    indexes: list[CatalogIndex],
+    cache_root: str | Path | None,
+    rule: SplitRule,
+    seed: int = 0,
+    extra: tuple[tuple[pd.DataFrame, np.ndarray], ...] = (),
+    extra_evals: dict[str, tuple[pd.DataFrame, np.ndarray]] | None = None,
+) -> TrainData:
     """Training views of training families only; evaluation sets 'seen' (held-back scene views of training
-    products) and 'held-out' (views of held-out families); the gallery is every entry of the indexes."""
-    parts = [index_views(index) for index in indexes]
+    products) and 'held-out' (views of held-out families); the gallery is every entry of the indexes.
+
+    `extra` adds (views, vectors) of other sources (e.g. mined room pairs), split by family like the rest;
+    `extra_evals` adds named evaluation sets that are never trained on (e.g. pairs from held-out photos).
+    """
+    parts = [index_views(index) for index in indexes] + list(extra)
     if cache_root and Path(cache_root).is_dir():
         parts.append(cached_views(cache_root))
     parts = [(v, x) for v, x in parts if len(v)]
@@ -80,6 +91,9 @@ def assemble(indexes: list[CatalogIndex], cache_root: str | Path | None, rule: S
         picked = rng.choice(picked, size=min(MAX_EVAL, len(picked)), replace=False) if len(picked) else picked
         if len(picked):
             evals[name] = (vectors[picked], views["key"].to_numpy()[picked])
+    for name, (eval_views, eval_vectors) in (extra_evals or {}).items():
+        if len(eval_views):
+            evals[name] = (eval_vectors, eval_views["key"].to_numpy())
     gallery = (vectors[is_index], views["key"].to_numpy()[is_index]) if is_index.any() else None
     return TrainData(vectors[train], views[train].reset_index(drop=True), evals, gallery)
 

@@ -40,6 +40,7 @@ class TrainConfig:
     feedback_batch: int = 32
     eval_every: int = 100
     seed: int = 0
+    room_share: float = 0.0  # share of each batch's products that come with a real room crop (mined pairs)
 
     def losses(self) -> list[str]:
         """The loss names, validated."""
@@ -61,14 +62,32 @@ class TrainData:
     feedback: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (anchors, positives, negatives)
 
 
-def pk_batches(keys: np.ndarray, n_products: int, n_views: int, rng: np.random.Generator):
-    """Endless index batches of P products x K views (sampled with replacement when a product has fewer)."""
+def pk_batches(
+    keys: np.ndarray,
+    n_products: int,
+    n_views: int,
+    rng: np.random.Generator,
+    focus: np.ndarray | None = None,
+    focus_share: float = 0.0,
+):
+    """Endless index batches of P products x K views (sampled with replacement when a product has fewer).
+
+    With a boolean `focus` mask over the views (e.g. real room crops), `focus_share` of each batch's products are
+    drawn from the products that have focus views, and one of each such product's K views is a focus view.
+    """
     groups = pd.Series(np.arange(len(keys))).groupby(keys).apply(np.asarray)
     groups = groups[groups.map(len) >= 2] if (groups.map(len) >= 2).sum() >= 2 else groups
     members = list(groups.to_numpy())
+    focused = [i for i, m in enumerate(members) if focus is not None and focus[m].any()]
+    n_focus = min(len(focused), round(n_products * focus_share)) if focused else 0
     while True:
-        chosen = rng.choice(len(members), size=min(n_products, len(members)), replace=False)
-        yield np.concatenate([rng.choice(members[c], size=n_views, replace=len(members[c]) < n_views) for c in chosen])
+        first = rng.choice(focused, size=n_focus, replace=False) if n_focus else np.zeros(0, np.int64)
+        rest = np.setdiff1d(np.arange(len(members)), first)
+        chosen = [*first, *rng.choice(rest, size=min(n_products - n_focus, len(rest)), replace=False)]
+        batch = [rng.choice(members[c], size=n_views, replace=len(members[c]) < n_views) for c in chosen]
+        for i in range(n_focus):  # the first view of each focus product is one of its focus views
+            batch[i][0] = rng.choice(members[chosen[i]][focus[members[chosen[i]]]])
+        yield np.concatenate(batch)
 
 
 def codes(values) -> np.ndarray:
@@ -129,8 +148,11 @@ def batch_loss(head, criteria: dict, names: list[str], x, labels, families, clas
     return sum(parts.values()), parts
 
 
-def train_head(data: TrainData, config: TrainConfig, progress: bool = True) -> tuple[ProjectionHead, list[dict]]:
-    """Train a head; returns it (eval mode) and the history (loss per step, eval figures every `eval_every`)."""
+def train_head(
+    data: TrainData, config: TrainConfig, progress: bool = True, init: ProjectionHead | None = None
+) -> tuple[ProjectionHead, list[dict]]:
+    """Train a head (from `init`'s weights when given: fine-tuning); returns it (eval mode) and the history
+    (loss per step, eval figures every `eval_every`)."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     names = config.losses()
@@ -138,11 +160,14 @@ def train_head(data: TrainData, config: TrainConfig, progress: bool = True) -> t
     keys = data.views["key"].to_numpy()
     labels_all, families_all = torch.from_numpy(codes(keys)), torch.from_numpy(codes(data.views["family"]))
     head = ProjectionHead(x_all.shape[1], config.hidden, config.out_dim, config.dropout)
+    if init is not None:
+        head.load_state_dict(init.state_dict())
     criteria = {"softmax": NormSoftmax(int(labels_all.max()) + 1, config.out_dim)} if "softmax" in names else {}
     params = list(head.parameters()) + [p for c in criteria.values() for p in c.parameters()]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=config.steps, pct_start=0.1)
-    batches = pk_batches(keys, config.P, config.K, rng)
+    focus = data.views["source"].eq("room").to_numpy() if "source" in data.views else None
+    batches = pk_batches(keys, config.P, config.K, rng, focus, config.room_share)
     history, started = [{"step": 0, **evaluate(head, data)}], time.perf_counter()
     bar = tqdm(range(1, config.steps + 1), desc=f"Training head ({config.loss})", disable=not progress)
     for step in bar:
