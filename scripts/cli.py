@@ -62,6 +62,7 @@ COMMANDS: dict[str, tuple[str | dict | Callable, str]] = {
     "synthesize-scenes": ("synthesize_scenes", "a detector dataset: catalogue cut-outs pasted on backgrounds"),
     "make-detector-data": ("make_detector_data", "the detector's training set from real rooms and synthetic scenes"),
     "train-detector": ("train_detector", "train the furniture detector (Ultralytics YOLO)"),
+    "mine-room-pairs": ("mine_room_pairs", "real room crop -> product pairs from the training room photos"),
     "train-head": ("train_head", "train the embedding head, then re-embed indexes with it"),
     "eval-heads": ("eval_heads", "compare embedding heads on a query set, from cached vectors"),
     "bench": (BENCHMARKS, "measure speed and quality; writes docs/BENCHMARKS.md"),
