@@ -6,7 +6,9 @@
 Each room is detected with the query settings, each box embedded once; every listed product is matched to its
 best box (`training.room_pairs`). PAIRS_DIR gets `pairs.csv` (the kept pairs), `candidates.csv` (every
 product x box, for the quality report), `base.npy` (the kept boxes' base vectors, in `pairs.csv` order),
-`negatives.npy` (per pair, the base vector of the closest other box of the photo) and `quality.json`.
+`negatives.npy` (per pair, the base vector of the closest other box of the photo), `quality.json`, and every box
+of every room with the products each photo lists (`boxes.npz`, `rooms.json`: what `train_head.py --room-eval`
+measures shop-the-look recall on).
 `--sheet` draws a contact sheet: each mined room crop beside its catalogue photo. `scripts/train_head.py
 --room-pairs PAIRS_DIR` trains on them.
 """
@@ -14,6 +16,7 @@ product x box, for the quality report), `base.npy` (the kept boxes' base vectors
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from pathlib import Path
 
@@ -25,7 +28,7 @@ import engine
 from engine.files import atomic_write_bytes, atomic_write_text
 from engine.settings import default_index_dir, shared_data_dir
 from training.benchmark import query_detector
-from training.room_pairs import MiningConfig, mine_pairs, pair_vectors, quality
+from training.room_pairs import MiningConfig, boxes_table, mine_pairs, pair_vectors, quality
 
 THUMB = 112  # contact-sheet tile side (pixels)
 
@@ -49,8 +52,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def save_npy(path: Path, array: np.ndarray) -> None:
     """Atomic `np.save`."""
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array)
     atomic_write_bytes(path, buffer.getvalue())
@@ -96,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     save_npy(args.out / "negatives.npy", negatives)
     atomic_write_text(args.out / "pairs.csv", pairs.to_csv(index=False))
     atomic_write_text(args.out / "candidates.csv", candidates.to_csv(index=False))
+    arrays, listings = boxes_table(rooms)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(args.out / "boxes.npz", buffer.getvalue())
+    atomic_write_text(args.out / "rooms.json", json.dumps(listings, indent=1))
     report = quality(pairs, candidates, len(rooms)) | {
         "index": str(args.index.resolve()),
         "rooms_dir": str(args.rooms.resolve()),

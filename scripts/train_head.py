@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         store_dir = args.feedback.parent if args.feedback.name == FILENAME else args.feedback
         curator = feedback_triplets(FeedbackStore(store_dir), indexes[0], crop_encoder(make_embedder(base_config)))
     data.feedback = merge_triplets(curator, rooms.triplets(rule))
+    data.room_recall = rooms.recall
     print(f"{len(data.views)} training views of {data.views['key'].nunique()} products; raw: {evaluate(None, data)}")
     init = load_head(args.init, base_name=base_config.name).module if args.init else None
     if init is not None:

@@ -17,7 +17,7 @@ are their negatives (`pair_vectors`). `quality` sums a run up for the pair-quali
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ class RoomBoxes:
     confidences: np.ndarray  # (B,)
     base: np.ndarray  # (B, D_base) base-embedder vectors (what the head trains on)
     vectors: np.ndarray  # (B, D) the current model's vectors (what mining scores with)
+    listed: list[str] = field(default_factory=list)  # the catalogue products the photo lists
 
 
 def analyse_room(service, detector: Detector, rooms_dir: Path, image: str) -> RoomBoxes:
@@ -149,6 +150,7 @@ def mine_pairs(
         room = analyse_room(service, detector, rooms_dir, row["image"])
         analysed[row["image"]] = room
         listed = [by_image[p] for p in row["products"].split() if p in by_image]
+        room.listed = listed
         candidates = candidate_pairs(room, listed, scorer)
         every.append(candidates.assign(n_listed=len(listed)))
         kept.append(assign(candidates, config))
@@ -195,3 +197,19 @@ def quality(pairs: pd.DataFrame, candidates: pd.DataFrame, n_rooms: int) -> dict
         "score_quartiles": [round(float(q), 3) for q in pairs["score"].quantile([0.25, 0.5, 0.75])],
         "box_classes": pairs["box_class"].value_counts().to_dict(),
     }
+
+
+def boxes_table(rooms: dict[str, RoomBoxes]) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Every box of the analysed rooms as arrays (base vectors, room number, class) plus the rooms' listings.
+
+    What a training run needs to measure shop-the-look recall on these photos without detecting them again.
+    """
+    ordered = list(rooms.values())
+    dim = max((r.base.shape[1] for r in ordered if r.base.ndim == 2), default=0)
+    arrays = {
+        "base": np.concatenate([r.base.reshape(-1, dim) for r in ordered]) if ordered else np.zeros((0, 0)),
+        "room": np.concatenate([np.full(len(r.boxes), i) for i, r in enumerate(ordered)]).astype(np.int64),
+        "box": np.concatenate([r.boxes for r in ordered]) if ordered else np.zeros((0, 4)),
+        "box_class": np.array([c for r in ordered for c in r.classes], dtype=str),
+    }
+    return arrays, [{"image": r.image, "listed": r.listed} for r in ordered]

@@ -19,6 +19,7 @@ from scripts import eval_heads
 from scripts import train_head as train_head_script
 from tests.conftest import CATALOG
 from training.head.data import FeatureCache, SplitRule, shot_views
+from training.head.room_views import RoomRecall
 from training.head.sets import index_views
 from training.head.train import TrainConfig, TrainData, pk_batches, train_head
 
@@ -184,3 +185,14 @@ def test_fine_tuning_on_room_pairs_from_a_head(effnet_index, shot_cache, tmp_pat
     history = record["history"]
     assert history[0]["rooms R@1"] == started["rooms R@1"]  # the run starts from the first head's weights
     assert history[-1]["rooms R@10"] >= history[0]["rooms R@10"] and history[-1]["rooms R@1"] > history[0]["rooms R@1"]
+
+
+def test_room_recall_counts_a_listed_product_found_by_any_box_of_its_photo():
+    gallery, keys = np.eye(12, dtype=np.float32), np.array(list("abcdefghijkl"))  # 12 products, one entry each
+    first = np.array([1.0, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1, 0, 0], dtype=np.float32)  # top 10: a..j
+    second = np.array([0, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1, 0, 1.0], dtype=np.float32)  # l, b..j
+    boxes = np.stack([first / np.linalg.norm(first), second / np.linalg.norm(second)])  # photo 0's box, photo 1's
+    recall = RoomRecall(boxes, np.array([0, 1]), [["a", "k"], ["l"]], large={"k", "l"})
+    assert recall.figures(lambda x: x, gallery, keys) == {"room recall@10": 0.6667, "room large recall@10": 0.5}
+    swapped = RoomRecall(boxes, np.array([1, 0]), [["a", "k"], ["l"]], large={"k", "l"})
+    assert swapped.figures(lambda x: x, gallery, keys)["room recall@10"] == 0.0  # a box counts for its own photo

@@ -90,4 +90,9 @@ def test_script_writes_pairs_vectors_report_and_sheet(room_index, rooms_dir, tmp
     pairs = pd.read_csv(out / "pairs.csv")
     assert len(pairs) == len(np.load(out / "base.npy")) == len(np.load(out / "negatives.npy")) > 0
     assert json.loads((out / "quality.json").read_text())["pairs"] == len(pairs)
+    boxes, rooms = np.load(out / "boxes.npz"), json.loads((out / "rooms.json").read_text())
+    assert [r["image"] for r in rooms] == [TEST_ROOM] and set(pairs["product_id"].astype(str)) <= set(
+        rooms[0]["listed"]
+    )
+    assert len(boxes["base"]) == len(boxes["room"]) == len(boxes["box_class"]) > len(pairs)
     assert sheet.stat().st_size > 5_000

@@ -7,6 +7,8 @@ its triplet is (room crop, the product's main catalogue entry, the closest wrong
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,12 @@ import pandas as pd
 
 from engine.index.store import CatalogIndex
 from engine.search.rerank import main_entry
-from training.head.data import SplitRule
+from training.head.data import SplitRule, product_key
 from training.head.sets import index_views
+from training.head.train import product_ranking
+from training.metrics import is_large_item
+
+K = 10
 
 
 def load_pairs(pairs_dir: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -64,11 +70,49 @@ def merge_triplets(*parts) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
 
+@dataclass
+class RoomRecall:
+    """Shop-the-look recall@10 on room photos from their stored boxes: a listed product counts as found when one
+    box of its photo has it in its top 10 (the benchmark's rooms figure, without the class bonus)."""
+
+    base: np.ndarray  # (B, D_base) every box of every photo
+    room: np.ndarray  # (B,) the photo each box belongs to
+    listed: list[list[str]]  # per photo, the product keys it lists
+    large: set[str]  # keys of large items (sofas, beds, tables, wardrobes...)
+
+    @classmethod
+    def load(cls, folder: Path, index: CatalogIndex) -> RoomRecall | None:
+        """From a pairs folder's boxes.npz and rooms.json (None when it has none)."""
+        if not (folder / "boxes.npz").is_file() or not (folder / "rooms.json").is_file():
+            return None
+        arrays = np.load(folder / "boxes.npz", allow_pickle=False)
+        catalog = Path(index.manifest["images_root"]).name
+        listed = [
+            [product_key(catalog, p) for p in room["listed"]]
+            for room in json.loads((folder / "rooms.json").read_text())
+        ]
+        labels, _ = index_views(index)
+        large = set(labels.loc[labels["category"].map(is_large_item), "key"])
+        return cls(arrays["base"].astype(np.float32), arrays["room"], listed, large)
+
+    def figures(self, project, gallery: np.ndarray, gallery_keys: np.ndarray) -> dict:
+        """'room recall@10' and 'room large recall@10' with the boxes mapped by `project` (base -> model vectors)."""
+        ranked = product_ranking(project(self.base), gallery, gallery_keys, K)  # (B, K) product keys
+        found = [set(ranked[self.room == i].ravel()) for i in range(len(self.listed))]
+        hits = [(key in f, key in self.large) for f, keys in zip(found, self.listed) for key in keys]
+        recall = float(np.mean([h for h, _ in hits])) if hits else 0.0
+        large = [h for h, is_large in hits if is_large]
+        return {
+            "room recall@10": round(recall, 4),
+            "room large recall@10": round(float(np.mean(large)), 4) if large else 0.0,
+        }
+
+
 class RoomPairs:
     """The mined pairs a training run uses: training pairs (views + triplets) and held-out pairs (an eval set)."""
 
-    def __init__(self, train=None, heldout=None, index: CatalogIndex | None = None):
-        self.train, self.heldout, self.index = train, heldout, index
+    def __init__(self, train=None, heldout=None, index: CatalogIndex | None = None, recall: RoomRecall | None = None):
+        self.train, self.heldout, self.index, self.recall = train, heldout, index, recall
 
     @classmethod
     def load(cls, train_dir: Path | None, heldout_dir: Path | None, indexes: list[CatalogIndex]) -> RoomPairs:
@@ -77,7 +121,8 @@ class RoomPairs:
         heldout = load_pairs(heldout_dir) if heldout_dir else None
         products = set().union(*(set(p[0]["product_id"]) for p in (train, heldout) if p is not None))
         index = max(indexes, key=lambda i: len(products & set(i.meta["product_id"].astype(str)))) if products else None
-        return cls(train, heldout, index)
+        recall = RoomRecall.load(heldout_dir, index) if heldout_dir and index is not None else None
+        return cls(train, heldout, index, recall)
 
     def views(self) -> tuple[tuple[pd.DataFrame, np.ndarray], ...]:
         """The training pairs as views (for `assemble`'s `extra`)."""

@@ -60,6 +60,7 @@ class TrainData:
     evals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name -> (vectors, keys)
     gallery: tuple[np.ndarray, np.ndarray] | None = None  # (vectors, keys) searched by the evals
     feedback: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (anchors, positives, negatives)
+    room_recall: object | None = None  # training.head.room_views.RoomRecall: shop-the-look recall on photos
 
 
 def pk_batches(
@@ -122,6 +123,8 @@ def evaluate(head: ProjectionHead | None, data: TrainData) -> dict:
     for name, (vectors, keys) in data.evals.items():
         for metric, value in retrieval(project(vectors), keys, gallery, data.gallery[1]).items():
             out[f"{name} {metric}"] = round(value, 4)
+    if data.room_recall is not None:
+        out |= data.room_recall.figures(project, gallery, data.gallery[1])
     return out
 
 
@@ -222,7 +225,7 @@ def plot_history(history: list[dict], path: Path, title: str, raw: dict | None =
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     steps = np.array([h["step"] for h in history if "loss" in h])
     for key in sorted({k for h in history for k in h} - {"step", "seconds"}):
-        if " R@" in key:
+        if " R@" in key or "recall@" in key:
             points = [(h["step"], h[key]) for h in history if key in h]
             line = right.plot(*zip(*points), marker=".", label=key)[0]
             if raw and key in raw:
