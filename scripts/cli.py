@@ -44,6 +44,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "video": ("bench_video", "video search speed on a video made from real room photos"),
     "first-start": ("bench_first_start", "first start: a fresh build of a demo catalogue"),
     "query-tricks": ("bench_query_tricks", "query-side crop context, flip and two scales on the held-out rooms"),
+    "heads": ("bench_heads", "embedding heads side by side: one index per head, the same rooms or queries"),
 }
 SCREENSHOTS: dict[str, tuple[str, str]] = {
     "demo": ("screenshot_demo", "the shop page: a sample room, a click, the grid (a running app)"),

@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--index", type=Path, default=default_index_dir(), help="catalogue index (its model scores)")
     ap.add_argument("--rooms", type=Path, default=shared_data_dir() / "ikea-rooms", help="folder with rooms.csv")
     ap.add_argument("--out", type=Path, required=True, help="folder for the pairs and their vectors")
-    ap.add_argument("--part", default="train", choices=["train", "heldout", "all"], help="rooms of this split")
+    parts = ["train", "fit", "val", "heldout", "all"]
+    ap.add_argument("--part", default="train", choices=parts, help="rooms of this part (training.room_pairs.room_part)")
     ap.add_argument("--max-rank", type=int, default=MiningConfig.max_rank)
     ap.add_argument("--min-score", type=float, default=MiningConfig.min_score)
     ap.add_argument("--conf", type=float, default=0.01, help="query detection confidence")

@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--feedback", type=Path, help="curator marks: an index folder or its feedback.sqlite")
     ap.add_argument("--room-pairs", type=Path, help="pairs mined from training room photos (mine_room_pairs.py)")
     ap.add_argument("--room-eval", type=Path, help="pairs mined from held-out room photos: a curve, never trained")
+    ap.add_argument("--room-max-rank", type=int, help="train only on pairs whose box ranked the product this high")
     ap.add_argument("--init", type=Path, help="start from this head checkpoint (fine-tuning) instead of at random")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="head checkpoint to write")
     ap.add_argument("--plot", type=Path, help="training curves PNG")
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             args.cache, indexes, base_config, rule, args.scenes, args.shots, args.max_scene_views, args.seed,
             not args.quiet,
         )  # fmt: skip
-    rooms = RoomPairs.load(args.room_pairs, args.room_eval, indexes)
+    rooms = RoomPairs.load(args.room_pairs, args.room_eval, indexes, args.room_max_rank)
     data = assemble(indexes, args.cache, rule, config.seed, rooms.views(), rooms.evals())
     curator = None
     if args.feedback:
@@ -102,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     facts = summary(config, history, data) | {"train_seconds": round(time.perf_counter() - started, 1)}
     facts["raw"] = evaluate(None, data)
     facts["init"] = {"path": str(args.init), "sha256": file_sha256(args.init)} if args.init else None
-    facts["room_pairs"] = {"train": str(args.room_pairs or ""), "heldout": str(args.room_eval or "")}
+    facts["room_pairs"] = {
+        "train": str(args.room_pairs or ""),
+        "eval": str(args.room_eval or ""),
+        "max_rank": args.room_max_rank,
+    }
     base = {"name": base_config.name, "crop_size": base_config.crop_size}
     sha = save_head(head, args.out, base, facts)
     args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": history}, indent=1))

@@ -119,6 +119,16 @@ def room_index(tmp_path_factory) -> dict:
     return {"index": root / "index", "room": ROOMS / TEST_ROOM, "products": table}
 
 
+@pytest.fixture(scope="session")
+def one_room_dir(tmp_path_factory) -> Path:
+    """A rooms folder whose rooms.csv lists only TEST_ROOM (its photos are the shared data's, through a link)."""
+    root = tmp_path_factory.mktemp("one-room")
+    table = pd.read_csv(ROOMS / "rooms.csv", dtype=str, keep_default_na=False)
+    table[table["image"] == TEST_ROOM].to_csv(root / "rooms.csv", index=False)
+    (root / "rooms").symlink_to(ROOMS / "rooms", target_is_directory=True)
+    return root
+
+
 def build_default(images: Path, out: Path, csv: Path):
     """Build an index the way `scripts/build_catalog.py` does by default: the committed detector and head."""
     from catalog.build import BuildConfig, build_catalog

@@ -1,7 +1,8 @@
 """Real scene -> product pairs mined from the dev room photos, which list their products but carry no boxes.
 
 Multiple-instance mining: a listed product is somewhere in its photo, so one detected box must show it, and the
-photo's other boxes do not. Per training room (`training.detector.rooms.room_split`, never a held-out photo):
+photo's other boxes do not. Per room of a part (`room_part`: the held-out photos of `training.detector.rooms.
+room_split` are never trained on; a quarter of the others, "val", choose the training settings):
 
 1. detect the room with the query settings (low confidence, a capped number of boxes);
 2. embed every box once with the base embedder; the current model (base + head, if any) scores it;
@@ -17,6 +18,7 @@ are their negatives (`pair_vectors`). `quality` sums a run up for the pair-quali
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from engine.search.rerank import affinity
 from engine.search.taxonomy import coarse_class
 from training.detector.rooms import room_split
 
+VAL_FRACTION = 0.25  # of the training photos, kept apart to choose training settings on
 MIN_BOX_SIDE = 24  # boxes smaller than this (pixels) describe no product
 PAIR_COLUMNS = ["image", "product_id", "x0", "y0", "x1", "y1", "box_class", "confidence", "score", "rank", "class_fit"]
 
@@ -39,7 +42,7 @@ PAIR_COLUMNS = ["image", "product_id", "x0", "y0", "x1", "y1", "box_class", "con
 class MiningConfig:
     """How pairs are mined and which are kept."""
 
-    part: str = "train"  # the rooms of this `room_split` part (never mine the held-out photos)
+    part: str = "train"  # the rooms of this part (`room_part`); never train on the held-out photos
     max_rank: int = 10  # keep a pair when its box ranks the product at most this far down the catalogue
     min_score: float = 0.3  # and the cosine between box and product is at least this
     class_fit: bool = True  # prefer boxes whose detected class fits the product's category
@@ -128,10 +131,19 @@ def assign(candidates: pd.DataFrame, config: MiningConfig) -> pd.DataFrame:
     return pairs[keep].reset_index(drop=True)
 
 
+def room_part(image: str) -> str:
+    """ "heldout" (`room_split`), else "val" for a quarter of the training photos (choosing settings), else "fit"."""
+    if room_split(image) == "heldout":
+        return "heldout"
+    digest = hashlib.sha1(f"val:{Path(image).name}".encode()).hexdigest()
+    return "val" if int(digest[:8], 16) / 16**8 < VAL_FRACTION else "fit"
+
+
 def dev_rooms(rooms_dir: Path, part: str) -> list[dict]:
-    """The rows of rooms.csv whose photo belongs to `part` ("train", "heldout" or "all")."""
+    """The rows of rooms.csv of a part: "train" (= "fit" + "val"), "fit", "val", "heldout" or "all"."""
     table = pd.read_csv(rooms_dir / "rooms.csv", dtype=str, keep_default_na=False)
-    return [row for row in table.to_dict("records") if part == "all" or room_split(row["image"]) == part]
+    parts = {"all": ("fit", "val", "heldout"), "train": ("fit", "val")}.get(part, (part,))
+    return [row for row in table.to_dict("records") if room_part(row["image"]) in parts]
 
 
 def mine_pairs(

@@ -16,13 +16,8 @@ from training.room_pairs import MiningConfig, assign, mine_pairs, pair_vectors, 
 
 
 @pytest.fixture(scope="module")
-def rooms_dir(tmp_path_factory, room_index):
-    """A rooms folder whose rooms.csv lists TEST_ROOM (the photo itself is read from the shared data)."""
-    root = tmp_path_factory.mktemp("rooms")
-    table = pd.read_csv(ROOMS / "rooms.csv", dtype=str, keep_default_na=False)
-    table[table["image"] == TEST_ROOM].to_csv(root / "rooms.csv", index=False)
-    (root / "rooms").symlink_to(ROOMS / "rooms", target_is_directory=True)
-    return root
+def rooms_dir(one_room_dir):
+    return one_room_dir
 
 
 @pytest.fixture(scope="module")

@@ -24,15 +24,17 @@ from training.metrics import is_large_item
 K = 10
 
 
-def load_pairs(pairs_dir: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """(pairs, (N, D) box base vectors, (N, D) negative base vectors) of a pairs folder."""
+def load_pairs(pairs_dir: str | Path, max_rank: int | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(pairs, (N, D) box base vectors, (N, D) negative base vectors) of a pairs folder; with `max_rank`, only the
+    pairs whose box ranked the product at most that far down when mined."""
     pairs_dir = Path(pairs_dir)
     pairs = pd.read_csv(pairs_dir / "pairs.csv", dtype={"product_id": str, "image": str})
     base = np.load(pairs_dir / "base.npy", allow_pickle=False).astype(np.float32)
     negatives = np.load(pairs_dir / "negatives.npy", allow_pickle=False).astype(np.float32)
     if not (len(pairs) == len(base) == len(negatives)):
         raise ValueError(f"'{pairs_dir}': pairs.csv, base.npy and negatives.npy disagree on the number of pairs")
-    return pairs, base, negatives
+    keep = pairs["rank"].le(max_rank).to_numpy() if max_rank else np.ones(len(pairs), dtype=bool)
+    return pairs[keep].reset_index(drop=True), base[keep], negatives[keep]
 
 
 def room_views(pairs: pd.DataFrame, base: np.ndarray, index: CatalogIndex) -> tuple[pd.DataFrame, np.ndarray]:
@@ -115,9 +117,12 @@ class RoomPairs:
         self.train, self.heldout, self.index, self.recall = train, heldout, index, recall
 
     @classmethod
-    def load(cls, train_dir: Path | None, heldout_dir: Path | None, indexes: list[CatalogIndex]) -> RoomPairs:
-        """Load the folders given (either may be None); pairs belong to the index holding most of their products."""
-        train = load_pairs(train_dir) if train_dir else None
+    def load(
+        cls, train_dir: Path | None, heldout_dir: Path | None, indexes: list[CatalogIndex], max_rank: int | None = None
+    ) -> RoomPairs:
+        """Load the folders given (either may be None; `max_rank` filters the training pairs); pairs belong to the
+        index holding most of their products."""
+        train = load_pairs(train_dir, max_rank) if train_dir else None
         heldout = load_pairs(heldout_dir) if heldout_dir else None
         products = set().union(*(set(p[0]["product_id"]) for p in (train, heldout) if p is not None))
         index = max(indexes, key=lambda i: len(products & set(i.meta["product_id"].astype(str)))) if products else None
