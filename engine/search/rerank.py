@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine.geometry import box_iou
+from engine.search.expansion import KReciprocal, expand_query
 from engine.search.products import Match, SearchFilters, search_products
 from engine.search.taxonomy import CLASSES, coarse_class
 
@@ -50,6 +51,10 @@ class RankingConfig:
     product_bonus: float = 1.0  # bonus when the class is a catalogue category ("like this product"): kind first
     pool: int = 50  # products fetched by similarity, and again within the query's class, before re-ranking
     min_iou: float = 0.5  # a query box takes the class of the detection overlapping it at least this much
+    expand: int = 0  # alpha-QE: the query is averaged with this many nearest products first (0: off; `expansion`)
+    expand_alpha: float = 3.0  # their weights are cosine ** expand_alpha
+    reciprocal_k: int = 0  # k-reciprocal re-scoring of the pool before the class bonus (0: off; `expansion`)
+    reciprocal_weight: float = 0.3  # weight of the k-reciprocal Jaccard distance against the cosine
 
     def to_dict(self) -> dict:
         """The config as recorded by the benchmarks."""
@@ -154,13 +159,21 @@ _BY_CLASS: dict[int, tuple[weakref.ref, dict[str, tuple[str, ...]]]] = {}
 def search_on_topic(
     index, query: np.ndarray, k: int, filters: SearchFilters | None, kind: QueryKind | None, config: RankingConfig
 ) -> list[Match]:
-    """Top-k products for a query vector, re-ranked by the query's kind when it has one (see the module)."""
+    """Top-k products for a query vector, re-ranked by the query's kind when it has one (see the module).
+
+    When `config` asks for them (both off by default), the query is expanded with its nearest products first
+    (`expansion.expand_query`) and the candidate pool is re-scored by k-reciprocal neighbours before the class
+    bonus (`expansion.KReciprocal`; a query without a kind is then re-ranked within the same pool).
+    """
     filters = filters or SearchFilters()
-    if kind is None or kind.bonus <= 0 or k <= 0:
+    if config.expand > 0:
+        query = expand_query(index, query, config.expand, config.expand_alpha)
+    steered = kind is not None and kind.bonus > 0
+    if k <= 0 or not (steered or config.reciprocal_k > 0):
         return search_products(index, query, k, filters)
     pool = max(k, config.pool)
     candidates = search_products(index, query, pool, filters)
-    same = class_categories(index.meta, kind.cls)
+    same = class_categories(index.meta, kind.cls) if steered else ()
     if filters.categories:
         same = tuple(c for c in same if c in set(filters.categories))
     if same:
@@ -168,4 +181,8 @@ def search_on_topic(
         within = search_products(index, query, pool, dataclasses.replace(filters, categories=same))
         candidates += [m for m in within if m.product_id not in seen]
         candidates.sort(key=lambda m: -m.score)
+    if config.reciprocal_k > 0:
+        candidates = KReciprocal(config.reciprocal_k, config.reciprocal_weight)(index, query, candidates)
+    if not steered:
+        return candidates[:k]
     return rerank(candidates, product_classes(candidates, index.meta), kind, config)[:k]
