@@ -32,6 +32,13 @@ VARIANTS = {  # row name -> QueryTricks arguments; None: the service's own embed
 }
 
 
+def measure(service, index: Path, rooms: Path, limit: int | None) -> dict:
+    """The held-out rooms figures of one service, searched with the app's query detector settings."""
+    figures = run_benchmark(service, index, rooms=rooms, conf=0.01, max_det=25, limit=limit, room_part="heldout")
+    result = {key: figures[key] for key in ("n_rooms", "all", "large", "held_out", "shown_precision")}
+    return result | {f"{stage}_p50_ms": figures["latency"][stage]["p50_ms"] for stage in ("embed", "search")}
+
+
 def run_variants(index: Path, rooms: Path, limit: int | None) -> dict[str, dict]:
     """Name -> the rooms figures of each variant."""
     service = engine.load(index)
@@ -42,20 +49,23 @@ def run_variants(index: Path, rooms: Path, limit: int | None) -> dict[str, dict]
             if tricks is None
             else dataclasses.replace(service, embedder=QueryTricks(service.embedder, **tricks))
         )
-        figures = run_benchmark(used, index, rooms=rooms, conf=0.01, max_det=25, limit=limit, room_part="heldout")
-        results[name] = {key: figures[key] for key in ("n_rooms", "all", "large", "held_out", "shown_precision")}
-        results[name]["embed_p50_ms"] = figures["latency"]["embed"]["p50_ms"]
+        results[name] = measure(used, index, rooms, limit)
         print(name, json.dumps(results[name]), flush=True)
     return results
 
 
+def table_row(name: str, result: dict, cost_ms: float) -> str:
+    """One Markdown row: the recalls, the drawn-box precision and a cost in ms."""
+    r, precision = result, result["shown_precision"]
+    return (
+        f"| {name} | {r['all']['recall@10']:.3f} | {r['large']['recall@10']:.3f} | {r['held_out']['recall@10']:.3f} "
+        f"| {precision if precision is not None else '–'} | {cost_ms:.1f} |"
+    )
+
+
 def render(results: dict[str, dict]) -> str:
     """The Markdown section."""
-    rows = [
-        f"| {name} | {r['all']['recall@10']:.3f} | {r['large']['recall@10']:.3f} | {r['held_out']['recall@10']:.3f} "
-        f"| {r['shown_precision'] if r['shown_precision'] is not None else '–'} | {r['embed_p50_ms']:.1f} |"
-        for name, r in results.items()
-    ]
+    rows = [table_row(name, r, r["embed_p50_ms"]) for name, r in results.items()]
     first = next(iter(results.values()))
     return "\n".join(
         [

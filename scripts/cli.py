@@ -45,6 +45,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "first-start": ("bench_first_start", "first start: a fresh build of a demo catalogue"),
     "query-tricks": ("bench_query_tricks", "query-side crop context, flip and two scales on the held-out rooms"),
     "heads": ("bench_heads", "embedding heads side by side: one index per head, the same rooms or queries"),
+    "rerank": ("bench_rerank", "query expansion, DBA and k-reciprocal re-ranking on the held-out rooms"),
 }
 SCREENSHOTS: dict[str, tuple[str, str]] = {
     "demo": ("screenshot_demo", "the shop page: a sample room, a click, the grid (a running app)"),
