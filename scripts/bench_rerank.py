@@ -30,10 +30,10 @@ BASELINE = "as built (no re-ranking)"
 VARIANTS = {  # row name -> RankingConfig changes, plus "dba": neighbours per catalogue entry (an index copy)
     BASELINE: {},
     "alpha-QE, 1 product, alpha 3": {"expand": 1},
-    "alpha-QE, 3 products, alpha 3": {"expand": 3},
+    "alpha-QE, 5 products, alpha 3": {"expand": 5},
     "DBA, 1 product (index copy)": {"dba": 1},
-    "k-reciprocal, k 20, weight 0.3": {"reciprocal_k": 20},
     "k-reciprocal, k 10, weight 0.3": {"reciprocal_k": 10},
+    "k-reciprocal, k 20, weight 0.3": {"reciprocal_k": 20},
 }
 
 

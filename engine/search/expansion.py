@@ -40,17 +40,16 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 def per_index(index, name: str, build):
     """`build()`, kept per index object and `name`; rebuilt when the index's entries or metadata change."""
     key = (len(index), index.next_id, id(index.meta))
-    ref = _CACHE.get("index")
-    if ref is None or ref() is not index or _CACHE.get("key") != key:
-        _CACHE.clear()  # one live index per process is the rule; never let the cache grow
-        _CACHE.update(index=weakref.ref(index), key=key, values={})
-    values = _CACHE["values"]
-    if name not in values:
-        values[name] = build()
-    return values[name]
+    live = _CACHE.get("live")
+    if live is None or live[0]() is not index or live[1] != key:
+        live = (weakref.ref(index), key, {})  # one live index per process is the rule; never let the cache grow
+        _CACHE["live"] = live  # one assignment: a concurrent search sees the old entry or the new one
+    if name not in live[2]:
+        live[2][name] = build()
+    return live[2][name]
 
 
-_CACHE: dict = {}
+_CACHE: dict[str, tuple[weakref.ref, tuple, dict]] = {}
 
 
 def product_codes(index) -> tuple[pd.Series, np.ndarray]:
