@@ -80,7 +80,7 @@ def contact_sheet(pairs, rooms_dir: Path, service, path: Path, n: int = 48, colu
         sheet.paste(tile(engine.load_image(service.image_path(photo[row.product_id]))), (x + THUMB, y))
         draw.text((x + 2, y + THUMB + 2), f"{row.score:.2f}  rank {row.rank}  {row.box_class}", fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path.with_suffix(".tmp.png"))
+    sheet.quantize(colors=192, method=Image.Quantize.MEDIANCUT).save(path.with_suffix(".tmp.png"), optimize=True)
     path.with_suffix(".tmp.png").replace(path)
 
 
