@@ -27,7 +27,6 @@ class EmbedBatches:
     def __init__(self, files, weights: str, config) -> None:
         import torch
 
-        from catalog.embed_images import probe_dim
         from engine.detection.detector import Detector
         from engine.embedding import make_embedder
 
@@ -35,7 +34,7 @@ class EmbedBatches:
         self.files, self.config = files, config
         self.detector = Detector(weights, config.detector)
         self.embedder = make_embedder(config.embedding, self.detector)
-        self.dim = probe_dim(self.detector, self.embedder)
+        self.dim = int(self.embedder.dim)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Images of one batch -> one output row per indexed object (or per unreadable image, with `error`)."""

@@ -13,7 +13,6 @@ import pandas as pd
 
 from catalog.edits import CURATED
 from engine.curation.catalogue_files import ImageFiles
-from engine.detection.detector import Detector
 from engine.embedding import embed_many
 from engine.geometry import box_iou
 from engine.images import ImageLoadError, load_image
@@ -75,7 +74,7 @@ def embed_files(files: ImageFiles, todo, hashes, detector, embedder, config, rep
             rows += batch_rows
             vectors += batch_vectors
             step(len(batches[i]))
-    dim = vectors[0].shape[1] if vectors else probe_dim(detector, embedder)
+    dim = vectors[0].shape[1] if vectors else int(embedder.dim)
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
 
@@ -137,8 +136,3 @@ def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) 
         "class_name": detection.class_name if detection else "",
         "confidence": detection.confidence if detection else 1.0,
     }
-
-
-def probe_dim(detector: Detector, embedder) -> int:
-    """Embedding dimension (the embedder knows it; no forward pass)."""
-    return int(embedder.dim)

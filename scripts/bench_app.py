@@ -32,7 +32,8 @@ from engine.settings import (
     sample_rooms_dir,
     shared_data_dir,
 )
-from scripts.benchlib import Stopwatch, machine, percentiles, write_section
+from training.report import write_section
+from training.timing import Stopwatch, machine, percentiles
 
 TARGETS = {"upload_to_boxes_ms": 300, "click_to_grid_ms": 150, "build_images_per_s": 15}
 

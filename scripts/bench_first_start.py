@@ -19,7 +19,8 @@ from pathlib import Path
 
 from catalog import background
 from engine.settings import DEFAULT_DEMO, DEMO_CATALOGS
-from scripts.benchlib import machine, write_section
+from training.report import write_section
+from training.timing import machine
 
 TARGET_S = 300  # install and build on a quiet machine
 

@@ -32,7 +32,8 @@ from faiss.contrib.exhaustive_search import knn
 from engine.index.factories import ivf_factory, parse_params
 from engine.index.store import CatalogIndex, current_version
 from scripts.bench_index_report import command_line, markdown, summary
-from scripts.benchlib import Stopwatch, machine, percentiles, write_section
+from training.report import write_section
+from training.timing import Stopwatch, machine, percentiles
 
 LATENCY_TARGET_MS = 5.0
 TYPES = {  # name -> factory string for (N, dim)

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from engine.settings import default_index_dir, sample_rooms_dir
-from scripts.benchlib import machine, write_section
 from scripts.serverlib import (
     CHROMIUM_ARGS,
     SERVER_START_TIMEOUT,
@@ -36,6 +35,8 @@ from scripts.serverlib import (
     running_server,
 )
 from scripts.shopper import guarded, open_app, shop, streamlit_exceptions
+from training.report import write_section
+from training.timing import machine
 
 CANVAS_WIDTH = 820  # pages/shop.py
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")

@@ -30,10 +30,11 @@ from engine.detection.distinct import distinct_detections
 from engine.geometry import box_iou
 from engine.search.rerank import RankingConfig
 from engine.settings import shared_data_dir
-from scripts.benchlib import machine, write_section
 from training import metrics as ev
 from training.benchmark import K, family_column, image_ids, product_table
 from training.detector.rooms import pseudo_labels, room_split
+from training.report import write_section
+from training.timing import machine
 
 LABEL_IOU = 0.5
 

@@ -25,7 +25,7 @@ import engine
 from engine.search.colors import dominant_colors, format_colors, parse_colors
 from engine.search.products import SearchFilters, search_products
 from engine.search.refine import POOL, parse_refinement, refine_matches, stores_colors
-from scripts.benchlib import write_section
+from training.report import write_section
 
 WORDS = ("white", "black", "grey", "beige", "brown", "green", "blue", "yellow", "pink", "red", "turquoise", "orange")
 K = 10

@@ -17,8 +17,9 @@ import pandas as pd
 import engine
 from engine.video.decode import sample_frames
 from engine.video.search import search_video
-from scripts.benchlib import machine, write_section
 from scripts.videolib import SIZE, room_video
+from training.report import write_section
+from training.timing import machine
 
 
 def main(argv: list[str] | None = None) -> int:
