@@ -235,7 +235,8 @@ def plot_history(history: list[dict], path: Path, title: str, raw: dict | None =
             window = max(1, len(values) // 50)
             left.plot(steps[window - 1 :], np.convolve(values, np.ones(window) / window, mode="valid"), label=key)
     left.set(xlabel="step", ylabel="loss", title="training loss")
-    right.set(xlabel="step", ylabel="recall", title="retrieval vs the catalogue (dashed: raw base vectors)", ylim=(0, 1))
+    title = "retrieval vs the catalogue (dashed: raw base vectors)"
+    right.set(xlabel="step", ylabel="recall", title=title, ylim=(0, 1))
     for axis in (left, right):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
