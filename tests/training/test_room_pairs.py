@@ -12,7 +12,8 @@ import engine
 from scripts import mine_room_pairs
 from tests.conftest import ROOMS, TEST_ROOM
 from training.benchmark import query_detector
-from training.room_pairs import MiningConfig, assign, mine_pairs, pair_vectors, quality
+from training.detector.rooms import room_split
+from training.room_pairs import MiningConfig, assign, dev_rooms, mine_pairs, pair_vectors, quality
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +92,13 @@ def test_script_writes_pairs_vectors_report_and_sheet(room_index, rooms_dir, tmp
     )
     assert len(boxes["base"]) == len(boxes["room"]) == len(boxes["box_class"]) > len(pairs)
     assert sheet.stat().st_size > 5_000
+
+
+@pytest.mark.integration
+def test_every_dev_photo_is_in_exactly_one_part():
+    rooms = pd.read_csv(ROOMS / "rooms.csv", dtype=str, keep_default_na=False)
+    parts = {part: {row["image"] for row in dev_rooms(ROOMS, part)} for part in ("fit", "val", "heldout", "train")}
+    assert parts["fit"] | parts["val"] == parts["train"] and not parts["fit"] & parts["val"]
+    assert not parts["train"] & parts["heldout"] and parts["train"] | parts["heldout"] == set(rooms["image"])
+    assert parts["heldout"] == {image for image in rooms["image"] if room_split(image) == "heldout"}  # the benchmark's
+    assert all(len(parts[p]) >= 10 for p in ("fit", "val", "heldout"))
