@@ -16,6 +16,7 @@ from pathlib import Path
 
 import engine
 from engine.files import atomic_write_text
+from scripts.bench_query_tricks import table_row
 from training.benchmark import run_benchmark
 from training.report import write_section
 from training.timing import machine
@@ -52,11 +53,8 @@ def render(results: dict, rooms: bool) -> str:
     """The Markdown table."""
     if rooms:
         header = "| head | recall@10 | large-item recall@10 | held-out families recall@10 | drawn-box precision |"
-        rows = [
-            f"| {name} | {r['all']['recall@10']:.3f} | {r['large']['recall@10']:.3f} "
-            f"| {r['held_out']['recall@10']:.3f} | {r['shown_precision']} |"
-            for name, r in results.items()
-        ]
+        header += " embed p50 ms |"
+        rows = [table_row(name, r, r["embed_p50_ms"]) for name, r in results.items()]
     else:
         header = "| head | R@1 | R@10 | held-out families R@10 | R@1 (detected box) | R@10 (detected box) |"
         rows = [

@@ -16,7 +16,6 @@ measures shop-the-look recall on).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import engine
-from engine.files import atomic_write_bytes, atomic_write_text
+from engine.files import atomic_write_text, atomic_writer
 from engine.settings import default_index_dir, shared_data_dir
 from training.benchmark import query_detector
 from training.room_pairs import MiningConfig, boxes_table, mine_pairs, pair_vectors, quality
@@ -53,9 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def save_npy(path: Path, array: np.ndarray) -> None:
     """Atomic `np.save`."""
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    atomic_write_bytes(path, buffer.getvalue())
+    with atomic_writer(path) as out:
+        np.save(out, array)
 
 
 def tile(image: Image.Image, box=None) -> Image.Image:
@@ -79,9 +77,8 @@ def contact_sheet(pairs, rooms_dir: Path, service, path: Path, n: int = 48, colu
         sheet.paste(tile(engine.load_image(rooms_dir / row.image), (row.x0, row.y0, row.x1, row.y1)), (x, y))
         sheet.paste(tile(engine.load_image(service.image_path(photo[row.product_id]))), (x + THUMB, y))
         draw.text((x + 2, y + THUMB + 2), f"{row.score:.2f}  rank {row.rank}  {row.box_class}", fill="black")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.quantize(colors=192, method=Image.Quantize.MEDIANCUT).save(path.with_suffix(".tmp.png"), optimize=True)
-    path.with_suffix(".tmp.png").replace(path)
+    with atomic_writer(path) as out:
+        sheet.quantize(colors=192, method=Image.Quantize.MEDIANCUT).save(out, format="PNG", optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,9 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(args.out / "pairs.csv", pairs.to_csv(index=False))
     atomic_write_text(args.out / "candidates.csv", candidates.to_csv(index=False))
     arrays, listings = boxes_table(rooms)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write_bytes(args.out / "boxes.npz", buffer.getvalue())
+    with atomic_writer(args.out / "boxes.npz") as out:
+        np.savez(out, **arrays)
     atomic_write_text(args.out / "rooms.json", json.dumps(listings, indent=1))
     report = quality(pairs, candidates, len(rooms)) | {
         "index": str(args.index.resolve()),
