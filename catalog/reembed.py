@@ -1,4 +1,8 @@
-"""Re-embedding an index with a head: the stored base vectors go through the head; no image is read again."""
+"""Re-embedding an index with a head: the stored base vectors go through the head; no image is read again.
+
+A head that carries a fine-tuned network tail (`engine.embedding.tail`) changes the base vectors themselves, so
+then every entry is embedded again from its photo and box (photos only from the catalogue's own folders).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from engine.embedding import EmbeddingConfig
+from catalog.updater import file_sha1
+from engine.curation.catalogue_files import ImageFiles
+from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import load_head
+from engine.images import ImageLoadError, load_image
 from engine.index.backends import index_class
 from engine.index.manifest import IndexMismatchError
 from engine.index.protocol import VectorIndex
@@ -17,7 +25,11 @@ LOSSY_CODECS = ("SQ", "PQ", "RQ", "LSH", "ITQ")  # factory parts whose stored ve
 
 
 def reembed_index(
-    source_dir: str | Path, out_dir: str | Path, head_path: str | Path, backend: str | None = None
+    source_dir: str | Path,
+    out_dir: str | Path,
+    head_path: str | Path,
+    backend: str | None = None,
+    progress: bool = True,
 ) -> VectorIndex:
     """Write `out_dir`: the index at `source_dir` (built without a head) with every vector mapped by the head.
 
@@ -45,7 +57,10 @@ def reembed_index(
             f"Head '{head_path}' was trained on {head.base}, but '{source_dir}' holds {built.name}."
         )
     ids = source.meta["id"].to_numpy(np.int64)
-    vectors = head.apply(source.vectors(ids))
+    if head.tail is None:
+        vectors = head.apply(source.vectors(ids))
+    else:
+        vectors = head.apply(photo_vectors(source, source_dir, make_embedder(config).base, progress))
     manifest = {
         **source.manifest,
         "embedding": config.to_dict(),
@@ -59,3 +74,21 @@ def reembed_index(
     index = cls.from_vectors(vectors, source.meta.reset_index(drop=True), manifest, explicit, params)
     index.save(out_dir)
     return index
+
+
+def photo_vectors(source: VectorIndex, source_dir: str | Path, base, progress: bool = True) -> np.ndarray:
+    """(N, D) base vectors of every entry, in `source.meta` order, from its photo and box by `base.embed_crops`."""
+    files = ImageFiles.of_index(source.manifest["images_root"], source_dir)
+    meta = source.meta.reset_index(drop=True)
+    out = np.zeros((len(meta), base.dim), dtype=np.float32)
+    for image, rows in tqdm(meta.groupby("image", sort=False), desc="Re-embedding photos", disable=not progress):
+        path = files.path(image)  # OutsideCatalogueError for a name that leads out of the catalogue's folders
+        if file_sha1(path) != rows["content_hash"].iloc[0]:
+            raise IndexMismatchError(f"The photo '{image}' changed since '{source_dir}' was built; rebuild it.")
+        try:
+            photo = load_image(path)
+        except ImageLoadError as err:
+            raise IndexMismatchError(f"Cannot read the photo '{image}' of '{source_dir}': {err}") from err
+        boxes = rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32)
+        out[rows.index.to_numpy()] = base.embed_crops([photo] * len(boxes), list(boxes))
+    return out

@@ -157,3 +157,20 @@ def room_video(tmp_path_factory) -> Path:
     """An MP4 made from real room photos: 3 s of a slow pan over TEST_ROOM, then 3 s over SECOND_ROOM (5 fps)."""
     path = tmp_path_factory.mktemp("video") / "rooms.mp4"
     return videolib.room_video(path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def effnet_index(tmp_path_factory) -> Path:
+    """12 look-alike catalogue products (6 sofas, 6 chairs) indexed with effnet-crop (whole-image entries)."""
+    if not CATALOG.is_dir():
+        pytest.skip(f"no catalogue at {CATALOG}")
+    from catalog.build import BuildConfig, build_catalog
+    from engine.embedding import EmbeddingConfig
+
+    root = tmp_path_factory.mktemp("effnet-index")
+    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False)
+    table = table[table["category"].isin(["sofas", "chairs"])].groupby("category").head(6)
+    table.to_csv(root / "products.csv", index=False)
+    config = BuildConfig(embedding=EmbeddingConfig(name="effnet-crop"))
+    build_catalog(CATALOG, root / "index", root / "products.csv", "yolo11n.yaml", config, progress=False)
+    return root / "index"

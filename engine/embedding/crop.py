@@ -18,6 +18,7 @@ from PIL import Image
 from engine.detection.backbones import IMAGENET_MEAN, IMAGENET_STD, effnet_model
 from engine.detection.detector import Analysis
 from engine.embedding.base import EmbeddingConfig, split_rows
+from engine.embedding.tail import prefix_maps
 from engine.geometry import apply_letterbox, plan_letterbox
 
 CROP_PAD = 0.05  # context added to each side of a box, as a fraction of its width / height
@@ -125,6 +126,11 @@ class EffnetCropEmbedder:
     config: EmbeddingConfig
     device: str = field(default="cpu")
     dim: int = EFFNET_WIDTH
+    tail: Any = None  # engine.embedding.tail.EffnetTail: fine-tuned last stages replacing the ImageNet ones
+
+    def __post_init__(self):
+        if self.tail is not None:
+            self.tail.to(self.device)
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 1280) float32 unit vectors."""
@@ -153,8 +159,21 @@ class EffnetCropEmbedder:
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """(n, 3, S, S) normalised crops -> (n, 1280) pooled features."""
         model = effnet_model(self.device)
+        if self.tail is not None:
+            maps = prefix_maps(model, inputs.to(self.device), self.tail.start)  # (n, C_in, h, w)
+            return self.tail(maps).float().cpu()  # (n, 1280)
         features = model.forward_features(inputs.to(self.device))  # (n, 1280, S/32, S/32)
         return model.forward_head(features, pre_logits=True).float().cpu()  # (n, 1280)
+
+    @torch.inference_mode()
+    def prefix_maps(self, images: list[Image.Image], boxes: list, start: int) -> np.ndarray:
+        """One box per photo -> the frozen prefix's maps (N, C_in * h * w) float16, flattened (tail training)."""
+        size = self.config.crop_size
+        inputs = [effnet_inputs(im, np.asarray(b).reshape(1, 4), size) for im, b in zip(images, boxes)]
+        if not inputs:
+            return np.zeros((0, 0), dtype=np.float16)
+        maps = prefix_maps(effnet_model(self.device), torch.cat(inputs).to(self.device), start)
+        return maps.flatten(1).cpu().numpy().astype(np.float16)
 
 
 def color_histograms(pixels: np.ndarray, boxes: np.ndarray) -> np.ndarray:

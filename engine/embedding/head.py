@@ -9,6 +9,9 @@ Checkpoint (a `torch.save` dict, loaded with `weights_only=True`)::
 
     {"format": 1, "state_dict": ..., "arch": {"in_dim", "hidden", "out_dim"},
      "base": {"name", "crop_size"}, "trained": {...free-form facts: loss, steps, data, seconds}}
+
+Format 2 adds `"tail": {"start", "state_dict"}`: the fine-tuned last stages of the base network
+(`engine.embedding.tail`), so one file holds the whole learned part of the model.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.embedding.base import embed_many, resolve_head_path, split_rows
+from engine.embedding.tail import load_tail
 from engine.files import atomic_writer, file_sha256
 from engine.index.manifest import IndexMismatchError
 
 HEAD_FORMAT = 1
+TAIL_FORMAT = 2  # a head that carries a fine-tuned backbone tail
 DEFAULT_HIDDEN = 1024
 DEFAULT_OUT = 256
 
@@ -53,12 +58,29 @@ class ProjectionHead(nn.Module):
         return F.normalize(self.shortcut(x) + self.mlp(x), dim=1)
 
 
-def save_head(head: ProjectionHead, path: str | Path, base: dict, trained: dict[str, Any] | None = None) -> str:
-    """Write a head checkpoint; `base` names the embedding it sits on ({"name", "crop_size"}). Returns its sha256."""
+def cpu_state(module: nn.Module) -> dict:
+    """A module's state dict, detached, on the CPU."""
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
+def save_head(
+    head: ProjectionHead, path: str | Path, base: dict, trained: dict[str, Any] | None = None, tail=None
+) -> str:
+    """Write a head checkpoint; `base` names the embedding it sits on ({"name", "crop_size"}). Returns its sha256.
+
+    With `tail` (an `engine.embedding.tail.EffnetTail`), the fine-tuned stages are saved with it (format 2).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in head.state_dict().items()}
-    payload = {"format": HEAD_FORMAT, "state_dict": state, "arch": head.arch, "base": base, "trained": trained or {}}
+    payload = {
+        "format": HEAD_FORMAT if tail is None else TAIL_FORMAT,
+        "state_dict": cpu_state(head),
+        "arch": head.arch,
+        "base": base,
+        "trained": trained or {},
+    }
+    if tail is not None:
+        payload["tail"] = {"start": tail.start, "state_dict": cpu_state(tail)}
     with atomic_writer(path) as out:
         torch.save(payload, out)
     return file_sha256(path)
@@ -73,6 +95,7 @@ class Head:
     sha256: str
     base: dict
     trained: dict
+    tail: Any = None  # engine.embedding.tail.EffnetTail: fine-tuned last stages of the base network, or None
 
     @property
     def dim(self) -> int:
@@ -111,11 +134,12 @@ def _load_head(path: str, expected_sha256: str, base_name: str) -> Head:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         module = ProjectionHead(**payload["arch"])
         module.load_state_dict(payload["state_dict"])
+        tail = load_tail(int(payload["tail"]["start"]), payload["tail"]["state_dict"]) if "tail" in payload else None
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as err:
         raise HeadError(f"Embedding head '{path}' cannot be loaded: {err}") from err  # weights_only refuses code
     if base_name and payload["base"].get("name") != base_name:
         raise HeadError(f"Embedding head '{path}' was trained on '{payload['base'].get('name')}', not '{base_name}'.")
-    return Head(module.eval(), Path(path), sha, dict(payload["base"]), dict(payload.get("trained", {})))
+    return Head(module.eval(), Path(path), sha, dict(payload["base"]), dict(payload.get("trained", {})), tail)
 
 
 @dataclass

@@ -56,11 +56,16 @@ def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
     """The embedder named by `config.name`, followed by `config.head` when set (`HeadEmbedder`).
 
     `detector` is passed to methods that reuse its network. A head is loaded and verified against
-    `config.head_sha256` and its base embedding (`engine.embedding.head.HeadError` otherwise).
+    `config.head_sha256` and its base embedding (`engine.embedding.head.HeadError` otherwise); a head that carries
+    a fine-tuned backbone tail (`engine.embedding.tail`) replaces the base network's last stages with it.
     """
     if config.name not in EMBEDDERS:
         raise ValueError(f"Unknown embedding '{config.name}'; known: {', '.join(sorted(EMBEDDERS))}")
-    base = EMBEDDERS[config.name](config.base, detector)
     if not config.head:
-        return base
-    return HeadEmbedder(config, base, load_head(config.head, config.head_sha256, config.name))
+        return EMBEDDERS[config.name](config.base, detector)
+    head = load_head(config.head, config.head_sha256, config.name)
+    if head.tail is None:
+        return HeadEmbedder(config, EMBEDDERS[config.name](config.base, detector), head)
+    if config.name != "effnet-crop":
+        raise ValueError(f"Head '{config.head}' carries a fine-tuned EfficientNet tail; it needs 'effnet-crop'.")
+    return HeadEmbedder(config, EffnetCropEmbedder(config.base, _device(detector), tail=head.tail), head)

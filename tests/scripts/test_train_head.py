@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import engine
-from catalog.build import BuildConfig, build_catalog
 from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import HeadEmbedder
@@ -24,20 +23,6 @@ from training.head.sets import index_views
 from training.head.train import TrainConfig, TrainData, pk_batches, train_head
 
 ALL_TRAIN = SplitRule(val_fraction=0.0)  # every family trains
-
-
-@pytest.fixture(scope="module")
-def effnet_index(tmp_path_factory) -> Path:
-    """12 look-alike catalogue products (6 sofas, 6 chairs) indexed with effnet-crop (whole-image entries)."""
-    if not CATALOG.is_dir():
-        pytest.skip(f"no catalogue at {CATALOG}")
-    root = tmp_path_factory.mktemp("effnet-index")
-    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False)
-    table = table[table["category"].isin(["sofas", "chairs"])].groupby("category").head(6)
-    table.to_csv(root / "products.csv", index=False)
-    config = BuildConfig(embedding=EmbeddingConfig(name="effnet-crop"))
-    build_catalog(CATALOG, root / "index", root / "products.csv", "yolo11n.yaml", config, progress=False)
-    return root / "index"
 
 
 @pytest.fixture(scope="module")

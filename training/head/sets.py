@@ -98,11 +98,15 @@ def assemble(
     return TrainData(vectors[train], views[train].reset_index(drop=True), evals, gallery)
 
 
-def feedback_triplets(store: FeedbackStore, index: CatalogIndex, encode_crop) -> tuple[np.ndarray, ...] | None:
+def feedback_triplets(
+    store: FeedbackStore, index: CatalogIndex, encode_crop, entry_vectors=None
+) -> tuple[np.ndarray, ...] | None:
     """(anchors, positives, negatives) base vectors from a store's marks; products by their whole-image entry.
 
-    `encode_crop(image)` -> (D,) base vector of a query crop (the whole crop is the box).
+    `encode_crop(image)` -> (D,) base vector of a query crop (the whole crop is the box); `entry_vectors(ids)`
+    -> (n, D) the entries' inputs (default: the index's stored vectors).
     """
+    entry_vectors = entry_vectors or index.vectors
     triplets = store.triplets()
     if not triplets:
         return None
@@ -114,7 +118,7 @@ def feedback_triplets(store: FeedbackStore, index: CatalogIndex, encode_crop) ->
     anchors = {q: encode_crop(store.crop(q)) for q in {t[0] for t in known}}
 
     def product_vectors(products):
-        return index.vectors(whole.loc[list(products)].to_numpy()).astype(np.float32)
+        return entry_vectors(whole.loc[list(products)].to_numpy()).astype(np.float32)
 
     return (
         np.stack([anchors[q] for q, _, _ in known]).astype(np.float32),
@@ -143,10 +147,15 @@ def fill_view_cache(
     max_scene_views: int = MAX_SCENE_VIEWS,
     seed: int = 0,
     progress: bool = True,
+    encode=None,
 ) -> None:
-    """Compute and cache the base vectors of the scene crops and augmented shots not cached yet."""
-    embedder = make_embedder(base_config)
-    encode = lambda images, boxes: embedder.embed_crops(list(images), list(boxes))  # noqa: E731
+    """Compute and cache the base vectors of the scene crops and augmented shots not cached yet.
+
+    `encode(images, boxes)` -> (n, D) replaces the base embedder (e.g. a backbone prefix's flattened maps).
+    """
+    if encode is None:
+        embedder = make_embedder(base_config)
+        encode = lambda images, boxes: embedder.embed_crops(list(images), list(boxes))  # noqa: E731
     for index in indexes:
         root = Path(index.manifest["images_root"])
         catalog, products = root.name, set(index.meta["product_id"])

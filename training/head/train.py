@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from engine.embedding.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
@@ -129,13 +130,13 @@ def evaluate(head: ProjectionHead | None, data: TrainData) -> dict:
 
 
 @torch.inference_mode()
-def embed_numpy(head: ProjectionHead, vectors: np.ndarray) -> np.ndarray:
-    """Head vectors for base vectors, in eval mode (restores the previous mode)."""
-    was = head.training
+def embed_numpy(head: nn.Module, vectors: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Model vectors for input rows, in eval mode on the model's device (restores the previous mode)."""
+    was, device = head.training, next(head.parameters()).device
     head.eval()
-    out = np.concatenate([head(torch.from_numpy(vectors[i : i + 4096])).numpy() for i in range(0, len(vectors), 4096)])
+    parts = [head(torch.from_numpy(vectors[i : i + chunk]).to(device)).cpu() for i in range(0, len(vectors), chunk)]
     head.train(was)
-    return out
+    return torch.cat(parts).numpy()
 
 
 def batch_loss(head, criteria: dict, names: list[str], x, labels, families, classes, config: TrainConfig):
@@ -191,12 +192,13 @@ def train_head(
     return head.eval(), history
 
 
-def feedback_loss(head: ProjectionHead, data: TrainData, config: TrainConfig, rng: np.random.Generator):
+def feedback_loss(head: nn.Module, data: TrainData, config: TrainConfig, rng: np.random.Generator):
     """Weighted triplet loss on a sample of the curator-feedback triplets (0 when there are none)."""
     if data.feedback is None or not len(data.feedback[0]):
-        return torch.zeros(())
+        return torch.zeros((), device=next(head.parameters()).device)
     pick = rng.choice(len(data.feedback[0]), size=min(config.feedback_batch, len(data.feedback[0])), replace=False)
-    anchor, positive, negative = (head(torch.from_numpy(part[pick])) for part in data.feedback)
+    device = next(head.parameters()).device
+    anchor, positive, negative = (head(torch.from_numpy(part[pick]).to(device)) for part in data.feedback)
     return config.feedback_weight * feedback_triplet(anchor, positive, negative, config.margin)
 
 

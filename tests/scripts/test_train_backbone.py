@@ -1,0 +1,39 @@
+"""`lookalike train-backbone` end to end: maps cached, a time-boxed run resumed, the tuned index searchable."""
+
+import json
+
+import engine
+from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
+from engine.embedding.head import HeadEmbedder
+from engine.files import file_sha256
+from scripts import train_backbone
+from tests.conftest import CATALOG
+
+
+def test_script_resumes_a_time_boxed_run_and_reembeds_from_the_photos(effnet_index, tmp_path, capsys):
+    base = engine.load(effnet_index)
+    meta = base.index.meta.drop_duplicates("product_id")
+    store = FeedbackStore(tmp_path / "marks")
+    query = store.add_query(engine.load_image(CATALOG / meta["image"].iloc[0]), source="test")
+    store.mark(query, meta["product_id"].iloc[1], SIMILAR)
+    store.mark(query, meta["product_id"].iloc[2], NOT_SIMILAR)
+    out, index_out = tmp_path / "tuned.pt", tmp_path / "tuned-index"
+    args = ["--index", str(effnet_index), "--cache", str(tmp_path / "cache"), "--shots", "2", "--steps", "8"]
+    args += ["--P", "6", "--K", "2", "--eval-every", "4", "--val-fraction", "0", "--out", str(out), "--quiet"]
+    args += ["--feedback", str(store.path), "--plot", str(tmp_path / "curves.png"), "--reembed", str(index_out)]
+    assert train_backbone.main([*args, "--minutes", "1e-9"]) == 0
+    assert "run the same command to resume" in capsys.readouterr().out and not out.exists()
+    assert out.with_suffix(".resume.pt").is_file()
+    assert train_backbone.main(args) == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert [h["step"] for h in record["history"]] == list(range(9)) and record["feedback_triplets"] == 1
+    assert record["config"]["start"] == 6 and record["config"]["out_dim"] == 256  # the committed head's shape
+    assert record["init"]["sha256"] == file_sha256(train_backbone.DEFAULT_INIT)
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    service = engine.load(index_out)
+    assert isinstance(service.embedder, HeadEmbedder) and service.embedder.base.tail is not None
+    assert service.index.manifest["embedding"]["head_sha256"] == file_sha256(out)
+    photo = engine.load_image(CATALOG / meta["image"].iloc[3])
+    matches = service.search_box(service.analyse(photo), (0, 0, photo.width, photo.height), k=3)
+    assert matches[0].product_id == meta["product_id"].iloc[3]  # its entry was re-embedded the way queries are
+    assert "Re-embedded" in capsys.readouterr().out
