@@ -47,6 +47,17 @@ def best_iou_detection(boxes: np.ndarray, target: Sequence[float]) -> tuple[int 
     return best, float(ious[best])
 
 
+def best_per_group(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(Q, E) entry scores and (E,) group codes covering 0..G-1 -> (Q, G): each group's best entry, per query.
+
+    "A product scores its best entry", as `engine.search.products` ranks them.
+    """
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    return np.maximum.reduceat(scores[:, order], starts, axis=1)
+
+
 def recall_at_k(ranked: Sequence | None, relevant, k: int) -> float:
     """1.0 when `relevant` (one item, or a set of acceptable items) is among the first k of `ranked`, else 0.0."""
     if ranked is None or _missing(relevant):

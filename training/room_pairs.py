@@ -32,6 +32,7 @@ from engine.embedding.head import HeadEmbedder
 from engine.search.rerank import affinity
 from engine.search.taxonomy import coarse_class
 from training.detector.rooms import room_split
+from training.metrics import best_per_group
 
 VAL_FRACTION = 0.25  # of the training photos, kept apart to choose training settings on
 MIN_BOX_SIDE = 24  # boxes smaller than this (pixels) describe no product
@@ -87,10 +88,7 @@ class ProductScorer:
 
     def product_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(B, D) box vectors -> (B, P) best-entry cosine per catalogue product."""
-        sims = vectors @ self.vectors.T  # (B, E)
-        out = np.full((len(vectors), len(self.products)), -np.inf, dtype=np.float32)
-        np.maximum.at(out.T, self.entry_product, sims.T)  # out[b, p] = max over entries e of p of sims[b, e]
-        return out
+        return best_per_group(vectors @ self.vectors.T, self.entry_product)  # (B, E) -> (B, P)
 
 
 def candidate_pairs(room: RoomBoxes, listed: list[str], scorer: ProductScorer) -> pd.DataFrame:

@@ -80,3 +80,47 @@ def test_a_tail_needs_the_effnet_crop_embedding(tmp_path):
     save_head(ProjectionHead(1280, 16, 8), tmp_path / "roi.pt", {"name": "effnet-roi", "crop_size": 224}, tail=tail)
     with pytest.raises(ValueError, match="needs 'effnet-crop'"):
         make_embedder(EmbeddingConfig(name="effnet-roi").with_head(tmp_path / "roi.pt"))
+
+
+@pytest.fixture
+def tiny_effnet_index(tmp_path):
+    """3 real product photos copied to a folder of their own, indexed with effnet-crop (whole-image entries)."""
+    import shutil
+
+    import pandas as pd
+
+    from catalog.build import BuildConfig, build_catalog
+    from tests.conftest import CATALOG
+
+    if not CATALOG.is_dir():
+        pytest.skip(f"no catalogue at {CATALOG}")
+    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False).head(3)
+    for image in table["image"]:
+        (tmp_path / "photos" / image).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CATALOG / image, tmp_path / "photos" / image)
+    table.to_csv(tmp_path / "products.csv", index=False)
+    config = BuildConfig(embedding=EmbeddingConfig(name="effnet-crop"))
+    build_catalog(tmp_path / "photos", tmp_path / "base", tmp_path / "products.csv", "yolo11n.yaml", config)
+    return tmp_path
+
+
+@pytest.mark.integration
+def test_reembedding_with_a_tail_reads_the_photos_again_and_refuses_changed_ones(tiny_effnet_index):
+    from catalog.reembed import reembed_index
+    from engine.index.manifest import IndexMismatchError
+    from engine.index.store import CatalogIndex
+
+    root = tiny_effnet_index
+    tuned_checkpoint(root / "tuned.pt")
+    index = reembed_index(root / "base", root / "tuned", root / "tuned.pt", progress=False)
+    embedder = make_embedder(EmbeddingConfig.from_dict(index.manifest["embedding"]))
+    meta = index.meta.reset_index(drop=True)
+    photo = Image.open(root / "photos" / meta["image"][0]).convert("RGB")
+    box = meta.loc[0, ["x0", "y0", "x1", "y1"]].to_numpy(np.float32)
+    expected = embedder.head.apply(embedder.base.embed_crops([photo], [box]))[0]
+    assert np.allclose(index.vectors(meta["id"].to_numpy()[:1])[0], expected, atol=1e-5)
+    assert len(CatalogIndex.load(root / "tuned")) == len(CatalogIndex.load(root / "base"))
+    photo.rotate(90).save(root / "photos" / meta["image"][0])  # the photo changed since the build
+    with pytest.raises(IndexMismatchError, match="changed since"):
+        reembed_index(root / "base", root / "again", root / "tuned.pt", progress=False)
+    assert not (root / "again").exists()

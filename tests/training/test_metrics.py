@@ -144,3 +144,11 @@ def test_room_recall_pools_the_listed_products_of_every_room():
 def test_shown_precision_pools_drawn_boxes_over_rooms():
     assert ev.shown_precision([["a", "x", None], ["b"]], [["a", "b"], ["c"]]) == 0.25
     assert ev.shown_precision([[], []], [["a"], ["b"]]) is None
+
+
+def test_a_group_scores_its_best_entry():
+    rng = np.random.default_rng(0)
+    scores, groups = rng.normal(size=(5, 30)), rng.permutation(np.arange(30) % 7)
+    expected = np.full((5, 7), -np.inf)
+    np.maximum.at(expected.T, groups, scores.T)  # the slow reference: one entry at a time
+    assert np.array_equal(ev.best_per_group(scores, groups), expected)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from engine.embedding.head import DEFAULT_HIDDEN, DEFAULT_OUT, ProjectionHead
 from training.head.losses import NormSoftmax, batch_hard_triplet, feedback_triplet, multi_similarity
+from training.metrics import best_per_group
 
 LOSSES = ("triplet", "ms", "softmax")
 
@@ -99,13 +100,9 @@ def codes(values) -> np.ndarray:
 
 def product_ranking(queries: np.ndarray, gallery: np.ndarray, gallery_keys: np.ndarray, k: int = 10) -> np.ndarray:
     """(Q, k) product keys, best first; a product scores its best gallery entry (as `engine.search.products` does)."""
-    order = np.argsort(gallery_keys, kind="stable")
-    sorted_keys = gallery_keys[order]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    sims = queries @ gallery[order].T  # (Q, G)
-    per_product = np.maximum.reduceat(sims, starts, axis=1)  # (Q, P)
-    top = np.argsort(-per_product, axis=1)[:, :k]
-    return sorted_keys[starts][top]
+    products, groups = np.unique(gallery_keys, return_inverse=True)
+    per_product = best_per_group(queries @ gallery.T, groups)  # (Q, P)
+    return products[np.argsort(-per_product, axis=1)[:, :k]]
 
 
 def retrieval(queries: np.ndarray, keys: np.ndarray, gallery: np.ndarray, gallery_keys: np.ndarray) -> dict:
