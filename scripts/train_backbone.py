@@ -30,7 +30,7 @@ from engine.embedding.head import ProjectionHead, load_head, save_head
 from engine.embedding.tail import new_tail
 from engine.files import file_sha256
 from engine.settings import PROJECT_ROOT
-from training.backbone.maps import crop_map_encoder, fill_map_cache
+from training.backbone.maps import crop_map_encoder, fill_map_cache, query_eval_sets
 from training.backbone.train import TuneConfig, TunedModel, tune
 from training.head.data import FeatureCache, SplitRule
 from training.head.sets import MAX_SCENE_VIEWS, assemble, base_index, feedback_triplets
@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--scenes", type=Path, help="synthetic scenes (scenes.jsonl) to crop products from")
     ap.add_argument("--shots", type=int, default=0, help="augmented product-shot views per training product")
     ap.add_argument("--max-scene-views", type=int, default=MAX_SCENE_VIEWS, help="scene crops per catalogue")
+    ap.add_argument("--eval-queries", type=Path, help="a query set (make_queries.py): a retrieval curve, never trained")
     ap.add_argument("--feedback", type=Path, help="curator marks: an index folder or its feedback.sqlite")
     ap.add_argument("--init", type=Path, default=DEFAULT_INIT, help="head to start from ('' : a new head)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoint to write (a head carrying the tail)")
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         args.device, not args.quiet,
     )  # fmt: skip
     data = assemble([], root, rule, config.seed)
+    if args.eval_queries:
+        catalogs = [Path(index.manifest["images_root"]).name for index in indexes]
+        data.evals |= query_eval_sets(args.cache, args.eval_queries, config.start, data, rule, catalogs, args.device)
     data.feedback = curator_triplets(args, root, indexes[0], base_config, config.start)
     model, config = starting_model(args, config, base_config)
     print(f"{len(data.views)} training views of {data.views['key'].nunique()} products on {args.device}")

@@ -1,5 +1,6 @@
 """Tuning the network tail with the head on a small real set: the loss falls, retrieval improves, runs resume."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -65,3 +66,18 @@ def test_a_time_boxed_run_stops_and_the_same_call_resumes_it(map_data, tmp_path)
         assert torch.equal(value, again.model.state_dict()[name]), name
     with pytest.raises(ValueError, match="other settings.*steps"):
         tune(map_data, fresh_model(0, 32, 16), replace(config, steps=20), resume, progress=False)
+
+
+def test_query_views_keep_known_products_and_photos_inside_their_folder(tmp_path):
+    from training.backbone.maps import query_views
+
+    queries = [
+        {"image": "q1.jpg", "product_id": "sofas/1", "family": "Ektorp", "box": [0, 0, 5, 5]},
+        {"image": "../outside.jpg", "product_id": "sofas/1", "box": [0, 0, 5, 5]},  # leads out of the folder
+        {"image": "q3.jpg", "product_id": "sofas/404", "box": [0, 0, 5, 5]},  # in no catalogue
+        {"image": "q4.jpg", "product_id": "7", "box": [1, 2, 3, 4]},  # found in the second catalogue
+    ]
+    (tmp_path / "queries.json").write_text(json.dumps(queries))
+    views = query_views(tmp_path, {"cat-a:sofas/1", "cat-b:7"}, ["cat-a", "cat-b"])
+    assert views["key"].tolist() == ["cat-a:sofas/1", "cat-b:7"] and views["box"].tolist()[1] == [1, 2, 3, 4]
+    assert views["family"].tolist()[0] == "EKTORP" and set(views["source"]) == {"query"}

@@ -8,6 +8,7 @@ source "index", the gallery), the synthetic-scene crops and the augmented shots.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ from engine.curation.catalogue_files import ImageFiles
 from engine.embedding import EmbeddingConfig
 from engine.embedding.crop import EffnetCropEmbedder
 from engine.index.store import CatalogIndex
-from training.head.data import FeatureCache, SplitRule
+from training.head.data import FeatureCache, SplitRule, product_key
 from training.head.sets import MAX_SCENE_VIEWS, fill_view_cache, index_views
+from training.metrics import normalise_family
 
 
 def maps_root(cache: str | Path, start: int) -> Path:
@@ -72,3 +74,39 @@ def fill_map_cache(
         FeatureCache(root, f"index-{catalog}").fill(index_entry_views(index), encode, progress)
     fill_view_cache(root, indexes, config, rule, scenes_dir, shots, max_scene_views, seed, progress, encode)
     return root
+
+
+def query_views(queries_dir: str | Path, keys: set[str], catalogs: list[str]) -> pd.DataFrame:
+    """The benchmark's query crops (`queries.json`) as views of their products (source 'query'); an eval set only.
+
+    A query's product is looked up in each catalogue in turn (`keys`: the gallery's product keys); photos are read
+    only from inside `queries_dir`.
+    """
+    folder = Path(queries_dir).resolve()
+    rows = []
+    for query in json.loads((folder / "queries.json").read_text(encoding="utf-8")):
+        key = next(
+            (product_key(c, query["product_id"]) for c in catalogs if product_key(c, query["product_id"]) in keys), ""
+        )
+        path = (folder / str(query["image"])).resolve()
+        if not key or not path.is_relative_to(folder):
+            continue
+        family = normalise_family(query.get("family") or query["product_id"])
+        rows.append({"key": key, "family": family, "source": "query", "path": str(path), "box": query["box"]})
+    return pd.DataFrame(rows)
+
+
+def query_eval_sets(
+    cache: str | Path, queries_dir: Path, start: int, data, rule: SplitRule, catalogs: list[str], device: str = "cpu"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """'queries' and 'queries held-out' eval sets (maps cached beside, never inside, the training maps)."""
+    views = query_views(queries_dir, set(data.gallery[1]), catalogs)
+    if not len(views):
+        return {}
+    folder = FeatureCache(Path(cache) / f"evals-{start}", f"queries-{queries_dir.name}")
+    config = EmbeddingConfig(name="effnet-crop")
+    folder.fill(views, map_encoder(config, start, device), progress=False)
+    views, maps = folder.load()
+    held = views["family"].map(rule).eq("val").to_numpy()
+    keys = views["key"].to_numpy()
+    return {"queries": (maps, keys), "queries held-out": (maps[held], keys[held])}
