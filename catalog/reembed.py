@@ -65,7 +65,12 @@ def reembed_index(
         **source.manifest,
         "embedding": config.to_dict(),
         "dim": head.dim,
-        "head": {"path": config.head, "sha256": head.sha256, "loss": head.trained.get("config", {}).get("loss")},
+        "head": {
+            "path": config.head,
+            "sha256": head.sha256,
+            "loss": head.trained.get("config", {}).get("loss"),
+            "tail_start": None if head.tail is None else head.tail.start,  # fine-tuned network stages, if any
+        },
         "base_index": str(Path(source_dir).resolve()),
         "reembed_seconds": round(time.perf_counter() - started, 2),
     }

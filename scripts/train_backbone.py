@@ -15,6 +15,7 @@ with it (`--reembed`, or `lookalike reembed`) records it in its manifest like an
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -31,6 +32,7 @@ from engine.embedding.tail import new_tail
 from engine.files import file_sha256
 from engine.settings import PROJECT_ROOT
 from training.backbone.maps import crop_map_encoder, fill_map_cache, query_eval_sets
+from training.backbone.rooms import room_sets
 from training.backbone.train import TuneConfig, TunedModel, tune
 from training.head.data import FeatureCache, SplitRule
 from training.head.sets import MAX_SCENE_VIEWS, assemble, base_index, feedback_triplets
@@ -49,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--shots", type=int, default=0, help="augmented product-shot views per training product")
     ap.add_argument("--max-scene-views", type=int, default=MAX_SCENE_VIEWS, help="scene crops per catalogue")
     ap.add_argument("--eval-queries", type=Path, help="a query set (make_queries.py): a retrieval curve, never trained")
+    ap.add_argument("--room-pairs", type=Path, help="pairs mined from training room photos (mine_room_pairs.py)")
+    ap.add_argument("--room-eval", type=Path, help="pairs mined from other room photos: a room recall curve")
+    ap.add_argument("--room-max-rank", type=int, help="train only on pairs whose box ranked the product this high")
     ap.add_argument("--feedback", type=Path, help="curator marks: an index folder or its feedback.sqlite")
     ap.add_argument("--init", type=Path, default=DEFAULT_INIT, help="head to start from ('' : a new head)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoint to write (a head carrying the tail)")
@@ -72,10 +77,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def starting_model(args, config: TuneConfig, base_config: EmbeddingConfig) -> tuple[TunedModel, TuneConfig]:
-    """ImageNet tail + the `--init` head (or a new one); the config takes the head's shape."""
+    """The `--init` head (a new one without) and its tail when it carries one for the same start, else the
+    ImageNet tail; the config takes the head's shape."""
     tail = new_tail(config.start)
     if args.init and str(args.init):
-        head = load_head(args.init, base_name=base_config.name).module
+        loaded = load_head(args.init, base_name=base_config.name)
+        head = loaded.module
+        if loaded.tail is not None:
+            if loaded.tail.start != config.start:
+                raise SystemExit(
+                    f"--init carries a tail from stage {loaded.tail.start}; pass --start {loaded.tail.start}."
+                )
+            tail = copy.deepcopy(loaded.tail)
+        head = copy.deepcopy(head)
         config = replace(config, hidden=head.arch["hidden"], out_dim=head.arch["out_dim"])
     else:
         head = ProjectionHead(1280, config.hidden, config.out_dim, config.dropout)
@@ -106,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         args.cache, indexes, config.start, rule, args.scenes, args.shots, args.max_scene_views, config.seed,
         args.device, not args.quiet,
     )  # fmt: skip
-    data = assemble([], root, rule, config.seed)
+    extra, room_recall = room_sets(
+        args.cache, config.start, args.room_pairs, args.room_eval, indexes, args.room_max_rank, args.device
+    )
+    data = assemble([], root, rule, config.seed, extra)
+    data.room_recall = room_recall
     if args.eval_queries:
         catalogs = [Path(index.manifest["images_root"]).name for index in indexes]
         data.evals |= query_eval_sets(args.cache, args.eval_queries, config.start, data, rule, catalogs, args.device)
@@ -129,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     sha = save_head(outcome.model.head, args.out, base, facts, tail=outcome.model.tail)
     args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": outcome.history}))
     if args.plot:
-        plot_history(outcome.history, args.plot, f"tail {config.start} + head: {config.loss}", outcome.history[0])
+        title = (
+            f"EfficientNet stages {config.start}+ and head, fine-tuned together: {config.loss}, {config.steps} steps"
+        )
+        plot_history(outcome.history, args.plot, title, outcome.history[0], dashed="step 0")
     for source, target in zip(args.index, args.reembed or []):
         index = reembed_index(source, target, args.out)
         print(f"Re-embedded {source} -> {target} ({len(index)} vectors, {index.dim}-d)")

@@ -120,6 +120,7 @@ def test_reembedding_with_a_tail_reads_the_photos_again_and_refuses_changed_ones
     expected = embedder.head.apply(embedder.base.embed_crops([photo], [box]))[0]
     assert np.allclose(index.vectors(meta["id"].to_numpy()[:1])[0], expected, atol=1e-5)
     assert len(CatalogIndex.load(root / "tuned")) == len(CatalogIndex.load(root / "base"))
+    assert index.manifest["head"]["tail_start"] == 6
     photo.rotate(90).save(root / "photos" / meta["image"][0])  # the photo changed since the build
     with pytest.raises(IndexMismatchError, match="changed since"):
         reembed_index(root / "base", root / "again", root / "tuned.pt", progress=False)

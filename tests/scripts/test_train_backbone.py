@@ -2,12 +2,17 @@
 
 import json
 
+import pytest
+import torch
+
 import engine
 from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
-from engine.embedding.head import HeadEmbedder
+from engine.embedding import EmbeddingConfig
+from engine.embedding.head import HeadEmbedder, load_head
 from engine.files import file_sha256
 from scripts import train_backbone
 from tests.conftest import CATALOG
+from training.backbone.train import TuneConfig
 
 
 def test_script_resumes_a_time_boxed_run_and_reembeds_from_the_photos(effnet_index, tmp_path, capsys):
@@ -37,3 +42,12 @@ def test_script_resumes_a_time_boxed_run_and_reembeds_from_the_photos(effnet_ind
     matches = service.search_box(service.analyse(photo), (0, 0, photo.width, photo.height), k=3)
     assert matches[0].product_id == meta["product_id"].iloc[3]  # its entry was re-embedded the way queries are
     assert "Re-embedded" in capsys.readouterr().out
+    args = train_backbone.parse_args(["--index", str(effnet_index), "--cache", str(tmp_path), "--init", str(out)])
+    config = TuneConfig(start=6)
+    model, config = train_backbone.starting_model(args, config, EmbeddingConfig(name="effnet-crop"))
+    saved = load_head(out)
+    assert model.tail is not saved.tail and model.head is not saved.module  # training never touches the cached copy
+    for name, value in saved.tail.state_dict().items():  # --init with a tuned file goes on from its tail
+        assert torch.equal(value, model.tail.state_dict()[name]), name
+    with pytest.raises(SystemExit, match="--start 6"):
+        train_backbone.starting_model(args, TuneConfig(start=5), EmbeddingConfig(name="effnet-crop"))

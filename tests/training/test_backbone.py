@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -81,3 +82,39 @@ def test_query_views_keep_known_products_and_photos_inside_their_folder(tmp_path
     views = query_views(tmp_path, {"cat-a:sofas/1", "cat-b:7"}, ["cat-a", "cat-b"])
     assert views["key"].tolist() == ["cat-a:sofas/1", "cat-b:7"] and views["box"].tolist()[1] == [1, 2, 3, 4]
     assert views["family"].tolist()[0] == "EKTORP" and set(views["source"]) == {"query"}
+
+
+def write_room_folder(folder, meta) -> None:
+    """A mined-pairs folder whose 'room photos' are catalogue photos: each pair's box is its product's whole photo."""
+    folder.mkdir(parents=True)
+    rows = meta.drop_duplicates("product_id").head(4)
+    pairs = rows[["image", "product_id", "x0", "y0", "x1", "y1"]].assign(rank=[1, 2, 60, 3])
+    pairs.to_csv(folder / "pairs.csv", index=False)
+    vectors = np.zeros((len(pairs), 1280), dtype=np.float32)
+    np.save(folder / "base.npy", vectors)
+    np.save(folder / "negatives.npy", vectors)
+    boxes = rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32)
+    np.savez(folder / "boxes.npz", base=vectors, room=np.arange(len(rows)), box=boxes, box_class=np.array([""] * 4))
+    rooms = [{"image": image, "listed": [pid]} for image, pid in zip(rows["image"], rows["product_id"])]
+    (folder / "rooms.json").write_text(json.dumps(rooms))
+
+
+def test_room_pairs_and_room_boxes_become_maps_read_from_the_catalogue_folder(effnet_index, map_data, tmp_path):
+    from engine.curation.catalogue_files import OutsideCatalogueError
+    from training.backbone.rooms import room_sets
+    from training.head.train import embed_numpy
+
+    index = CatalogIndex.load(effnet_index)
+    write_room_folder(tmp_path / "pairs", index.meta)
+    extra, recall = room_sets(tmp_path / "cache", 6, tmp_path / "pairs", tmp_path / "pairs", [index], max_rank=50)
+    ((views, maps),) = extra
+    assert len(views) == 3 and set(views["source"]) == {"room"} and maps.shape == (3, 192 * 7 * 7)  # rank 60 dropped
+    assert recall.base.shape == (4, 192 * 7 * 7) and np.array_equal(recall.base[0], maps[0])  # the same crop
+    model = fresh_model()
+    gallery = embed_numpy(model, map_data.gallery[0])
+    figures = recall.figures(lambda x: embed_numpy(model, x), gallery, map_data.gallery[1])
+    assert set(figures) == {"room recall@10", "room large recall@10"}
+    pairs = pd.read_csv(tmp_path / "pairs" / "pairs.csv").assign(image="../../etc/passwd")
+    pairs.to_csv(tmp_path / "pairs" / "pairs.csv", index=False)
+    with pytest.raises(OutsideCatalogueError):
+        room_sets(tmp_path / "cache2", 6, tmp_path / "pairs", None, [index], max_rank=50)

@@ -214,8 +214,10 @@ def summary(config: TrainConfig, history: list[dict], data: TrainData) -> dict:
     }
 
 
-def plot_history(history: list[dict], path: Path, title: str, raw: dict | None = None) -> None:
-    """Loss per step (running mean) and the retrieval curves (raw base vectors dashed), side by side."""
+def plot_history(
+    history: list[dict], path: Path, title: str, raw: dict | None = None, dashed: str = "raw base vectors"
+) -> None:
+    """Loss per step (running mean) and the retrieval curves (`raw`'s figures dashed, named `dashed`), side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,8 +236,7 @@ def plot_history(history: list[dict], path: Path, title: str, raw: dict | None =
             window = max(1, len(values) // 50)
             left.plot(steps[window - 1 :], np.convolve(values, np.ones(window) / window, mode="valid"), label=key)
     left.set(xlabel="step", ylabel="loss", title="training loss")
-    title = "retrieval vs the catalogue (dashed: raw base vectors)"
-    right.set(xlabel="step", ylabel="recall", title=title, ylim=(0, 1))
+    right.set(xlabel="step", ylabel="recall", title=f"retrieval vs the catalogue (dashed: {dashed})", ylim=(0, 1))
     for axis in (left, right):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
