@@ -12,6 +12,7 @@ from engine.embedding.head import HeadEmbedder, ProjectionHead, load_head, save_
 from engine.embedding.tail import EffnetTail, new_tail, prefix_maps
 
 EFFNET = {"name": "effnet-crop", "crop_size": 224}
+pytestmark = pytest.mark.integration  # each test runs EfficientNet-Lite0 on the CPU: seconds, not milliseconds
 
 
 @pytest.mark.parametrize("start", [4, 5, 6])
@@ -104,7 +105,6 @@ def tiny_effnet_index(tmp_path):
     return tmp_path
 
 
-@pytest.mark.integration
 def test_reembedding_with_a_tail_reads_the_photos_again_and_refuses_changed_ones(tiny_effnet_index):
     from catalog.reembed import reembed_index
     from engine.index.manifest import IndexMismatchError
