@@ -56,11 +56,7 @@ def reembed_index(
         raise IndexMismatchError(
             f"Head '{head_path}' was trained on {head.base}, but '{source_dir}' holds {built.name}."
         )
-    ids = source.meta["id"].to_numpy(np.int64)
-    if head.tail is None:
-        vectors = head.apply(source.vectors(ids))
-    else:
-        vectors = head.apply(photo_vectors(source, source_dir, make_embedder(config).base, progress))
+    vectors = head.apply(base_vectors(source, source_dir, config, head, progress))
     manifest = {
         **source.manifest,
         "embedding": config.to_dict(),
@@ -79,6 +75,13 @@ def reembed_index(
     index = cls.from_vectors(vectors, source.meta.reset_index(drop=True), manifest, explicit, params)
     index.save(out_dir)
     return index
+
+
+def base_vectors(source: VectorIndex, source_dir, config: EmbeddingConfig, head, progress: bool) -> np.ndarray:
+    """The head's inputs: the stored base vectors, or fresh ones from the photos for a head with a network tail."""
+    if head.tail is None:
+        return source.vectors(source.meta["id"].to_numpy(np.int64))
+    return photo_vectors(source, source_dir, make_embedder(config).base, progress)
 
 
 def photo_vectors(source: VectorIndex, source_dir: str | Path, base, progress: bool = True) -> np.ndarray:

@@ -81,33 +81,26 @@ def tune(
     """Train `model` on `data` (its vectors are flattened prefix maps), resuming from `resume` when it exists."""
     torch.manual_seed(config.seed)
     names = config.losses()
-    maps = torch.from_numpy(np.ascontiguousarray(data.vectors))  # (N, C_in*h*w), float16 on the host
+    maps = torch.from_numpy(np.ascontiguousarray(data.vectors))  # (N, C_in*h*w) on the host; batches move
     keys = data.views["key"].to_numpy()
     labels, families = torch.from_numpy(codes(keys)), torch.from_numpy(codes(data.views["family"]))
     criteria = {"softmax": NormSoftmax(int(labels.max()) + 1, config.out_dim)} if "softmax" in names else {}
-    model.to(device)
-    for criterion in criteria.values():
-        criterion.to(device)
+    for module in (model, *criteria.values()):
+        module.to(device)
     optimiser, schedule = optimiser_for(model, criteria, config)
     state = load_resume(resume, config)
     if state:
-        model.load_state_dict(state["model"])
-        for name, criterion in criteria.items():
-            criterion.load_state_dict(state["criteria"][name])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
+        restore(state, model, criteria, optimiser, schedule)
     first, history = (state["step"] + 1, state["history"]) if state else (1, [{"step": 0, **evaluate(model, data)}])
     rng = np.random.default_rng([config.seed, first])
     focus = data.views["source"].eq("room").to_numpy() if "source" in data.views else None
     batches = pk_batches(keys, config.P, config.K, rng, focus, config.room_share)
     started, spent = time.perf_counter(), history[-1].get("seconds", 0.0)
-    save = lambda step: save_resume(resume, step, model, criteria, optimiser, schedule, history, config)  # noqa: E731
     bar = tqdm(range(first, config.steps + 1), desc=f"Tuning tail {config.start} + head", disable=not progress)
     for step in bar:
         idx = torch.from_numpy(next(batches))
-        x = maps[idx].to(device)
         lab, fam = labels[idx].to(device), families[idx].to(device)
-        loss, parts = batch_loss(model, criteria, names, x, lab, fam, lab, config)
+        loss, parts = batch_loss(model, criteria, names, maps[idx].to(device), lab, fam, lab, config)
         loss = loss + feedback_loss(model, data, config, rng)
         optimiser.zero_grad()
         loss.backward()
@@ -120,10 +113,19 @@ def tune(
         bar.set_postfix(loss=f"{record['loss']:.3f}")
         out_of_time = config.minutes and time.perf_counter() - started > config.minutes * 60
         if step % config.checkpoint_every == 0 or out_of_time or step == config.steps:
-            save(step)
+            save_resume(resume, step, model, criteria, optimiser, schedule, history, config)
         if out_of_time and step < config.steps:
             return Outcome(model.eval(), history, False)
     return Outcome(model.eval(), history, True)
+
+
+def restore(state: dict, model: TunedModel, criteria: dict, optimiser, schedule) -> None:
+    """Load a saved training state into the model, loss proxies, optimiser and schedule."""
+    model.load_state_dict(state["model"])
+    for name, criterion in criteria.items():
+        criterion.load_state_dict(state["criteria"][name])
+    optimiser.load_state_dict(state["optimiser"])
+    schedule.load_state_dict(state["schedule"])
 
 
 def save_resume(path: Path | None, step: int, model, criteria, optimiser, schedule, history, config) -> None:
