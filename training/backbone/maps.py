@@ -85,9 +85,8 @@ def query_views(queries_dir: str | Path, keys: set[str], catalogs: list[str]) ->
     folder = Path(queries_dir).resolve()
     rows = []
     for query in json.loads((folder / "queries.json").read_text(encoding="utf-8")):
-        key = next(
-            (product_key(c, query["product_id"]) for c in catalogs if product_key(c, query["product_id"]) in keys), ""
-        )
+        candidates = [product_key(catalog, query["product_id"]) for catalog in catalogs]
+        key = next((candidate for candidate in candidates if candidate in keys), "")
         path = (folder / str(query["image"])).resolve()
         if not key or not path.is_relative_to(folder):
             continue
