@@ -31,11 +31,12 @@ from engine.embedding.head import ProjectionHead, load_head, save_head
 from engine.embedding.tail import new_tail
 from engine.files import file_sha256
 from engine.settings import PROJECT_ROOT
+from scripts.train_head import add_view_options
 from training.backbone.maps import crop_map_encoder, fill_map_cache, query_eval_sets
 from training.backbone.rooms import room_sets
 from training.backbone.train import TuneConfig, TunedModel, tune
 from training.head.data import FeatureCache, SplitRule
-from training.head.sets import MAX_SCENE_VIEWS, assemble, base_index, feedback_triplets
+from training.head.sets import assemble, base_index, feedback_triplets
 from training.head.train import plot_history, summary
 
 DEFAULT_INIT = PROJECT_ROOT / "models" / "head-effnet.pt"
@@ -45,16 +46,9 @@ DEFAULT_OUT = PROJECT_ROOT / "models" / "tuned-effnet.pt"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; every TuneConfig field is an option (--steps, --start, --tail-lr, --minutes, ...)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", type=Path, action="append", required=True, help="base index (repeatable)")
+    add_view_options(ap)
     ap.add_argument("--cache", type=Path, required=True, help="folder of cached maps of training views")
-    ap.add_argument("--scenes", type=Path, help="synthetic scenes (scenes.jsonl) to crop products from")
-    ap.add_argument("--shots", type=int, default=0, help="augmented product-shot views per training product")
-    ap.add_argument("--max-scene-views", type=int, default=MAX_SCENE_VIEWS, help="scene crops per catalogue")
     ap.add_argument("--eval-queries", type=Path, help="a query set (make_queries.py): a retrieval curve, never trained")
-    ap.add_argument("--room-pairs", type=Path, help="pairs mined from training room photos (mine_room_pairs.py)")
-    ap.add_argument("--room-eval", type=Path, help="pairs mined from other room photos: a room recall curve")
-    ap.add_argument("--room-max-rank", type=int, help="train only on pairs whose box ranked the product this high")
-    ap.add_argument("--feedback", type=Path, help="curator marks: an index folder or its feedback.sqlite")
     ap.add_argument("--init", type=Path, default=DEFAULT_INIT, help="head to start from ('' : a new head)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoint to write (a head carrying the tail)")
     ap.add_argument("--resume-file", type=Path, help="training state (default: OUT with .resume.pt)")

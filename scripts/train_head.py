@@ -44,11 +44,9 @@ from training.head.train import TrainConfig, evaluate, plot_history, summary, tr
 DEFAULT_OUT = PROJECT_ROOT / "models" / "head-effnet.pt"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line; every TrainConfig field is an option (--steps, --loss, --family-margin, ...)."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_view_options(ap: argparse.ArgumentParser) -> None:
+    """The options naming what a run trains on: base indexes, scenes, shots, curator marks and room pairs."""
     ap.add_argument("--index", type=Path, action="append", required=True, help="base index (repeatable)")
-    ap.add_argument("--cache", type=Path, help="folder of cached base vectors of training views")
     ap.add_argument("--scenes", type=Path, help="synthetic scenes (scenes.jsonl) to crop products from")
     ap.add_argument("--shots", type=int, default=0, help="augmented product-shot views per training product")
     ap.add_argument("--max-scene-views", type=int, default=MAX_SCENE_VIEWS, help="scene crops per catalogue")
@@ -56,6 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--room-pairs", type=Path, help="pairs mined from training room photos (mine_room_pairs.py)")
     ap.add_argument("--room-eval", type=Path, help="pairs mined from held-out room photos: a curve, never trained")
     ap.add_argument("--room-max-rank", type=int, help="train only on pairs whose box ranked the product this high")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; every TrainConfig field is an option (--steps, --loss, --family-margin, ...)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_view_options(ap)
+    ap.add_argument("--cache", type=Path, help="folder of cached base vectors of training views")
     ap.add_argument("--init", type=Path, help="start from this head checkpoint (fine-tuning) instead of at random")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="head checkpoint to write")
     ap.add_argument("--plot", type=Path, help="training curves PNG")

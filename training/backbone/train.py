@@ -22,7 +22,7 @@ from engine.embedding.head import ProjectionHead
 from engine.embedding.tail import EffnetTail
 from engine.files import atomic_writer
 from training.head.losses import NormSoftmax
-from training.head.train import TrainConfig, TrainData, batch_loss, codes, evaluate, feedback_loss, pk_batches
+from training.head.train import TrainConfig, TrainData, codes, evaluate, optimise_step, pk_batches
 
 
 @dataclass
@@ -99,14 +99,8 @@ def tune(
     bar = tqdm(range(first, config.steps + 1), desc=f"Tuning tail {config.start} + head", disable=not progress)
     for step in bar:
         idx = torch.from_numpy(next(batches))
-        lab, fam = labels[idx].to(device), families[idx].to(device)
-        loss, parts = batch_loss(model, criteria, names, maps[idx].to(device), lab, fam, lab, config)
-        loss = loss + feedback_loss(model, data, config, rng)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        record = {"step": step, "loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
+        batch = (maps[idx].to(device), labels[idx].to(device), families[idx].to(device))
+        record = {"step": step, **optimise_step(model, criteria, names, optimiser, schedule, batch, data, config, rng)}
         if step % config.eval_every == 0 or step == config.steps:
             record |= evaluate(model, data)
         history.append(record | {"seconds": round(spent + time.perf_counter() - started, 2)})

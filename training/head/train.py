@@ -173,20 +173,25 @@ def train_head(
     bar = tqdm(range(1, config.steps + 1), desc=f"Training head ({config.loss})", disable=not progress)
     for step in bar:
         idx = torch.from_numpy(next(batches))
-        loss, parts = batch_loss(
-            head, criteria, names, x_all[idx], labels_all[idx], families_all[idx], labels_all[idx], config
-        )
-        loss = loss + feedback_loss(head, data, config, rng)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        record = {"step": step, "loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
+        batch = (x_all[idx], labels_all[idx], families_all[idx])
+        record = {"step": step, **optimise_step(head, criteria, names, optimiser, schedule, batch, data, config, rng)}
         if step % config.eval_every == 0 or step == config.steps:
             record |= evaluate(head, data)
         history.append(record | {"seconds": round(time.perf_counter() - started, 2)})
         bar.set_postfix(loss=f"{record['loss']:.3f}")
     return head.eval(), history
+
+
+def optimise_step(model, criteria: dict, names: list[str], optimiser, schedule, batch, data, config, rng) -> dict:
+    """One update on a batch (inputs, labels, families), curator triplets included; the step's losses."""
+    x, labels, families = batch
+    loss, parts = batch_loss(model, criteria, names, x, labels, families, labels, config)
+    loss = loss + feedback_loss(model, data, config, rng)
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    schedule.step()
+    return {"loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
 
 
 def feedback_loss(head: nn.Module, data: TrainData, config: TrainConfig, rng: np.random.Generator):
