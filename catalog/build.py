@@ -16,6 +16,7 @@ from tqdm import tqdm
 from catalog.edits import curated_entries, edited_table, out_of_step
 from catalog.embed_images import OBJECT_COLUMNS, BuildReport, catalog_imgsz, embed_files
 from catalog.products import data_gaps, describe_gaps, read_products
+from catalog.views import embed_views, plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
 from engine.detection.detector import Detector, DetectorConfig
 from engine.embedding import EmbeddingConfig, make_embedder
@@ -39,6 +40,7 @@ class BuildConfig:
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     batch: int = 16
     max_objects: int = 5  # detections kept per catalogue image, by confidence
+    views: int = 0  # gallery views per photo: renderings of the product on other backdrops (catalog.views)
     imgsz: int | None = None  # input size for catalogue shots; None: the detector's, as for queries
     index_factory: str | None = None  # FAISS factory string; None: by catalogue size (choose_factory)
     index_params: dict | None = None  # search-time parameters (efSearch, nprobe, …) over the factory's defaults
@@ -76,15 +78,19 @@ def build_catalog(
         previous = None if config.rebuild else _reusable_index(out_dir, detector, config)
         hashes = _hash_files(files, frame["image"].tolist())
         config, current, todo = _plan(out_dir, previous, frame, hashes, config, report)
-        if _up_to_date(previous, todo, report, config, frame):
+        current, view_todo = plan_views(previous, current, todo, config.views)
+        if _up_to_date(previous, todo + view_todo, report, config, frame):
             report.seconds = time.perf_counter() - started
             report.vectors, report.index = len(previous), f"{previous.factory} (up to date: nothing written)"
             previous.close()
             return report  # no new version: a running app keeps its loaded index
         next_id = previous.next_id if previous is not None else 0
-        bar = tqdm(total=len(todo), desc="Embedding catalogue", unit="img", disable=not progress)
-        step = _progress_step(bar, len(todo), on_progress)
+        total = len(todo) + len(view_todo)  # photos to detect and embed, then photos to render views of
+        bar = tqdm(total=total, desc="Embedding catalogue", unit="img", disable=not progress)
+        step = _progress_step(bar, total, on_progress)
         new_rows, new_vectors = _embed_images(files, todo, hashes, detector, config, report, next_id, step)
+        views = _embed_views(files, view_todo, hashes, detector, config, report, next_id + len(new_rows), step)
+        new_rows, new_vectors = _appended((new_rows, new_vectors), views)
         bar.close()
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
         index.replace_meta(_with_colors(_with_products(index.meta, frame), files, progress))
@@ -247,6 +253,21 @@ def _embed_images(files, todo, hashes, detector, config, report, next_id, step):
     return embed_files(files, todo, hashes, detector, embedder, config, report, next_id, step)
 
 
+def _embed_views(files, images, hashes, detector, config, report, first_id, step):
+    """(rows, vectors) of the gallery views of `images` (`catalog.views`); none when views are off."""
+    embedder = make_embedder(config.embedding, detector) if images and config.views else None
+    return embed_views(files, images, hashes, detector, embedder, config, report, first_id, step)
+
+
+def _appended(first: tuple[pd.DataFrame, np.ndarray], second: tuple[pd.DataFrame, np.ndarray]):
+    """Two (rows, vectors) blocks as one."""
+    if not len(second[0]):
+        return first
+    if not len(first[0]):
+        return second
+    return pd.concat([first[0], second[0]], ignore_index=True), np.concatenate([first[1], second[1]])
+
+
 def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> Manifest:
     """The manifest describing how the index was built."""
     used = DetectorInfo(
@@ -264,6 +285,7 @@ def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> 
         images_root=str(images_dir),
         products_csv=str(Path(products_csv).resolve()) if products_csv else None,
         max_objects=config.max_objects,
+        views=config.views,
         catalog_imgsz=catalog_imgsz(config),
         **catalogue_counts(meta),
     )

@@ -91,7 +91,7 @@ def embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple[
     for name, image, (boxes, kinds, found) in zip(names, images, entries):
         colors = format_colors(dominant_colors(image))  # the product photo's, on each of its rows
         for box, kind, det in zip(boxes, kinds, found):
-            rows.append({**_row(first_id + len(rows), name, hashes[name], kind, box, det), "colors": colors})
+            rows.append({**entry_row(first_id + len(rows), name, hashes[name], kind, box, det), "colors": colors})
     return rows, vectors
 
 
@@ -125,7 +125,7 @@ def _entries(analysis, max_objects: int, curated=None):
     return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + [*found, None]
 
 
-def _row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:
+def entry_row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:
     """One metadata row for an indexed object."""
     return {
         "id": row_id,

@@ -1,7 +1,8 @@
 """Re-embedding an index with a head: the stored base vectors go through the head; no image is read again.
 
 A head that carries a fine-tuned network tail (`engine.embedding.tail`) changes the base vectors themselves, so
-then every entry is embedded again from its photo and box (photos only from the catalogue's own folders).
+then every entry is embedded again from its photo and box (photos only from the catalogue's own folders), and
+every gallery view from its rendering, drawn again from the same seed (`catalog.views`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from catalog.updater import file_sha1
+from catalog.views import VIEW, render_view, view_numbers
 from engine.curation.catalogue_files import ImageFiles
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import load_head
@@ -88,6 +90,7 @@ def photo_vectors(source: VectorIndex, source_dir: str | Path, base, progress: b
     """(N, D) base vectors of every entry, in `source.meta` order, from its photo and box by `base.embed_crops`."""
     files = ImageFiles.of_index(source.manifest["images_root"], source_dir)
     meta = source.meta.reset_index(drop=True)
+    numbers = view_numbers(meta)  # row -> which view of its photo a gallery-view row is
     out = np.zeros((len(meta), base.dim), dtype=np.float32)
     for image, rows in tqdm(meta.groupby("image", sort=False), desc="Re-embedding photos", disable=not progress):
         path = files.path(image)  # OutsideCatalogueError for a name that leads out of the catalogue's folders
@@ -97,6 +100,15 @@ def photo_vectors(source: VectorIndex, source_dir: str | Path, base, progress: b
             photo = load_image(path)
         except ImageLoadError as err:
             raise IndexMismatchError(f"Cannot read the photo '{image}' of '{source_dir}': {err}") from err
-        boxes = rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32)
-        out[rows.index.to_numpy()] = base.embed_crops([photo] * len(boxes), list(boxes))
+        photos, boxes = entry_crops(photo, rows, numbers)
+        out[rows.index.to_numpy()] = base.embed_crops(photos, boxes)
     return out
+
+
+def entry_crops(photo, rows, numbers) -> tuple[list, list]:
+    """(images, boxes) to embed for a photo's entries: the photo and its box, or a gallery view's rendering."""
+    photos, boxes = [photo] * len(rows), list(rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32))
+    for i, (row_id, kind, content_hash) in enumerate(zip(rows.index, rows["kind"], rows["content_hash"])):
+        if kind == VIEW:
+            photos[i], boxes[i] = render_view(photo, content_hash, int(numbers[row_id]))
+    return photos, boxes

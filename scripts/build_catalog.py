@@ -54,6 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
     parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
     parser.add_argument(
+        "--views",
+        type=int,
+        default=BuildConfig.views,
+        help="gallery views per photo: renderings of the product on other backdrops, indexed beside it "
+        "(changing it renders only the views; docs/BENCHMARKS.md, 'Gallery views')",
+    )
+    parser.add_argument(
         "--embedding", default=EmbeddingConfig.name, help="embedding method (see engine.embedding.registry)"
     )
     parser.add_argument(
@@ -118,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(chosen_head(args)),
         batch=args.batch,
         max_objects=args.max_objects,
+        views=args.views,
         imgsz=args.catalog_imgsz,
         index_factory=args.index_factory,
         index_params=args.index_params or None,

@@ -146,9 +146,13 @@ def mask_is_plausible(mask: np.ndarray, allow_rectangle: bool = True) -> bool:
 
 
 def load_cutout(path: str, max_side: int, allow_rectangle: bool = True) -> Image.Image | None:
-    """RGBA cut-out of a product photo cropped to its mask, or None if implausible."""
+    """RGBA cut-out of a product photo file cropped to its mask, or None if implausible."""
     with Image.open(path) as im:
-        rgb = np.asarray(im.convert("RGB"))
+        return cutout(np.asarray(im.convert("RGB")), max_side, allow_rectangle)
+
+
+def cutout(rgb: np.ndarray, max_side: int, allow_rectangle: bool = True) -> Image.Image | None:
+    """RGBA cut-out of a product photo's (H, W, 3) uint8 pixels cropped to its mask, or None if implausible."""
     mask = product_mask(rgb)
     if not mask_is_plausible(mask, allow_rectangle):
         return None

@@ -103,11 +103,17 @@ def render_shot(
 ) -> tuple[Image.Image, tuple[float, float, float, float]]:
     """A product shot cut out and pasted, augmented (scale, flip, rotation, colour, light, blur, noise, JPEG,
     partial crop) on a random backdrop; returns the image and the product's visible box."""
-    rng = np.random.default_rng(seed)
     occluder = load_cutout(occluder_path, max_side=300) if occluder_path else None
     cut = load_cutout(path, max_side=400)
     if cut is None:  # no clean mask: the photo itself, colour-jittered
         cut = Image.open(path).convert("RGBA")
+    return render_cutout(np.random.default_rng(seed), cut, occluder)
+
+
+def render_cutout(
+    rng: np.random.Generator, cut: Image.Image, occluder: Image.Image | None = None
+) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """`render_shot` of an RGBA cut-out already in memory (and an optional occluding cut-out)."""
     width, height = int(rng.integers(256, 481)), int(rng.integers(256, 481))
     side = int(rng.uniform(0.45, 0.95) * min(width, height))
     cut = augment_cutout(rng, cut, side)
