@@ -95,6 +95,7 @@ def build_catalog(
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
         index.replace_meta(_with_colors(_with_products(index.meta, frame), files, progress))
         report.embedded = len(todo) - len(report.failures)
+        report.viewed = len(set(view_todo) - {name for name, _ in report.failures})
         report.seconds = time.perf_counter() - started
         index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
         index.save(out_dir)
@@ -174,7 +175,11 @@ def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFram
 
 
 def _with_colors(meta: pd.DataFrame, files: ImageFiles, progress: bool) -> pd.DataFrame:
-    """Rows of images indexed before colours were stored get their product photo's colours (no re-embedding)."""
+    """Rows without colours take those of their photo's other rows, else the photo's (computed, no re-embedding).
+
+    Gallery views and rows of images indexed before colours were stored have none of their own.
+    """
+    meta = meta.assign(colors=meta["colors"].fillna(meta.groupby("image")["colors"].transform("first")))
     missing = meta.loc[meta["colors"].isna(), "image"].unique()
     if not len(missing):
         return meta

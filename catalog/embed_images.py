@@ -29,6 +29,7 @@ class BuildReport:
     images: int = 0
     embedded: int = 0
     unchanged: int = 0
+    viewed: int = 0  # photos whose gallery views were rendered (or dropped) again
     removed: int = 0
     vectors: int = 0
     seconds: float = 0.0
@@ -46,6 +47,7 @@ class BuildReport:
         """One line for the console."""
         return (
             f"{self.images} images: {self.embedded} embedded, {self.unchanged} unchanged, {self.removed} removed, "
+            f"{self.viewed} with new gallery views, "
             f"{len(self.failures)} unreadable, {len(self.problems)} table problems; {self.vectors} vectors; "
             f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s); index {self.index}"
         )

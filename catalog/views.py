@@ -22,7 +22,6 @@ from PIL import Image
 
 from catalog.embed_images import OBJECT_COLUMNS, catalog_imgsz, decode_batch, entry_row
 from engine.embedding import embed_many
-from engine.search.colors import dominant_colors, format_colors
 from training.head.data import render_cutout
 from training.scenes import cutout
 
@@ -85,7 +84,7 @@ def plan_views(previous, current: np.ndarray, todo: list[str], count: int) -> tu
 def embed_views(files, images: list[str], hashes, detector, embedder, config, report, first_id: int, step):
     """(view rows, (N, D) vectors) of `config.views` renderings per photo, ids from `first_id`.
 
-    Each rendering goes through the detector and the embedder like a photo, so every embedding method works.
+    Crop-based embeddings embed the renderings' boxes directly; the others go through the detector first.
     Photos that already failed in this build are skipped; unreadable ones go to `report.failures`.
     """
     failed = {name for name, _ in report.failures}
@@ -95,8 +94,7 @@ def embed_views(files, images: list[str], hashes, detector, embedder, config, re
         names = todo[start : start + config.batch]
         for name, photo in decode_batch(files, names, report) if config.views else []:
             renders, boxes = render_views(photo, hashes[name], config.views)
-            analyses = detector.analyse(renders, square=True, imgsz=catalog_imgsz(config))
-            vectors += embed_many(embedder, analyses, [box.reshape(1, 4) for box in boxes])
+            vectors.append(view_vectors(renders, boxes, detector, embedder, config))
             rows += view_rows(first_id + len(rows), name, hashes[name], photo, len(boxes))
         step(len(names))
     dim = int(embedder.dim) if embedder is not None else 0
@@ -104,8 +102,16 @@ def embed_views(files, images: list[str], hashes, detector, embedder, config, re
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
 
 
+def view_vectors(renders: list[Image.Image], boxes: list[np.ndarray], detector, embedder, config) -> np.ndarray:
+    """(N, D) vectors of the renderings' product boxes: straight from the crops for crop-based embeddings, else
+    through the detector's features like a photo."""
+    if hasattr(getattr(embedder, "base", embedder), "embed_crops"):
+        return embedder.embed_crops(renders, boxes)
+    analyses = detector.analyse(renders, square=True, imgsz=catalog_imgsz(config))
+    return np.concatenate(embed_many(embedder, analyses, [box.reshape(1, 4) for box in boxes]))
+
+
 def view_rows(first_id: int, image: str, content_hash: str, photo: Image.Image, count: int) -> list[dict]:
-    """Metadata rows of a photo's `count` views: the whole photo as box, the photo's colours."""
-    colors = format_colors(dominant_colors(photo))
+    """Metadata rows of a photo's `count` views: the whole photo as box (colours come from the photo's rows)."""
     whole = (0.0, 0.0, float(photo.width), float(photo.height))
-    return [{**entry_row(first_id + k, image, content_hash, VIEW, whole, None), "colors": colors} for k in range(count)]
+    return [entry_row(first_id + k, image, content_hash, VIEW, whole, None) for k in range(count)]

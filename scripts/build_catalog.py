@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  data: {gap}")
     print(
         f"Index at {args.out} is up to date"
-        if report.embedded == report.removed == 0
+        if report.embedded == report.removed == report.viewed == 0
         else f"Index written to {args.out}"
     )
     print(report.summary())

@@ -159,6 +159,10 @@ class HeadEmbedder:
         """(N, 4) source-pixel boxes -> (N, head dim) float32 unit vectors."""
         return self.head.apply(self.base.embed(analysis, boxes))
 
+    def embed_crops(self, images: list, boxes: list) -> np.ndarray:
+        """One box per photo through a crop-based base (`embed_crops`), then the head: (N, head dim)."""
+        return self.head.apply(self.base.embed_crops(images, boxes))
+
     def embed_many(self, analyses: list, boxes: list[np.ndarray]) -> list[np.ndarray]:
         """Per image (N_i, head dim) vectors: the base embeds across images, the head runs once on all rows."""
         base = embed_many(self.base, analyses, boxes)
