@@ -19,6 +19,7 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
 
     The data goes to a hidden temporary file in the same folder, is flushed to disk, then renamed over `path`;
     on any error (or a kill) the old file stays as it was and the temporary file is removed (or left hidden).
+    The new file keeps the permissions of the file it replaces, else gets those of a plain `open` (the umask's).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,11 +28,30 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
         with os.fdopen(handle, "wb") as out:
             yield out
             out.flush()
+            os.fchmod(out.fileno(), _mode_for(path))
             os.fsync(out.fileno())
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """Permission bits for a file written to `path`: the existing file's, else 0o666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+def _process_umask() -> int:
+    """The process's umask (read once: reading it means setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
