@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from catalog.edits import curated_entries, edited_table, out_of_step
-from catalog.embed_images import OBJECT_COLUMNS, BuildReport, catalog_imgsz, embed_files
+from catalog.embed_images import OBJECT_COLUMNS, BuildReport, catalog_imgsz, embed_files, fill_photo_colors
 from catalog.products import data_gaps, describe_gaps, read_products
 from catalog.views import embed_views, plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
@@ -24,7 +24,7 @@ from engine.images import ImageLoadError, load_image
 from engine.index.backends import index_class, load_index
 from engine.index.factories import keeps_factory
 from engine.index.manifest import DetectorInfo, IndexMismatchError, Manifest, new_manifest
-from engine.index.store import CatalogIndex, IndexNotFoundError, writer_lock
+from engine.index.store import CatalogIndex, IndexNotFoundError, current_version, writer_lock
 from engine.search.colors import dominant_colors, format_colors
 from engine.service import check_index
 from engine.settings import default_weights
@@ -63,10 +63,20 @@ def build_catalog(
 
     `progress` shows a console bar; `on_progress(done, total)` is called after each batch of images.
     The curators' edits stored in `out_dir` are kept: products added in the app (photos in its managed folder),
-    products removed, and curated boxes (`catalog.edits`).
+    products removed, and curated boxes (`catalog.edits`). A first build with gallery views writes the index
+    without them first, so it is searchable sooner, then adds the views as a second version.
     """
-    started = time.perf_counter()
     config = config or BuildConfig()
+    if config.views and (config.rebuild or not _has_index(out_dir)):
+        args = (images_dir, out_dir, products_csv, weights)
+        photos = build_catalog(*args, replace(config, views=0), progress, on_progress)
+        return _merged(photos, build_catalog(*args, replace(config, rebuild=False), progress, on_progress))
+    return _build(images_dir, out_dir, products_csv, weights, config, progress, on_progress)
+
+
+def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, progress, on_progress) -> BuildReport:
+    """`build_catalog` in one pass."""
+    started = time.perf_counter()
     images_dir = Path(images_dir).resolve()
     table = read_products(images_dir, products_csv)
     frame, problems = edited_table(out_dir, table.frame)
@@ -103,6 +113,24 @@ def build_catalog(
         for opened in {id(x): x for x in (previous, index) if x is not None}.values():
             opened.close()  # Milvus Lite: one process per database file
     return report
+
+
+def _has_index(out_dir) -> bool:
+    """Whether `out_dir` holds a live index version."""
+    try:
+        current_version(out_dir)
+    except IndexNotFoundError:
+        return False
+    return True
+
+
+def _merged(photos: BuildReport, views: BuildReport) -> BuildReport:
+    """One report for a build made in two passes: the photos, then their gallery views."""
+    failures = photos.failures + [f for f in views.failures if f not in photos.failures]
+    seconds = photos.seconds + views.seconds
+    return replace(
+        photos, viewed=views.viewed, vectors=views.vectors, seconds=seconds, index=views.index, failures=failures
+    )
 
 
 def _up_to_date(previous, todo: list[str], report: BuildReport, config: BuildConfig, products: pd.DataFrame) -> bool:
@@ -179,7 +207,7 @@ def _with_colors(meta: pd.DataFrame, files: ImageFiles, progress: bool) -> pd.Da
 
     Gallery views and rows of images indexed before colours were stored have none of their own.
     """
-    meta = meta.assign(colors=meta["colors"].fillna(meta.groupby("image")["colors"].transform("first")))
+    meta = fill_photo_colors(meta)
     missing = meta.loc[meta["colors"].isna(), "image"].unique()
     if not len(missing):
         return meta

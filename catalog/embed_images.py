@@ -138,3 +138,8 @@ def entry_row(row_id: int, image: str, content_hash: str, kind: str, box, detect
         "class_name": detection.class_name if detection else "",
         "confidence": detection.confidence if detection else 1.0,
     }
+
+
+def fill_photo_colors(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows without colours (gallery views) take those of their photo's other rows, where it has any."""
+    return rows.assign(colors=rows["colors"].fillna(rows.groupby("image")["colors"].transform("first")))

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from catalog.build import BuildConfig, catalogue_counts
-from catalog.embed_images import OBJECT_COLUMNS, BuildReport, embed_files
+from catalog.embed_images import OBJECT_COLUMNS, BuildReport, embed_files, fill_photo_colors
+from catalog.views import embed_views
 from engine.curation.catalogue_files import ImageFiles
 from engine.detection.detector import Detector, DetectorConfig
 from engine.embedding import Embedder, EmbeddingConfig, make_embedder
@@ -56,6 +57,7 @@ class Updater:
             detector=detector.config,
             embedding=embedding,
             max_objects=int(manifest.get("max_objects", BuildConfig.max_objects)),
+            views=int(manifest.get("views", 0)),
             imgsz=manifest.get("catalog_imgsz"),
         )
         files = ImageFiles.of_index(manifest["images_root"], index_dir)
@@ -85,7 +87,17 @@ class Updater:
         rows, vectors = embed_files(
             self.files, images, hashes, self.detector, self.embedder, config, report, next_id, step
         )
+        if config.views and len(rows):  # the index's gallery views, rendered for the new photos too
+            rows, vectors = self._with_views(rows, vectors, hashes, config, report, next_id + len(rows))
         return rows, vectors, report.failures
+
+    def _with_views(self, rows: pd.DataFrame, vectors: np.ndarray, hashes: dict, config, report, first_id: int):
+        """The photos' rows and vectors followed by their gallery views (`catalog.views`)."""
+        images = list(dict.fromkeys(rows["image"]))
+        views = embed_views(
+            self.files, images, hashes, self.detector, self.embedder, config, report, first_id, lambda _: None
+        )
+        return fill_photo_colors(pd.concat([rows, views[0]], ignore_index=True)), np.concatenate([vectors, views[1]])
 
     def detections(self, picture) -> list:
         """The objects the build indexes for a product photo (its top detections), best first."""

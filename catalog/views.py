@@ -89,6 +89,7 @@ def embed_views(files, images: list[str], hashes, detector, embedder, config, re
     """
     failed = {name for name, _ in report.failures}
     todo = [image for image in images if image not in failed]
+    step(len(images) - len(todo))  # progress counts them as done
     rows, vectors = [], []
     for start in range(0, len(todo), config.batch):
         names = todo[start : start + config.batch]

@@ -93,7 +93,7 @@ def build_progress(name: str, index_dir: Path) -> None:
 def _live_progress(index_dir: str) -> None:
     """Redrawn every few seconds; reruns the whole page once the index is live."""
     status = background.status(index_dir)
-    if (Path(index_dir) / "CURRENT").is_file() and status.state != background.RUNNING:
+    if (Path(index_dir) / "CURRENT").is_file():  # live: the build may go on adding gallery views
         st.rerun(scope="app")
     if status.state == background.FAILED:
         st.rerun(scope="app")  # the page shows the failure and a retry button

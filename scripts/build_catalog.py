@@ -24,6 +24,7 @@ from engine.embedding import EmbeddingConfig
 from engine.embedding.head import load_head
 from engine.index.factories import parse_params
 from engine.settings import (
+    CATALOG_VIEWS,
     DEFAULT_DEMO,
     DEMO_CATALOGS,
     default_head,
@@ -56,9 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--views",
         type=int,
-        default=BuildConfig.views,
-        help="gallery views per photo: renderings of the product on other backdrops, indexed beside it "
-        "(changing it renders only the views; docs/BENCHMARKS.md, 'Gallery views')",
+        default=CATALOG_VIEWS,
+        help=f"gallery views per photo: renderings of the product on other backdrops, indexed beside it "
+        f"(default {CATALOG_VIEWS}; 0 for none; changing it renders only the views; docs/BENCHMARKS.md)",
     )
     parser.add_argument(
         "--embedding", default=EmbeddingConfig.name, help="embedding method (see engine.embedding.registry)"

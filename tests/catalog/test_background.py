@@ -39,8 +39,8 @@ def test_a_background_build_reports_progress_and_a_second_start_joins_it(small_c
     status = wait_until_finished(out)
     assert status.state == background.DONE, (status, (out / background.LOG_FILE).read_text())
     assert (out / "CURRENT").is_file()
-    assert status.total == status.done == 62  # 60 products + 2 broken rows whose file exists
-    assert "62 images: 60 embedded" in status.message  # the build's summary line
+    assert status.total == status.done == 62  # 60 products + 2 broken rows whose file exists (then their views)
+    assert "62 images: 60 embedded" in status.message and "60 with new gallery views" in status.message
     assert any(total == 62 and 0 < done < total for done, total in seen)  # progress moved while it ran
 
 

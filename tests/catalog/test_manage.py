@@ -41,6 +41,8 @@ def test_add_then_remove_in_place_and_a_rebuild_keeps_both_edits(index_copy, tmp
     assert steps[-1] == (2, 2)
     service = engine.load(index_copy)
     assert read_manifest(index_copy)["n_products"] == 62
+    added = service.index.meta[service.index.meta["product_id"] == "room/" + photos[0].stem]
+    assert (added["kind"] == "view").sum() == 2 and added["colors"].notna().all()  # the index's gallery views too
     analysis = service.analyse(engine.load_image(photos[0]))
     matches, _, _ = service.search_photo(analysis, k=3)
     assert matches[0].product_id == "room/" + photos[0].stem and matches[0].price == 100.0
@@ -57,7 +59,7 @@ def test_add_then_remove_in_place_and_a_rebuild_keeps_both_edits(index_copy, tmp
     assert len(list(managed_dir(index_copy).iterdir())) == 1  # the removed product's photo went with it
 
     report = build_default(ROOMS.parent / "ikea-catalog", index_copy, tmp_path / "products.csv")
-    assert report.embedded == 0  # nothing new: the edits are kept as they are
+    assert report.embedded == report.viewed == 0  # nothing new: the edits (and their views) are kept as they are
     after = set(engine.CatalogIndex.load(index_copy).meta["product_id"])
     assert after == left
     history = [(h[0], h[1], h[2]) for h in ManagedProducts(index_copy).history()]

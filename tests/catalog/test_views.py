@@ -10,7 +10,7 @@ from PIL import Image
 from catalog.build import BuildConfig, build_catalog
 from catalog.views import VIEW, images_missing_views, plan_views, render_view, view_numbers
 from engine.embedding import EmbeddingConfig, make_embedder
-from engine.index.store import CatalogIndex
+from engine.index.store import CatalogIndex, current_version
 from tests.conftest import CATALOG
 
 
@@ -98,7 +98,10 @@ def test_views_are_indexed_beside_each_photo_and_follow_the_setting(photo_catalo
     report = build(photo_catalogue, 2)
     index = CatalogIndex.load(photo_catalogue["out"])
     views = index.meta[index.meta["kind"] == VIEW]
-    assert report.embedded == 4 and views.groupby("image").size().tolist() == [2] * 4
+    assert report.embedded == report.viewed == 4 and views.groupby("image").size().tolist() == [2] * 4
+    first, second = sorted(photo_catalogue["out"].glob("v*"))  # searchable without views first, then with them
+    assert (pd.read_parquet(first / "meta.parquet")["kind"] != VIEW).all()
+    assert second == current_version(photo_catalogue["out"])
     assert index.manifest["views"] == 2
     first = views.sort_values("id").iloc[0]
     photo = Image.open(photo_catalogue["images"] / first["image"]).convert("RGB")
