@@ -141,13 +141,16 @@ class MilvusCatalogIndex:
             found.update((r["id"], r["vector"]) for r in self._client.get(self._collection, chunk, ["vector"]))
         return np.array([found[i] for i in ids.tolist()], dtype=np.float32).reshape(len(ids), self.dim)
 
-    def rows(self, ids: np.ndarray) -> pd.DataFrame:
-        """Metadata rows for ids, in the order given (read from Milvus unless all metadata is loaded)."""
+    def rows(self, ids: np.ndarray, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Metadata rows for ids, in the order given (read from Milvus unless all metadata is loaded); only
+        `columns` (those the metadata has) when given."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if self._meta is not None or not len(ids):
-            return self.meta.loc[ids]
-        found = self._client.get(self._collection, list(dict.fromkeys(ids.tolist())), ["id", "meta"])
-        return self._frame(found).loc[ids]
+            frame = self.meta.loc[ids]
+        else:
+            found = self._client.get(self._collection, list(dict.fromkeys(ids.tolist())), ["id", "meta"])
+            frame = self._frame(found).loc[ids]
+        return frame if columns is None else frame[[c for c in columns if c in frame.columns]]
 
     def add(self, vectors: np.ndarray, meta: pd.DataFrame) -> None:
         """Insert N vectors with their N rows; ids must be new and at least `next_id`."""

@@ -57,8 +57,8 @@ class VectorIndex(Protocol):
         """Stored (N, D) vectors of the given ids (decoded: approximate for compressed indexes)."""
         ...
 
-    def rows(self, ids: np.ndarray) -> pd.DataFrame:
-        """Metadata rows of the given ids, in that order."""
+    def rows(self, ids: np.ndarray, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Metadata rows of the given ids, in that order; only `columns` (those it has) when given."""
         ...
 
     def add(self, vectors: np.ndarray, meta: pd.DataFrame) -> None:

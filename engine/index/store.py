@@ -115,9 +115,12 @@ class CatalogIndex:
         """Stored (N, D) vectors for the given ids (decoded, so approximate for SQ/PQ/IVF-PQ indexes)."""
         return self.index.reconstruct(ids)
 
-    def rows(self, ids: np.ndarray) -> pd.DataFrame:
-        """Metadata rows for ids, in the order given."""
-        return self.meta.loc[np.asarray(ids, dtype=np.int64)]
+    def rows(self, ids: np.ndarray, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Metadata rows for ids, in the order given; only `columns` (those the metadata has) when given."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if columns is None:
+            return self.meta.loc[ids]
+        return self.meta.loc[ids, [c for c in columns if c in self.meta.columns]]
 
     def add(self, vectors: np.ndarray, meta: pd.DataFrame) -> None:
         """Add (N, D) vectors with their N metadata rows (new, unused ids) without rebuilding the index."""

@@ -11,6 +11,7 @@ import pandas as pd
 
 from engine.index.protocol import VectorIndex
 
+FILTER_COLUMNS = ("product_id", "category", "price")  # what `SearchFilters.mask` and the one-per-product step read
 SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
 INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash", "colors")
 
@@ -23,6 +24,12 @@ class SearchFilters:
     price_min: float | None = None
     price_max: float | None = None
     exclude_products: tuple[str, ...] = ()  # e.g. the query's own product
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        prices = (self.price_min, self.price_max) != (None, None)
+        return bool(self.categories or self.exclude_products or prices)
 
     def mask(self, rows: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows that pass every filter."""
@@ -91,11 +98,40 @@ def search_products(
     while True:
         scores, ids = index.search(query.reshape(1, -1), fetch, **pushed)
         valid = ids[0] >= 0
-        rows = index.rows(ids[0][valid]).assign(score=scores[0][valid])
-        best = rows[filters.mask(rows)].drop_duplicates("product_id", keep="first")
+        hits, hit_scores = ids[0][valid], scores[0][valid]  # (H,) best first
+        best = _best_per_product(index, hits, filters)  # (B,) positions into hits
         if len(best) >= k or fetch >= len(index) or (pushed and valid.sum() < fetch):
-            return [_to_match(rank, row) for rank, row in enumerate(best.head(k).to_dict("records"), 1)]
+            chosen = best[:k]
+            rows = index.rows(hits[chosen]).assign(score=hit_scores[chosen])  # full rows of the k shown only
+            return [_to_match(rank, row) for rank, row in enumerate(rows.to_dict("records"), 1)]
         fetch = min(len(index), fetch * 4)
+
+
+def _best_per_product(index: VectorIndex, hits: np.ndarray, filters: SearchFilters) -> np.ndarray:
+    """Positions of the hits that pass the filters and come first for their product, in order."""
+    if not filters.active and not index.pushes_filters:
+        codes = product_codes(index)[hits]  # (H,) small ints: numpy only, no metadata rows
+        return np.sort(np.unique(codes, return_index=True)[1])
+    return first_per_product(index.rows(hits, FILTER_COLUMNS), filters)
+
+
+def product_codes(index: VectorIndex) -> np.ndarray:
+    """(max id + 1,) int64: each entry id's product as a small integer; made once per metadata table."""
+    meta = index.meta
+    cached = getattr(index, "_product_codes", None)
+    if cached is not None and cached[0] is meta:
+        return cached[1]
+    codes = np.full(int(meta["id"].max()) + 1 if len(meta) else 0, -1, dtype=np.int64)
+    codes[meta["id"].to_numpy(np.int64)] = pd.factorize(meta["product_id"])[0]
+    index._product_codes = (meta, codes)  # keyed by the table itself: a new table (an edit) makes new codes
+    return codes
+
+
+def first_per_product(rows: pd.DataFrame, filters: SearchFilters) -> np.ndarray:
+    """Positions of the rows that pass the filters and come first for their product, in order."""
+    passing = np.flatnonzero(filters.mask(rows))
+    _, first = np.unique(rows["product_id"].to_numpy()[passing], return_index=True)
+    return passing[np.sort(first)]
 
 
 def _to_match(rank: int, data: dict) -> Match:

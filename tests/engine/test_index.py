@@ -107,3 +107,9 @@ def test_filters(toy_index):
     others = search_products(toy_index, query, 10, SearchFilters(exclude_products=("p0",)))
     assert "p0" not in {m.product_id for m in others} and len(others) == 5
     assert search_products(toy_index, query, 10, SearchFilters(categories=("chair",))) == []
+
+
+def test_one_per_product_follows_an_edited_metadata_table(toy_index):
+    assert len(search_products(toy_index, toy_index.centres[0], k=6)) == 6  # the grouping is made and kept
+    toy_index.replace_meta(toy_index.meta.assign(product_id="one"))  # every entry now belongs to one product
+    assert [m.product_id for m in search_products(toy_index, toy_index.centres[0], k=6)] == ["one"]
