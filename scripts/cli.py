@@ -46,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "query-tricks": ("bench_query_tricks", "query-side crop context, flip and two scales on the held-out rooms"),
     "heads": ("bench_heads", "embedding heads side by side: one index per head, the same rooms or queries"),
     "rerank": ("bench_rerank", "query expansion, DBA and k-reciprocal re-ranking on the held-out rooms"),
+    "search": ("bench_search", "search latency of indexes side by side on the same replayed queries"),
 }
 SCREENSHOTS: dict[str, tuple[str, str]] = {
     "demo": ("screenshot_demo", "the shop page: a sample room, a click, the grid (a running app)"),
