@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from catalog.updater import file_sha1
-from catalog.views import VIEW, render_view, view_numbers
+from catalog.views import VIEW, render_views, view_numbers
 from engine.curation.catalogue_files import ImageFiles
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.head import load_head
@@ -108,7 +108,10 @@ def photo_vectors(source: VectorIndex, source_dir: str | Path, base, progress: b
 def entry_crops(photo, rows, numbers) -> tuple[list, list]:
     """(images, boxes) to embed for a photo's entries: the photo and its box, or a gallery view's rendering."""
     photos, boxes = [photo] * len(rows), list(rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32))
-    for i, (row_id, kind, content_hash) in enumerate(zip(rows.index, rows["kind"], rows["content_hash"])):
-        if kind == VIEW:
-            photos[i], boxes[i] = render_view(photo, content_hash, int(numbers[row_id]))
+    views = np.flatnonzero((rows["kind"] == VIEW).to_numpy())  # positions of the gallery-view rows
+    if len(views):  # the photo is cut out once for all its views
+        content_hash = rows["content_hash"].iloc[views[0]]
+        rendered = render_views(photo, content_hash, [int(numbers[rows.index[i]]) for i in views])
+        for i, image, box in zip(views, *rendered):
+            photos[i], boxes[i] = image, box
     return photos, boxes

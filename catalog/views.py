@@ -37,18 +37,22 @@ def view_seed(content_hash: str, k: int) -> int:
 
 def render_view(photo: Image.Image, content_hash: str, k: int) -> tuple[Image.Image, np.ndarray]:
     """The k-th view of a product photo: (RGB rendering, (4,) float32 xyxy box of the product in it)."""
+    images, boxes = render_views(photo, content_hash, [k])
+    return images[0], boxes[0]
+
+
+def render_views(photo: Image.Image, content_hash: str, numbers) -> tuple[list[Image.Image], list[np.ndarray]]:
+    """The views `numbers` (e.g. range(count)) of one photo, cut out once: (renderings, boxes)."""
     cut = cutout(np.asarray(photo.convert("RGB")), CUTOUT_SIDE)
     if cut is None:  # no clean white background: the photo itself, re-lit and re-scaled
         cut = photo.convert("RGBA")
         cut.thumbnail((CUTOUT_SIDE, CUTOUT_SIDE))
-    image, box = render_cutout(np.random.default_rng(view_seed(content_hash, k)), cut)
-    return image.convert("RGB"), np.asarray(box, dtype=np.float32)
-
-
-def render_views(photo: Image.Image, content_hash: str, count: int) -> tuple[list[Image.Image], list[np.ndarray]]:
-    """Views 0..count-1 of one photo: (renderings, boxes)."""
-    views = [render_view(photo, content_hash, k) for k in range(count)]
-    return [image for image, _ in views], [box for _, box in views]
+    images, boxes = [], []
+    for k in numbers:
+        image, box = render_cutout(np.random.default_rng(view_seed(content_hash, k)), cut)
+        images.append(image.convert("RGB"))
+        boxes.append(np.asarray(box, dtype=np.float32))
+    return images, boxes
 
 
 def view_numbers(meta: pd.DataFrame) -> pd.Series:
@@ -94,7 +98,7 @@ def embed_views(files, images: list[str], hashes, detector, embedder, config, re
     for start in range(0, len(todo), config.batch):
         names = todo[start : start + config.batch]
         for name, photo in decode_batch(files, names, report) if config.views else []:
-            renders, boxes = render_views(photo, hashes[name], config.views)
+            renders, boxes = render_views(photo, hashes[name], range(config.views))
             vectors.append(view_vectors(renders, boxes, detector, embedder, config))
             rows += view_rows(first_id + len(rows), name, hashes[name], photo, len(boxes))
         step(len(names))
