@@ -159,6 +159,18 @@ def room_video(tmp_path_factory) -> Path:
     return videolib.room_video(path, [ROOMS / TEST_ROOM, ROOMS / SECOND_ROOM], seconds=VIDEO_ROOM_SECONDS)
 
 
+def copied_catalogue(root: Path, n: int) -> pd.DataFrame:
+    """The first n ikea-catalog products, photos copied to root/photos, table to root/products.csv (skips if absent)."""
+    if not CATALOG.is_dir():
+        pytest.skip(f"no catalogue at {CATALOG}")
+    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False).head(n)
+    for image in table["image"]:
+        (root / "photos" / image).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CATALOG / image, root / "photos" / image)
+    table.to_csv(root / "products.csv", index=False)
+    return table
+
+
 @pytest.fixture(scope="session")
 def effnet_index(tmp_path_factory) -> Path:
     """12 look-alike catalogue products (6 sofas, 6 chairs) indexed with effnet-crop (whole-image entries)."""

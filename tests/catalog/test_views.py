@@ -1,7 +1,5 @@
 """Gallery views: deterministic renderings of each product, indexed beside its photo and kept up to date."""
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +9,7 @@ from catalog.build import BuildConfig, build_catalog
 from catalog.views import VIEW, images_missing_views, plan_views, render_view, view_numbers
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.index.store import CatalogIndex, current_version
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, copied_catalogue
 
 
 def catalogue_photo(i: int = 0) -> Image.Image:
@@ -77,13 +75,7 @@ def test_plan_keeps_the_right_views_and_renders_new_photos():
 @pytest.fixture
 def photo_catalogue(tmp_path) -> dict:
     """4 real product photos copied into a folder of their own, with their products.csv."""
-    if not CATALOG.is_dir():
-        pytest.skip(f"no catalogue at {CATALOG}")
-    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False).head(4)
-    for image in table["image"]:
-        (tmp_path / "photos" / image).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(CATALOG / image, tmp_path / "photos" / image)
-    table.to_csv(tmp_path / "products.csv", index=False)
+    copied_catalogue(tmp_path, 4)
     return {"images": tmp_path / "photos", "csv": tmp_path / "products.csv", "out": tmp_path / "index"}
 
 

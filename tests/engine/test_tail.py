@@ -86,20 +86,10 @@ def test_a_tail_needs_the_effnet_crop_embedding(tmp_path):
 @pytest.fixture
 def tiny_effnet_index(tmp_path):
     """3 real product photos copied to a folder of their own, indexed with effnet-crop (whole-image entries)."""
-    import shutil
-
-    import pandas as pd
-
     from catalog.build import BuildConfig, build_catalog
-    from tests.conftest import CATALOG
+    from tests.conftest import copied_catalogue
 
-    if not CATALOG.is_dir():
-        pytest.skip(f"no catalogue at {CATALOG}")
-    table = pd.read_csv(CATALOG / "products.csv", dtype=str, keep_default_na=False).head(3)
-    for image in table["image"]:
-        (tmp_path / "photos" / image).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(CATALOG / image, tmp_path / "photos" / image)
-    table.to_csv(tmp_path / "products.csv", index=False)
+    copied_catalogue(tmp_path, 3)
     config = BuildConfig(embedding=EmbeddingConfig(name="effnet-crop"))
     build_catalog(tmp_path / "photos", tmp_path / "base", tmp_path / "products.csv", "yolo11n.yaml", config)
     return tmp_path
