@@ -14,7 +14,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from catalog.edits import curated_entries, edited_table, out_of_step
-from catalog.embed_images import OBJECT_COLUMNS, BuildReport, catalog_imgsz, embed_files, fill_photo_colors
+from catalog.embed_images import (
+    OBJECT_COLUMNS,
+    BuildReport,
+    appended,
+    catalog_imgsz,
+    embed_files,
+    fill_photo_colors,
+)
 from catalog.products import data_gaps, describe_gaps, read_products
 from catalog.views import embed_views, plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
@@ -100,7 +107,7 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
         step = _progress_step(bar, total, on_progress)
         new_rows, new_vectors = _embed_images(files, todo, hashes, detector, config, report, next_id, step)
         views = _embed_views(files, view_todo, hashes, detector, config, report, next_id + len(new_rows), step)
-        new_rows, new_vectors = _appended((new_rows, new_vectors), views)
+        new_rows, new_vectors = appended((new_rows, new_vectors), views)
         bar.close()
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
         index.replace_meta(_with_colors(_with_products(index.meta, frame), files, progress))
@@ -290,15 +297,6 @@ def _embed_views(files, images, hashes, detector, config, report, first_id, step
     """(rows, vectors) of the gallery views of `images` (`catalog.views`); none when views are off."""
     embedder = make_embedder(config.embedding, detector) if images and config.views else None
     return embed_views(files, images, hashes, detector, embedder, config, report, first_id, step)
-
-
-def _appended(first: tuple[pd.DataFrame, np.ndarray], second: tuple[pd.DataFrame, np.ndarray]):
-    """Two (rows, vectors) blocks as one."""
-    if not len(second[0]):
-        return first
-    if not len(first[0]):
-        return second
-    return pd.concat([first[0], second[0]], ignore_index=True), np.concatenate([first[1], second[1]])
 
 
 def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> Manifest:

@@ -143,3 +143,12 @@ def entry_row(row_id: int, image: str, content_hash: str, kind: str, box, detect
 def fill_photo_colors(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows without colours (gallery views) take those of their photo's other rows, where it has any."""
     return rows.assign(colors=rows["colors"].fillna(rows.groupby("image")["colors"].transform("first")))
+
+
+def appended(first: tuple[pd.DataFrame, np.ndarray], second: tuple[pd.DataFrame, np.ndarray]):
+    """Two (rows, vectors) blocks as one."""
+    if not len(second[0]):
+        return first
+    if not len(first[0]):
+        return second
+    return pd.concat([first[0], second[0]], ignore_index=True), np.concatenate([first[1], second[1]])

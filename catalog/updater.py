@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from catalog.build import BuildConfig, catalogue_counts
-from catalog.embed_images import OBJECT_COLUMNS, BuildReport, embed_files, fill_photo_colors
+from catalog.embed_images import OBJECT_COLUMNS, BuildReport, appended, embed_files, fill_photo_colors
 from catalog.views import embed_views
 from engine.curation.catalogue_files import ImageFiles
 from engine.detection.detector import Detector, DetectorConfig
@@ -97,7 +97,8 @@ class Updater:
         views = embed_views(
             self.files, images, hashes, self.detector, self.embedder, config, report, first_id, lambda _: None
         )
-        return fill_photo_colors(pd.concat([rows, views[0]], ignore_index=True)), np.concatenate([vectors, views[1]])
+        rows, vectors = appended((rows, vectors), views)
+        return fill_photo_colors(rows), vectors
 
     def detections(self, picture) -> list:
         """The objects the build indexes for a product photo (its top detections), best first."""
