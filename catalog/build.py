@@ -23,6 +23,7 @@ from catalog.embed_images import (
     fill_photo_colors,
 )
 from catalog.products import data_gaps, describe_gaps, read_products
+from catalog.thumbnails import fill_thumbnails
 from catalog.views import embed_views, plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
 from engine.detection.detector import Detector, DetectorConfig
@@ -55,6 +56,13 @@ class BuildConfig:
     rebuild: bool = False  # ignore the existing index and embed every image again
     ray: str | None = None  # embed on Ray (catalog.build_ray): "local", "auto" or a cluster address; None: here
     curated: dict = field(default_factory=dict)  # image -> (curated box, keep objects); filled from the index folder
+
+    def __post_init__(self):
+        """Refuse counts that cannot be meant."""
+        if self.views < 0 or self.batch < 1 or self.max_objects < 0:
+            raise ValueError(
+                f"views and max_objects must be ≥ 0 and batch ≥ 1 (got {self.views}, {self.max_objects}, {self.batch})"
+            )
 
 
 def build_catalog(
@@ -100,6 +108,7 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
             report.seconds = time.perf_counter() - started
             report.vectors, report.index = len(previous), f"{previous.factory} (up to date: nothing written)"
             previous.close()
+            report.thumbnails = fill_thumbnails(files, hashes, out_dir, progress, prune=True)
             return report  # no new version: a running app keeps its loaded index
         next_id = previous.next_id if previous is not None else 0
         total = len(todo) + len(view_todo)  # photos to detect and embed, then photos to render views of
@@ -117,6 +126,7 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
         index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
         index.save(out_dir)
         report.vectors = len(index)
+        report.thumbnails = fill_thumbnails(files, hashes, out_dir, progress, prune=True)  # the index is live
         for opened in {id(x): x for x in (previous, index) if x is not None}.values():
             opened.close()  # Milvus Lite: one process per database file
     return report
@@ -136,7 +146,13 @@ def _merged(photos: BuildReport, views: BuildReport) -> BuildReport:
     failures = photos.failures + [f for f in views.failures if f not in photos.failures]
     seconds = photos.seconds + views.seconds
     return replace(
-        photos, viewed=views.viewed, vectors=views.vectors, seconds=seconds, index=views.index, failures=failures
+        photos,
+        viewed=views.viewed,
+        thumbnails=photos.thumbnails + views.thumbnails,
+        vectors=views.vectors,
+        seconds=seconds,
+        index=views.index,
+        failures=failures,
     )
 
 
@@ -146,7 +162,8 @@ def _up_to_date(previous, todo: list[str], report: BuildReport, config: BuildCon
         return False
     if config.index_factory and config.index_factory != previous.factory:
         return False
-    return _with_products(previous.meta, products).equals(previous.meta)
+    stored = previous.meta.reset_index(drop=True)  # rows removed in place leave gaps in its row labels
+    return _with_products(previous.meta, products).equals(stored)
 
 
 def _plan(out_dir, previous, frame: pd.DataFrame, hashes: dict[str, str], config: BuildConfig, report: BuildReport):

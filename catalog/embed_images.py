@@ -30,6 +30,7 @@ class BuildReport:
     embedded: int = 0
     unchanged: int = 0
     viewed: int = 0  # photos whose gallery views were rendered (or dropped) again
+    thumbnails: int = 0  # product thumbnails written (`catalog.thumbnails`)
     removed: int = 0
     vectors: int = 0
     seconds: float = 0.0
@@ -47,7 +48,7 @@ class BuildReport:
         """One line for the console."""
         return (
             f"{self.images} images: {self.embedded} embedded, {self.unchanged} unchanged, {self.removed} removed, "
-            f"{self.viewed} with new gallery views, "
+            f"{self.viewed} with new gallery views, {self.thumbnails} new thumbnails, "
             f"{len(self.failures)} unreadable, {len(self.problems)} table problems; {self.vectors} vectors; "
             f"{self.seconds:.1f} s ({self.images_per_second:.1f} images/s); index {self.index}"
         )

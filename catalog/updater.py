@@ -19,6 +19,7 @@ import pandas as pd
 
 from catalog.build import BuildConfig, catalogue_counts
 from catalog.embed_images import OBJECT_COLUMNS, BuildReport, appended, embed_files, fill_photo_colors
+from catalog.thumbnails import fill_thumbnails
 from catalog.views import embed_views
 from engine.curation.catalogue_files import ImageFiles
 from engine.detection.detector import Detector, DetectorConfig
@@ -89,6 +90,7 @@ class Updater:
         )
         if config.views and len(rows):  # the index's gallery views, rendered for the new photos too
             rows, vectors = self._with_views(rows, vectors, hashes, config, report, next_id + len(rows))
+        fill_thumbnails(self.files, hashes, self.index_dir)
         return rows, vectors, report.failures
 
     def _with_views(self, rows: pd.DataFrame, vectors: np.ndarray, hashes: dict, config, report, first_id: int):

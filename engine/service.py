@@ -13,6 +13,7 @@ from engine.curation.catalogue_files import ImageFiles
 from engine.detection.detector import Analysis, Detector, DetectorConfig, is_model_yaml
 from engine.embedding import Embedder, EmbeddingConfig, make_embedder
 from engine.files import file_sha256
+from engine.images import load_image
 from engine.index.backends import load_index, load_manifest
 from engine.index.manifest import IndexMismatchError, check_compatible
 from engine.index.protocol import VectorIndex
@@ -20,6 +21,7 @@ from engine.search.products import Match, SearchFilters
 from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
 from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
 from engine.settings import default_weights, index_mmap, query_detection
+from engine.thumbnails import THUMB_SIDE, Thumbnails, thumbnail_jpeg
 
 
 @dataclass
@@ -50,6 +52,22 @@ class Lookalike:
     def image_path(self, image: str) -> Path:
         """The file of a catalogue `image` value (an uploaded product's photo lies in the managed folder)."""
         return self.image_files.path(image)
+
+    @property
+    def thumbnails(self) -> Thumbnails:
+        """The product thumbnails the catalogue build stored beside the index."""
+        return Thumbnails.of_index(self.index_dir)
+
+    def thumbnail(self, image: str, content_hash: str = "", side: int = THUMB_SIDE) -> bytes:
+        """JPEG bytes of a catalogue photo at most `side` pixels on a side, for result tiles.
+
+        The thumbnail stored at build time when there is one (`content_hash` names it), else made from the
+        photo; raises `ImageLoadError` or `OSError` when the photo cannot be read.
+        """
+        stored = self.thumbnails.jpeg(content_hash) if side <= THUMB_SIDE else None
+        if stored is not None and side == THUMB_SIDE:
+            return stored
+        return thumbnail_jpeg(load_image(stored if stored is not None else self.image_path(image)), side)
 
     def analyse(self, image: Image.Image) -> Analysis:
         """Detect objects and keep the feature maps: the single forward pass of a query."""

@@ -16,11 +16,11 @@ from pages.shared import (
     display_name,
     html_text,
     markdown_text,
+    product_thumbnail,
     quote_param,
     result_grid,
     search_controls,
     sidebar_facts,
-    thumbnail_bytes,
 )
 
 PAGE_SIZE = 30
@@ -51,7 +51,7 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     k, filters = search_controls(service, key="similar")
     matches = service.search_product(product_id, k=k, filters=filters)
     target = engine.load_image(service.image_path(product["image"]))
-    result_grid(target, display_name(product["name"]), matches, service.image_path)
+    result_grid(target, display_name(product["name"]), matches, service)
     box_editor(service, product_id, product["image"])
 
 
@@ -88,7 +88,7 @@ def _gallery_html(products, service: engine.Lookalike) -> str:
     """Linked thumbnails: clicking one opens ?product=ID on this page."""
     cells = []
     for row in products.itertuples(index=False):
-        src = data_uri(thumbnail_bytes(str(service.image_path(row.image)), 200))
+        src = data_uri(product_thumbnail(service, row.image, getattr(row, "content_hash", ""), 200))
         name = html_text(display_name(row.name))
         cells.append(
             f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'

@@ -14,9 +14,9 @@ from pages.navigation import routed_through_app
 from pages.shared import (
     data_uri,
     html_text,
+    product_thumbnail,
     quote_param,
     sidebar_facts,
-    thumbnail_bytes,
 )
 
 LOWEST = 0.80  # the slider's lowest threshold
@@ -68,7 +68,7 @@ def pairs_html(pairs, service: engine.Lookalike) -> str:
 def _tile(product_id: str, products, service: engine.Lookalike) -> str:
     """A product's photo, name, category and id, linked to its lookalikes."""
     row = products.loc[product_id]
-    src = data_uri(thumbnail_bytes(str(service.image_path(row["image"])), THUMB))
+    src = data_uri(product_thumbnail(service, row["image"], row.get("content_hash", ""), THUMB))
     name = html_text(row["name"] or product_id)
     return (
         f'<a class="ll-side" href="catalogue?product={quote_param(product_id)}" target="_self" title="{name}">'

@@ -6,7 +6,6 @@ card returns that hotspot's number to Python, which then draws its full grid. No
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import streamlit.components.v1 as components
@@ -14,7 +13,7 @@ from PIL import Image
 
 import engine
 from engine.search import Hotspot
-from pages.shared import data_uri, jpeg_bytes, live_url, plain, thumbnail_bytes
+from pages.shared import data_uri, jpeg_bytes, live_url, plain, product_thumbnail
 
 FRONTEND = Path(__file__).resolve().parent / "room_frontend"
 PHOTO_SIDE = 1600  # the photo is sent at most this big: sharp on a projector, light on the wire
@@ -22,13 +21,13 @@ CARD_THUMB = 320
 _component = components.declare_component("room_hotspots", path=str(FRONTEND))
 
 
-def hotspot_view(image: Image.Image, photo_key: str, hotspots: list[Hotspot], image_path: Callable, key: str):
+def hotspot_view(image: Image.Image, photo_key: str, hotspots: list[Hotspot], service: engine.Lookalike, key: str):
     """Draw the photo with its hotspots; (hotspot index, click time) of the last card clicked, or None."""
     value = _component(
         photo=data_uri(jpeg_bytes(image, PHOTO_SIDE)),
         photo_key=photo_key,
         aspect=image.width / max(1, image.height),
-        hotspots=[_card(h, image.size, image_path) for h in hotspots],
+        hotspots=[_card(h, image.size, service) for h in hotspots],
         key=key,
         default=None,
     )
@@ -37,7 +36,7 @@ def hotspot_view(image: Image.Image, photo_key: str, hotspots: list[Hotspot], im
     return (picked, at) if valid else None
 
 
-def _card(hotspot: Hotspot, size: tuple[int, int], image_path: Callable) -> dict:
+def _card(hotspot: Hotspot, size: tuple[int, int], service: engine.Lookalike) -> dict:
     """What the component shows for one hotspot: plain text only (the frontend sets it as textContent)."""
     x, y = hotspot.centre(size)
     spot = {"x": round(x, 5), "y": round(y, 5), "label": plain(hotspot.label)}
@@ -50,6 +49,6 @@ def _card(hotspot: Hotspot, size: tuple[int, int], image_path: Callable) -> dict
         "category": plain(match.category),
         "price": price,
         "score": f"similarity {match.score:.3f}",
-        "thumb": data_uri(thumbnail_bytes(str(image_path(match.image)), CARD_THUMB)),
+        "thumb": data_uri(product_thumbnail(service, match.image, match.content_hash, CARD_THUMB)),
         "url": live_url(match.url) or "",
     }

@@ -44,5 +44,5 @@ def refined_grid(
     elif text.strip():
         st.caption("No colour, word or price recognised: showing the visual matches.")
     with grid:
-        result_grid(target, caption, matches, service.image_path)
+        result_grid(target, caption, matches, service)
     return matches

@@ -13,7 +13,7 @@ from engine.curation import FEEDBACK_FILE, NOT_SIMILAR, SIMILAR, safe_csv
 from pages.curation import feedback_store
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
-from pages.shared import data_uri, jpeg_bytes, sidebar_facts, thumbnail_bytes
+from pages.shared import data_uri, jpeg_bytes, product_thumbnail, sidebar_facts
 
 SHOWN_ROWS = 500  # the table shows the newest this many; the CSV has every filtered mark
 CROP_SIDE = 96
@@ -96,7 +96,7 @@ def export_table(marks: pd.DataFrame) -> pd.DataFrame:
 
 def _thumb(service: engine.Lookalike, image: str) -> str:
     """A catalogue photo as an inline thumbnail."""
-    return data_uri(thumbnail_bytes(str(service.image_path(image)), CROP_SIDE))
+    return data_uri(product_thumbnail(service, image, size=CROP_SIDE))
 
 
 def display_table(marks: pd.DataFrame, store, service: engine.Lookalike) -> pd.DataFrame:

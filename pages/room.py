@@ -54,7 +54,7 @@ def room_page() -> None:
     count = f"{len(hotspots)} object{'s' * (len(hotspots) != 1)}"
     st.caption(f"{count} · hover or click a dot to see its best match, click the card for all its lookalikes")
     token = state["digest"][:12]
-    clicked = hotspot_view(state["image"], token, hotspots, service.image_path, key=f"room-{token}")
+    clicked = hotspot_view(state["image"], token, hotspots, service, key=f"room-{token}")
     if clicked is not None and clicked != state.get("opened"):  # a new card click (reruns repeat the last one)
         state["opened"] = clicked
         hotspot_grid(service, state, clicked[0])
@@ -115,7 +115,7 @@ def hotspot_grid(service: engine.Lookalike, state: dict, picked: int) -> None:
     st.subheader(f"Products like {markdown_text(hotspot.label)}")
     k, filters = search_controls(service, key="room")
     matches = service.search(hotspot.vector, k, filters, hotspot.kind)
-    result_grid(crop(state["image"], hotspot.box), hotspot.label, matches, service.image_path)
+    result_grid(crop(state["image"], hotspot.box), hotspot.label, matches, service)
 
 
 if routed_through_app():

@@ -7,7 +7,6 @@ import html
 import io
 import re
 import string
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -106,14 +105,18 @@ def canvas_shape(shape: dict, min_drag: float) -> tuple[str, tuple[float, ...]]:
 ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
 
 
+def product_thumbnail(service: engine.Lookalike, image: str, content_hash: str = "", size: int = THUMB_SIZE) -> bytes:
+    """A catalogue photo's JPEG thumbnail: the one stored at build time when it fits, a grey square when unreadable."""
+    return _thumbnail(service, str(service.index_dir), str(image), str(content_hash or ""), size)
+
+
 @st.cache_data(max_entries=4096, show_spinner=False)
-def thumbnail_bytes(path: str, size: int = THUMB_SIZE) -> bytes:
-    """A JPEG thumbnail of a catalogue image (grey placeholder when unreadable)."""
+def _thumbnail(_service: engine.Lookalike, index_dir: str, image: str, content_hash: str, size: int) -> bytes:
+    """`product_thumbnail`, cached per index, photo and size (`_service` is not part of the key)."""
     try:
-        image = engine.load_image(path)
-    except (engine.ImageLoadError, OSError):
-        image = Image.new("RGB", (size, size), (200, 200, 200))
-    return jpeg_bytes(image, size)
+        return _service.thumbnail(image, content_hash, size)
+    except (engine.ImageLoadError, OSError, ValueError):  # ValueError: a path outside the catalogue
+        return jpeg_bytes(Image.new("RGB", (size, size), (200, 200, 200)))
 
 
 def data_uri(jpeg: bytes) -> str:
@@ -122,19 +125,17 @@ def data_uri(jpeg: bytes) -> str:
 
 
 def result_grid(
-    target: Image.Image, target_caption: str, matches: list[engine.Match], image_path: Callable[[str], Path]
+    target: Image.Image, target_caption: str, matches: list[engine.Match], service: engine.Lookalike
 ) -> None:
-    """The T tile (the query crop) then M1..Mk tiles with score, name, price, category and links.
-
-    `image_path` maps a match's `image` to its file (`Lookalike.image_path`: catalogue or managed folder).
-    """
+    """The T tile (the query crop) then M1..Mk tiles with score, name, price, category and links."""
     if not matches:
         st.info("No catalogue product passes the current filters.")
         return
     tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html_text(target_caption), "")]
     for m in matches:
         details = html_text("; ".join(f"{key}: {value}" for key, value in m.extra.items()))
-        tiles.append((f"M{m.rank}", data_uri(thumbnail_bytes(str(image_path(m.image)))), _caption(m), details))
+        thumb = data_uri(product_thumbnail(service, m.image, m.content_hash))
+        tiles.append((f"M{m.rank}", thumb, _caption(m), details))
     st.markdown(_grid_html(tiles), unsafe_allow_html=True)
 
 

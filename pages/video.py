@@ -17,8 +17,8 @@ from pages.navigation import routed_through_app
 from pages.shared import (
     jpeg_bytes,
     markdown_text,
+    product_thumbnail,
     sidebar_facts,
-    thumbnail_bytes,
 )
 
 VIDEO_TYPES = ["mp4", "m4v", "webm", "mov"]
@@ -88,7 +88,7 @@ def moment(service: engine.Lookalike, result: VideoResult, track: VideoTrack, i:
     thumbnail = draw_boxes(frame, [track.box], [track.label], selected=0, scale=FRAME_THUMB / frame.width)
     left.image(jpeg_bytes(thumbnail), caption=f"{clock(track.time_s)} · {track.label}")
     if best is not None:
-        middle.image(thumbnail_bytes(str(service.image_path(best.image))))
+        middle.image(product_thumbnail(service, best.image, best.content_hash))
     with right:
         if best is not None:
             st.markdown(f"**{markdown_text(best.name or best.product_id)}** · {markdown_text(best.category)}")

@@ -4,8 +4,8 @@
 
 - upload -> boxes: decode the photo, one detector pass (boxes + feature maps), draw the boxes, JPEG-encode
   the canvas background: what the page does before the shopper sees boxes.
-- click -> grid: ROI-embed the clicked box from the kept feature maps, search, crop the target and make the
-  match thumbnails (uncached), as the page does after a click.
+- click -> grid: ROI-embed the clicked box from the kept feature maps, search, crop the target and fetch the
+  match thumbnails (uncached: the ones the build stored, else made from the photos), as the page does.
 - build: images/s of a fresh catalogue build (detect + embed + index) on ikea-catalog images.
 """
 
@@ -62,9 +62,7 @@ def bench_queries(service: engine.Lookalike, rooms: list[Path], seed: int = 0) -
             matches = service.search_box(analysis, box, k=10)
             jpeg(crop(image, box))
             for match in matches:
-                thumb = engine.load_image(service.images_root / match.image)
-                thumb.thumbnail((320, 320))
-                jpeg(thumb)
+                service.thumbnail(match.image, match.content_hash)  # stored at build time, else made
     return {"upload_to_boxes": percentiles(upload.samples), "click_to_grid": percentiles(click.samples)}
 
 

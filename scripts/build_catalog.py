@@ -35,6 +35,19 @@ from engine.settings import (
 )
 
 
+def at_least(low: int):
+    """An argparse type: an integer no smaller than `low`."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its "invalid … value" message
+    return parse
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,14 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=sorted(DEMO_CATALOGS),
         help=f"build a demo catalogue from ../shared/data (default: {DEFAULT_DEMO})",
     )
-    parser.add_argument("--batch", type=int, default=16, help="images per forward pass")
+    parser.add_argument("--batch", type=at_least(1), default=16, help="images per forward pass")
     parser.add_argument("--imgsz", type=int, default=DetectorConfig.imgsz, help="detector input size for queries")
     parser.add_argument("--catalog-imgsz", type=int, help="input size for catalogue shots (default: --imgsz)")
     parser.add_argument("--conf", type=float, default=DetectorConfig.conf, help="detection confidence threshold")
-    parser.add_argument("--max-objects", type=int, default=5, help="detections indexed per catalogue image")
+    parser.add_argument("--max-objects", type=at_least(0), default=5, help="detections indexed per catalogue image")
     parser.add_argument(
         "--views",
-        type=int,
+        type=at_least(0),
         default=CATALOG_VIEWS,
         help=f"gallery views per photo: renderings of the product on other backdrops, indexed beside it "
         f"(default {CATALOG_VIEWS}; 0 for none; changing it renders only the views; docs/BENCHMARKS.md)",

@@ -73,6 +73,7 @@ class Match:
     currency: str = ""
     url: str = ""
     box: tuple[float, float, float, float] | None = None  # the matched object in the catalogue image
+    content_hash: str = ""  # sha1 of the catalogue photo (names its stored thumbnail, `engine.thumbnails`)
     extra: dict = field(default_factory=dict)  # every other product column
 
     def to_json(self) -> dict:
@@ -150,6 +151,7 @@ def _to_match(rank: int, data: dict) -> Match:
         image=str(data["image"]),
         price=None if pd.isna(price) else float(price),
         box=(data["x0"], data["y0"], data["x1"], data["y1"]),
+        content_hash=_text(data.get("content_hash")),
         extra=extra,
         **shown,
     )

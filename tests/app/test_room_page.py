@@ -99,7 +99,7 @@ def test_real_room_hotspots_are_the_engine_s_with_their_best_match(monkeypatch, 
     st.cache_resource.clear()
 
 
-def test_card_text_is_plain_and_only_http_links_survive(tmp_path):
+def test_card_text_is_plain_and_only_http_links_survive(service):
     from pages.hotspots import _card
 
     hostile = "<img src=x onerror=alert(1)>\n\nSOFA\u202e"
@@ -110,7 +110,7 @@ def test_card_text_is_plain_and_only_http_links_survive(tmp_path):
         ("https://shop.example/p", "https://shop.example/p"),
     ]:
         spot.match = Match(1, "p/1", 0.9, "missing.jpg", name=hostile, category="c\nd", url=url, currency="HKD")
-        card = _card(spot, (100, 100), lambda image: tmp_path / image)
+        card = _card(spot, (100, 100), service)
         assert card["url"] == live
         assert card["name"] == "<img src=x onerror=alert(1)> SOFA"  # one line, no bidi override; JS sets textContent
         assert card["category"] == "c d" and (card["x"], card["y"]) == (0.2, 0.4)

@@ -12,6 +12,7 @@ from catalog.build import BuildConfig, build_catalog
 from catalog.products import read_products
 from engine.embedding import EmbeddingConfig
 from engine.index.store import read_manifest
+from engine.thumbnails import Thumbnails
 from tests.conftest import CATALOG
 
 
@@ -62,6 +63,11 @@ def test_rebuild_skips_unchanged_and_drops_deleted(tmp_path, small_catalog, buil
     index = engine.CatalogIndex.load(out)
     assert gone not in set(index.meta["image"]) and index.manifest["n_products"] == 59
     assert all(first_ids[image] == i for image, i in index.meta.set_index("image")["id"].items())
+    assert report.thumbnails == 0 and Thumbnails.of_index(out).stored() == set(index.meta["content_hash"])  # pruned
+    shutil.rmtree(Thumbnails.of_index(out).folder)  # an index built before thumbnails were stored
+    again = build_catalog(images, out, _write(table.iloc[1:], tmp_path), "yolo11n.yaml", progress=False)
+    assert "up to date" in again.index and again.thumbnails == 59
+    assert Thumbnails.of_index(out).stored() == set(index.meta["content_hash"])
 
 
 def test_folder_without_csv_uses_subfolders_as_categories(tmp_path, small_products):

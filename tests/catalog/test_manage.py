@@ -47,6 +47,7 @@ def test_add_then_remove_in_place_and_a_rebuild_keeps_both_edits(index_copy, tmp
     matches, _, _ = service.search_photo(analysis, k=3)
     assert matches[0].product_id == "room/" + photos[0].stem and matches[0].price == 100.0
     assert service.image_path(matches[0].image).parent == managed_dir(index_copy)
+    assert service.thumbnails.jpeg(matches[0].content_hash) is not None  # its grid thumbnail is stored at once
 
     again = add_products(index_copy, products[:1], updater=updater)  # the same id (and photo) again
     assert again.done == [] and "already" in again.refused[0][1]

@@ -139,6 +139,14 @@ def test_build_refuses_a_missing_folder(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", [["--views", "-1"], ["--max-objects", "-2"], ["--batch", "0"]])
+def test_build_refuses_counts_that_cannot_be_meant(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as exited:
+        build_catalog.main(["--images", str(tmp_path), "--out", str(tmp_path / "idx"), *option])
+    assert exited.value.code == 2 and f"argument {option[0]}: must be at least" in capsys.readouterr().err
+    assert not (tmp_path / "idx").exists()
+
+
 def test_lookalike_build_prints_a_summary_with_every_problem(small_catalog, tmp_path):
     args = ["build", "--images", str(small_catalog["images"]), "--products", str(small_catalog["csv"])]
     done = lookalike(*args, "--out", str(tmp_path / "idx"), "--weights", "yolo11n.yaml")
