@@ -69,6 +69,12 @@ class Lookalike:
             return stored
         return thumbnail_jpeg(load_image(stored if stored is not None else self.image_path(image)), side)
 
+    def warm_up(self) -> None:
+        """Run one query on a blank photo, so that the first shopper's click does not pay the networks' first-call
+        cost (about a second on CPU: memory allocation, kernel selection) or the index's first page-in."""
+        analysis = self.analyse(Image.new("RGB", (640, 480), (128, 128, 128)))
+        self.search_box(analysis, (160.0, 120.0, 480.0, 360.0), k=1)
+
     def analyse(self, image: Image.Image) -> Analysis:
         """Detect objects and keep the feature maps: the single forward pass of a query."""
         return self.detector.analyse([image])[0]

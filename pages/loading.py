@@ -19,7 +19,9 @@ POLL_SECONDS = 2
 @st.cache_resource(show_spinner="Loading the detector and the catalogue index…", max_entries=4)
 def get_service(index_dir: str, weights: str | None, version: str) -> engine.Lookalike:
     """One engine per index version and process, shared by every session; a rebuilt index is loaded anew."""
-    return engine.load(index_dir, weights=weights)
+    service = engine.load(index_dir, weights=weights)
+    service.warm_up()  # the first click then costs what every other does
+    return service
 
 
 def chosen_catalog() -> tuple[str, Path]:

@@ -49,7 +49,7 @@ def bench_queries(service: engine.Lookalike, rooms: list[Path], seed: int = 0) -
     """Upload->boxes and click->grid timings over real room photos."""
     upload, click = Stopwatch(), Stopwatch()
     rng = np.random.default_rng(seed)
-    service.analyse(engine.load_image(rooms[0]))  # warm-up
+    service.warm_up()  # as the app does when it loads the index
     for path in rooms:
         data = path.read_bytes()
         with upload:

@@ -53,3 +53,15 @@ def test_a_manifest_pointing_at_a_malicious_checkpoint_is_refused_before_loading
     with pytest.raises(engine.IndexMismatchError, match="sha256"):
         engine.load(tmp_path / "index", weights=evil)
     assert not marker.exists()
+
+
+def test_warming_up_changes_nothing_a_shopper_sees(service, built_index):
+    """The warm-up query at load time writes nothing and leaves the index and later results as they were."""
+    files = {p: p.stat().st_mtime_ns for p in built_index[0].rglob("*") if p.is_file()}
+    image = engine.load_image(service.image_path(service.index.meta["image"].iloc[0]))
+    before = service.search_box(service.analyse(image), (0, 0, *image.size), k=5)
+    n = len(service.index)
+    service.warm_up()
+    assert service.search_box(service.analyse(image), (0, 0, *image.size), k=5) == before
+    assert len(service.index) == n
+    assert {p: p.stat().st_mtime_ns for p in built_index[0].rglob("*") if p.is_file()} == files
