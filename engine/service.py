@@ -19,6 +19,7 @@ from engine.index.manifest import IndexMismatchError, check_compatible
 from engine.index.protocol import VectorIndex
 from engine.search.products import Match, SearchFilters
 from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
+from engine.search.refine import Refinement, refined_search
 from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
 from engine.settings import default_weights, index_mmap, query_detection
 from engine.thumbnails import THUMB_SIDE, Thumbnails, thumbnail_jpeg
@@ -96,6 +97,14 @@ class Lookalike:
     def search_box(self, analysis: Analysis, box, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
         """Embed a box of an analysed image and search the catalogue with it, steered by the box's class."""
         return self.search(self.embed(analysis, box), k, filters, self.box_kind(analysis, box))
+
+    def search_box_refined(
+        self, analysis: Analysis, box, k: int, refinement: Refinement, filters: SearchFilters | None = None
+    ) -> list[Match]:
+        """`search_box` narrowed by words ("green velvet under 2000", `engine.search.refine.parse_refinement`):
+        among a wider pool of visual matches, still steered by the box's class."""
+        vector, kind = self.embed(analysis, box), self.box_kind(analysis, box)
+        return refined_search(self.index, vector, k, refinement, self.images_root, filters, True, kind, self.ranking)
 
     def search_photo(
         self, analysis: Analysis, k: int = 10, filters: SearchFilters | None = None

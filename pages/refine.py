@@ -6,7 +6,7 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.search import parse_refinement, refined_search, stores_colors
+from engine.search import parse_refinement, stores_colors
 from pages.shared import markdown_text, result_grid
 
 PLACEHOLDER = "e.g. green velvet · white under 2000 · dark grey below 500"
@@ -33,8 +33,7 @@ def refined_grid(
     text = st.text_input("Refine with words", key=f"{key}-refine", placeholder=PLACEHOLDER, max_chars=200)
     refinement = parse_refinement(text)
     if refinement:
-        vector = service.embed(analysis, box)
-        matches = refined_search(service.index, vector, k, refinement, service.images_root, filters)
+        matches = service.search_box_refined(analysis, box, k, refinement, filters)
         note = (
             ""
             if stores_colors(service.index)

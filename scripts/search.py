@@ -15,7 +15,7 @@ from pathlib import Path
 
 import engine
 from engine.search.query import default_query_box
-from engine.search.refine import parse_refinement, refined_search
+from engine.search.refine import parse_refinement
 from engine.settings import default_index_dir
 
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     refinement = parse_refinement(args.refine)
     if refinement:
         box, how = (args.box, "given box") if args.box else default_query_box(image, analysis.detections)
-        matches = refined_search(service.index, service.embed(analysis, box), args.k, refinement, service.images_root)
+        matches = service.search_box_refined(analysis, box, args.k, refinement)
         how += f"; refined by {refinement.describe()}"
     elif args.box:
         box, how, matches = args.box, "given box", service.search_box(analysis, args.box, k=args.k)

@@ -109,9 +109,17 @@ def product_classes(matches: Sequence[Match], meta: pd.DataFrame) -> list[str]:
     return [coarse_class(m.category) if m.category else fallback.get(m.product_id, "") for m in matches]
 
 
+def class_bonuses(classes: Sequence[str], kind: QueryKind | None, config: RankingConfig) -> list[float]:
+    """What the query's class adds to each match's cosine: the full bonus for its own class, a share for a related
+    one, nothing for others or when the query has no class."""
+    if kind is None:
+        return [0.0] * len(classes)
+    return [kind.bonus * affinity(kind.cls, c, config.related_share) for c in classes]
+
+
 def rerank(matches: Sequence[Match], classes: Sequence[str], kind: QueryKind, config: RankingConfig) -> list[Match]:
     """`matches` ordered by cosine + class bonus (stable: ties keep similarity order), ranks renumbered."""
-    adjusted = [m.score + kind.bonus * affinity(kind.cls, c, config.related_share) for m, c in zip(matches, classes)]
+    adjusted = [m.score + bonus for m, bonus in zip(matches, class_bonuses(classes, kind, config))]
     order = sorted(range(len(matches)), key=lambda i: -adjusted[i])
     return [dataclasses.replace(matches[i], rank=rank) for rank, i in enumerate(order, start=1)]
 

@@ -115,3 +115,19 @@ def test_colours_of_photos_outside_the_catalogue_are_never_read(service, tmp_pat
     lookup = product_colors(service.index, tmp_path / "catalogue")
     assert lookup(Match(1, "x", 0.5, "inside.jpg")) is not None
     assert lookup(Match(1, "x", 0.5, "../outside.jpg")) is None
+
+
+def test_a_refined_search_stays_on_the_clicked_class(service, small_products):
+    """Refining a clicked lamp by a colour gives lamps of that colour first, as an unrefined search gives lamps."""
+    from engine.search.rerank import RankingConfig, kind_of_category
+    from engine.search.taxonomy import coarse_class
+
+    ranking = RankingConfig()
+    vector = service.product_vector(small_products[small_products["category"] == "sofas"]["product_id"].iloc[0])
+    kind = kind_of_category("lamps", ranking)
+    black = parse_refinement("black")
+    plain = refined_search(service.index, vector, 5, black, service.images_root)
+    steered = refined_search(service.index, vector, 5, black, service.images_root, kind=kind, ranking=ranking)
+    lamps = [coarse_class(m.category) == kind.cls for m in steered]
+    assert lamps[0] and sum(lamps) > sum(coarse_class(m.category) == kind.cls for m in plain)
+    assert lamps == sorted(lamps, reverse=True)  # every lamp before any other product
