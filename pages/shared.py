@@ -14,6 +14,7 @@ import streamlit as st
 from PIL import Image
 
 import engine
+from catalog import background
 from engine.detection import is_model_yaml
 from engine.settings import sample_rooms_dir
 
@@ -52,6 +53,12 @@ def sidebar_facts(service: engine.Lookalike) -> None:
             f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
             f"- **Built:** {manifest['built_at']}"
         )
+        building = background.status(service.index_dir)
+        if building.state == background.RUNNING:
+            st.info(
+                f"This catalogue is being updated in the background ({building.done:,} of {building.total:,} "
+                "photos in this pass); searches move to the new index by themselves when it is ready."
+            )
         if is_model_yaml(detector["weights"]):
             st.warning(
                 "The detector has **random weights** (no trained checkpoint in `models/`): it finds no objects "

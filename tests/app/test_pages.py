@@ -253,3 +253,23 @@ def test_a_catalogue_photo_upload_shows_its_own_product_first(real_app_env):
     grid = markdown_text(at)
     tile = grid[grid.index('data-tag="M1"') :]
     assert f"product={row['product_id']}" in tile[: tile.index('data-tag="M2"')]
+
+
+def test_the_sidebar_says_when_the_catalogue_is_being_updated(monkeypatch, built_index, tmp_path):
+    """A build running beside a live index (e.g. adding gallery views) shows its progress on every page."""
+    import shutil
+
+    import streamlit as st
+
+    from catalog import background
+
+    index = tmp_path / "index"
+    shutil.copytree(built_index[0], index)
+    monkeypatch.setenv("LOOKALIKE_INDEX", str(index))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not [i for i in at.sidebar.info if "updated in the background" in i.value]
+    background.progress_writer(index)(412, 2292)  # this process: a live build
+    at.run()
+    assert any("(412 of 2,292 photos in this pass)" in i.value for i in at.sidebar.info)
+    st.cache_resource.clear()
