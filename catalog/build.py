@@ -302,18 +302,25 @@ def _progress_step(bar, total: int, on_progress: Callable[[int, int], None] | No
 def _embed_images(files, todo, hashes, detector, config, report, next_id, step):
     """Detect and embed images in batches (decoding the next batch while the model runs), or on Ray."""
     if config.ray and todo:
-        from catalog.build_ray import embed_images_ray
-
-        weights = str(detector.weights_path) if detector.weights_path.is_file() else detector.weights_name
-        return embed_images_ray(files, todo, hashes, weights, config, report, next_id)
+        return _on_ray(files, todo, hashes, detector, config, report, next_id, views=False)
     embedder = make_embedder(config.embedding, detector)
     return embed_files(files, todo, hashes, detector, embedder, config, report, next_id, step)
 
 
 def _embed_views(files, images, hashes, detector, config, report, first_id, step):
-    """(rows, vectors) of the gallery views of `images` (`catalog.views`); none when views are off."""
+    """(rows, vectors) of the gallery views of `images` (`catalog.views`), or on Ray; none when views are off."""
+    if config.ray and images and config.views:
+        return _on_ray(files, images, hashes, detector, config, report, first_id, views=True)
     embedder = make_embedder(config.embedding, detector) if images and config.views else None
     return embed_views(files, images, hashes, detector, embedder, config, report, first_id, step)
+
+
+def _on_ray(files, images, hashes, detector, config, report, first_id, views: bool):
+    """`catalog.build_ray.embed_images_ray` with this build's detector weights."""
+    from catalog.build_ray import embed_images_ray
+
+    weights = str(detector.weights_path) if detector.weights_path.is_file() else detector.weights_name
+    return embed_images_ray(files, images, hashes, weights, config, report, first_id, views)
 
 
 def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> Manifest:

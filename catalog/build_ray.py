@@ -24,29 +24,25 @@ from engine.settings import PROJECT_ROOT
 class EmbedBatches:
     """Ray Data callable class: the detector and embedder load once per actor, then embed batch after batch."""
 
-    def __init__(self, files, weights: str, config) -> None:
+    def __init__(self, files, weights: str, config, views: bool = False) -> None:
         import torch
 
         from engine.detection.detector import Detector
         from engine.embedding import make_embedder
 
         torch.set_num_threads(1)
-        self.files, self.config = files, config
+        self.files, self.config, self.views = files, config, views
         self.detector = Detector(weights, config.detector)
         self.embedder = make_embedder(config.embedding, self.detector)
         self.dim = int(self.embedder.dim)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Images of one batch -> one output row per indexed object (or per unreadable image, with `error`)."""
-        from catalog.embed_images import BuildReport, decode_batch, embed_batch
-
+        """Images of one batch -> one output row per indexed object or gallery view (or per unreadable image,
+        with `error`)."""
         names = [str(name) for name in batch["image"]]
         order = dict(zip(names, batch["order"].tolist()))
-        report = BuildReport()
-        decoded = decode_batch(self.files, names, report)
         hashes = dict(zip(names, (str(h) for h in batch["hash"])))
-        rows, blocks = embed_batch(decoded, self.detector, self.embedder, self.config, hashes, 0)
-        vectors = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), dtype=np.float32)
+        rows, vectors, report = self._embed(names, hashes)
         entry = [sum(r["image"] == row["image"] for r in rows[:i]) for i, row in enumerate(rows)]
         blank = np.zeros(self.dim, dtype=np.float32)
         failed = [(order[name], -1, "", blank, reason) for name, reason in report.failures]
@@ -56,9 +52,27 @@ class EmbedBatches:
         result["vector"] = np.stack([item[3] for item in out]).astype(np.float32)
         return result
 
+    def _embed(self, names: list[str], hashes: dict[str, str]):
+        """(row dicts, (N, D) vectors, report) of the photos, or of their gallery views, as `catalog.build` does."""
+        from catalog.embed_images import BuildReport, decode_batch, embed_batch
+        from catalog.views import embed_views
 
-def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config, report, next_id: int):
-    """Detect and embed `todo` on Ray; returns (object rows, (N, D) vectors) exactly as `catalog.build` would."""
+        report = BuildReport()
+        if self.views:
+            rows, vectors = embed_views(
+                self.files, names, hashes, self.detector, self.embedder, self.config, report, 0, lambda _: None
+            )
+            return rows.to_dict("records"), vectors, report
+        decoded = decode_batch(self.files, names, report)
+        rows, blocks = embed_batch(decoded, self.detector, self.embedder, self.config, hashes, 0)
+        vectors = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), dtype=np.float32)
+        return rows, vectors, report
+
+
+def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config, report, next_id: int, views=False):
+    """Detect and embed `todo` on Ray; returns (object rows, (N, D) vectors) exactly as `catalog.build` would.
+
+    `views`: render and embed the photos' gallery views instead (`catalog.views.embed_views`)."""
     import ray
 
     from catalog.embed_images import OBJECT_COLUMNS
@@ -71,7 +85,7 @@ def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config,
         workers = max(1, min(len(items) // max(config.batch, 1) + 1, int(ray.cluster_resources().get("CPU", 1))))
         dataset = ray.data.from_items(items, override_num_blocks=workers).map_batches(
             EmbedBatches,
-            fn_constructor_args=(files, weights, config),  # an engine.curation.catalogue_files.ImageFiles
+            fn_constructor_args=(files, weights, config, views),  # files: an engine...catalogue_files.ImageFiles
             batch_size=config.batch,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),

@@ -141,3 +141,11 @@ def test_reembedding_with_a_tuned_network_renders_the_same_views_again(photo_cat
     rendering, box = render_view(photo, view["content_hash"], 0)
     expected = embedder.head.apply(embedder.base.embed_crops([rendering], [box]))[0]
     assert np.allclose(index.vectors(np.array([view["id"]]))[0], expected, atol=1e-5)
+
+
+def test_a_build_config_refuses_counts_that_cannot_be_meant():
+    from catalog.build import BuildConfig
+
+    for bad in ({"views": -1}, {"max_objects": -1}, {"batch": 0}):
+        with pytest.raises(ValueError, match="must be"):
+            BuildConfig(**bad)
