@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
+from engine.index import current_version
 from engine.search import NEAR_DUPLICATE_K, near_duplicates
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
@@ -35,7 +36,7 @@ def duplicates_page() -> None:
     )
     threshold = st.slider("Similarity at least", LOWEST, 1.00, 0.95, 0.005, format="%.3f", key="dup-threshold")
     started = time.perf_counter()
-    every = candidate_pairs(str(service.index_dir), service.index.manifest["built_at"], service.index)
+    every = candidate_pairs(str(service.index_dir), current_version(service.index_dir).name, service.index)
     pairs = every[every["score"] >= threshold]
     elapsed = (time.perf_counter() - started) * 1000
     st.caption(
@@ -49,8 +50,10 @@ def duplicates_page() -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Comparing every product with its most similar…")
-def candidate_pairs(index_dir: str, built_at: str, _index) -> pd.DataFrame:
-    """The pairs at or above the slider's lowest threshold, once per index version (the slider only filters)."""
+def candidate_pairs(index_dir: str, version: str, _index) -> pd.DataFrame:
+    """The pairs at or above the slider's lowest threshold, once per index version (the slider only filters).
+
+    Keyed by the version folder: every save makes one, in-app product edits included (not only rebuilds)."""
     return near_duplicates(_index, LOWEST, NEAR_DUPLICATE_K)
 
 
