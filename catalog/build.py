@@ -20,7 +20,7 @@ from catalog.embed_images import (
     appended,
     catalog_imgsz,
     embed_files,
-    fill_photo_colors,
+    with_photo_colors,
 )
 from catalog.products import data_gaps, describe_gaps, read_products
 from catalog.thumbnails import fill_thumbnails
@@ -28,12 +28,10 @@ from catalog.views import embed_views, plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
 from engine.detection.detector import Detector, DetectorConfig
 from engine.embedding import EmbeddingConfig, make_embedder
-from engine.images import ImageLoadError, load_image
 from engine.index.backends import index_class, load_index
 from engine.index.factories import keeps_factory
 from engine.index.manifest import DetectorInfo, IndexMismatchError, Manifest, new_manifest
 from engine.index.store import CatalogIndex, IndexNotFoundError, current_version, writer_lock
-from engine.search.colors import dominant_colors, format_colors
 from engine.service import check_index
 from engine.settings import default_weights
 
@@ -119,7 +117,7 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
         new_rows, new_vectors = appended((new_rows, new_vectors), views)
         bar.close()
         index = _updated_index(previous, current, new_rows, new_vectors, config, report)
-        index.replace_meta(_with_colors(_with_products(index.meta, frame), files, progress))
+        index.replace_meta(with_photo_colors(_with_products(index.meta, frame), files, progress))
         report.embedded = len(todo) - len(report.failures)
         report.viewed = len(set(view_todo) - {name for name, _ in report.failures})
         report.seconds = time.perf_counter() - started
@@ -224,26 +222,6 @@ def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFram
     """Object rows joined with the current product table (product columns always come from the table)."""
     meta = objects.reindex(columns=OBJECT_COLUMNS).merge(products, on="image", how="inner")
     return meta.drop_duplicates("id").reset_index(drop=True)
-
-
-def _with_colors(meta: pd.DataFrame, files: ImageFiles, progress: bool) -> pd.DataFrame:
-    """Rows without colours take those of their photo's other rows, else the photo's (computed, no re-embedding).
-
-    Gallery views and rows of images indexed before colours were stored have none of their own.
-    """
-    meta = fill_photo_colors(meta)
-    missing = meta.loc[meta["colors"].isna(), "image"].unique()
-    if not len(missing):
-        return meta
-    found = {}
-    for image in tqdm(missing, desc="Product colours", unit="img", disable=not progress):
-        try:
-            found[image] = format_colors(dominant_colors(load_image(files.path(image))))
-        except (ImageLoadError, OSError, OutsideCatalogueError):
-            continue
-    meta = meta.copy()
-    meta["colors"] = meta["colors"].fillna(meta["image"].map(found))
-    return meta
 
 
 def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> CatalogIndex | None:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from catalog.edits import CURATED
-from engine.curation.catalogue_files import ImageFiles
+from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
 from engine.embedding import embed_many
 from engine.geometry import box_iou
 from engine.images import ImageLoadError, load_image
@@ -143,7 +144,26 @@ def entry_row(row_id: int, image: str, content_hash: str, kind: str, box, detect
 
 def fill_photo_colors(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows without colours (gallery views) take those of their photo's other rows, where it has any."""
-    return rows.assign(colors=rows["colors"].fillna(rows.groupby("image")["colors"].transform("first")))
+    colors = rows["colors"].astype(object)  # all missing reads as float: fill it with text, not into floats
+    return rows.assign(colors=colors.fillna(rows.groupby("image")["colors"].transform("first")))
+
+
+def with_photo_colors(meta: pd.DataFrame, files: ImageFiles, progress: bool = False) -> pd.DataFrame:
+    """Rows without colours take those of their photo's other rows, else the photo's (computed, no re-embedding).
+
+    Gallery views and rows of images indexed before colours were stored have none of their own.
+    """
+    meta = fill_photo_colors(meta)
+    missing = meta.loc[meta["colors"].isna(), "image"].unique()
+    if not len(missing):
+        return meta
+    found = {}
+    for image in tqdm(missing, desc="Product colours", unit="img", disable=not progress):
+        try:
+            found[image] = format_colors(dominant_colors(load_image(files.path(image))))
+        except (ImageLoadError, OSError, OutsideCatalogueError):
+            continue
+    return meta.assign(colors=meta["colors"].fillna(meta["image"].map(found)))
 
 
 def appended(first: tuple[pd.DataFrame, np.ndarray], second: tuple[pd.DataFrame, np.ndarray]):
