@@ -25,12 +25,13 @@ MAX_STORED_BYTES = 1 << 20  # a stored thumbnail larger than this is not ours: i
 SHA1 = re.compile(r"[0-9a-f]{40}")
 
 
-def thumbnail_jpeg(image: Image.Image, side: int = THUMB_SIDE) -> bytes:
-    """JPEG bytes of `image` shrunk (never enlarged) to fit a `side` x `side` square."""
-    small = image.copy()
-    small.thumbnail((side, side))
+def thumbnail_jpeg(image: Image.Image, side: int | None = THUMB_SIDE) -> bytes:
+    """JPEG bytes of `image` shrunk (never enlarged) to fit a `side` x `side` square; `side` None: as it is."""
+    if side:
+        image = image.copy()
+        image.thumbnail((side, side))
     buffer = io.BytesIO()
-    small.convert("RGB").save(buffer, "JPEG", quality=THUMB_QUALITY)
+    image.convert("RGB").save(buffer, "JPEG", quality=THUMB_QUALITY)
     return buffer.getvalue()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 import string
 from pathlib import Path
@@ -17,6 +16,7 @@ import engine
 from catalog import background
 from engine.detection import is_model_yaml
 from engine.settings import sample_rooms_dir
+from engine.thumbnails import thumbnail_jpeg
 
 GRID_COLUMNS = 5
 THUMB_SIZE = 320
@@ -172,13 +172,8 @@ def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:
 
 
 def jpeg_bytes(image: Image.Image, max_side: int | None = None) -> bytes:
-    """Encode an image as JPEG, shrunk to `max_side` first when given."""
-    if max_side:
-        image = image.copy()
-        image.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
+    """Encode an image as JPEG, shrunk to `max_side` first when given (the engine's encoder, as for thumbnails)."""
+    return thumbnail_jpeg(image, max_side)
 
 
 def quote_param(text: str) -> str:
