@@ -46,10 +46,11 @@ def curation_panel(service: engine.Lookalike, target: Image.Image, box, matches:
             key=f"chosen-{token}",
         )
         submitted = st.form_submit_button("Save marks", key=f"save-{token}")
-    if submitted and curator() is not None:
+    who = curator()
+    if submitted and who is not None:
         pick = next((m.product_id for m in matches if f"M{m.rank}" == chosen), None)
         marks = [(m.product_id, LABELS[verdicts[m.product_id]], m.rank, m.score) for m in matches]
-        store.save_marks(target, marks, pick, source="shop", box=box, embedding=_embedding_label(service))
+        store.save_marks(target, marks, pick, source="shop", box=box, embedding=_embedding_label(service), who=who)
         marked = sum(v != UNMARKED for v in verdicts.values())
         st.success(f"Saved {marked} mark{'s' * (marked != 1)}" + (f" and the chosen pair {chosen}." if pick else "."))
 

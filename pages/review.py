@@ -19,7 +19,7 @@ SHOWN_ROWS = 500  # the table shows the newest this many; the CSV has every filt
 CROP_SIDE = 96
 VERDICTS = {"similar": SIMILAR, "not similar": NOT_SIMILAR, "no verdict": ""}
 CHOSEN = "chosen pair"
-CSV_COLUMNS = ["updated", "query_id", "product_id", "name", "category", "verdict", "chosen", "rank", "score"]
+CSV_COLUMNS = ["updated", "who", "query_id", "product_id", "name", "category", "verdict", "chosen", "rank", "score"]
 CSV_COLUMNS += ["source", "box", "embedding", "created"]
 
 
@@ -72,7 +72,7 @@ def filtered(marks: pd.DataFrame) -> pd.DataFrame:
         key="review-products",
         placeholder="Any product",
     )
-    text = right.text_input("Text", key="review-text", placeholder="name, id, category, source")
+    text = right.text_input("Text", key="review-text", placeholder="name, id, category, curator, source")
     keep = pd.Series(True, index=marks.index)
     if verdicts:
         keep &= marks["verdict"].isin([VERDICTS[v] for v in verdicts if v in VERDICTS]) | (
@@ -81,7 +81,8 @@ def filtered(marks: pd.DataFrame) -> pd.DataFrame:
     if products:
         keep &= marks["product_id"].isin(products)
     if text:
-        haystack = marks[["product_id", "name", "category", "source", "embedding"]].astype(str).agg(" ".join, axis=1)
+        columns = ["product_id", "name", "category", "who", "source", "embedding"]
+        haystack = marks[columns].astype(str).agg(" ".join, axis=1)
         keep &= haystack.str.contains(text, case=False, regex=False)
     return marks[keep]
 
@@ -114,6 +115,7 @@ def display_table(marks: pd.DataFrame, store, service: engine.Lookalike) -> pd.D
             "Rank": marks["rank"],
             "Score": marks["score"],
             "Marked": marks["updated"],
+            "Curator": marks["who"],
             "Query": marks["query_id"],
         }
     )

@@ -45,12 +45,13 @@ CREATE TABLE IF NOT EXISTS marks (
     rank INTEGER,
     score REAL,
     updated REAL NOT NULL,
+    who TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (query_id, product_id)
 );
 """
 REVIEW_SQL = """
-SELECT m.query_id, m.product_id, m.verdict, m.chosen, m.rank, m.score, m.updated, q.created, q.source, q.box,
-       q.embedding
+SELECT m.query_id, m.product_id, m.verdict, m.chosen, m.rank, m.score, m.updated, m.who, q.created, q.source,
+       q.box, q.embedding
 FROM marks m JOIN queries q ON q.id = m.query_id
 ORDER BY m.updated DESC, m.query_id DESC, m.rank, m.product_id
 """
@@ -66,6 +67,7 @@ class Mark:
     chosen: bool
     rank: int | None = None
     score: float | None = None
+    who: str = ""  # the curator who last saved it ("" for marks made before names were recorded)
 
     @property
     def positive(self) -> bool:
@@ -78,6 +80,7 @@ class FeedbackStore(SQLiteStore):
 
     filename = FILENAME
     schema = SCHEMA
+    added_columns = (("marks", "who", "TEXT NOT NULL DEFAULT ''"),)
 
     def add_query(self, crop: Image.Image, source: str = "", box=None, embedding: str = "") -> int:
         """Store a query crop (once per distinct image) and return its id."""
@@ -90,36 +93,41 @@ class FeedbackStore(SQLiteStore):
             row = db.execute("SELECT id FROM queries WHERE crop_sha1 = ?", (_png(crop)[1],)).fetchone()
         return None if row is None else int(row[0])
 
-    def mark(self, query_id: int, product_id: str, verdict: str | None, rank=None, score=None) -> None:
-        """Set (or clear, with None) a product's similar / not-similar verdict for a query."""
+    def mark(self, query_id: int, product_id: str, verdict: str | None, rank=None, score=None, who: str = "") -> None:
+        """Set (or clear, with None) a product's similar / not-similar verdict for a query, by curator `who`."""
         _check_verdict(verdict)
         with self._connect() as db:
-            _mark(db, [(query_id, product_id, verdict, rank, score)])
+            _mark(db, [(query_id, product_id, verdict, rank, score)], who)
 
-    def choose(self, query_id: int, product_id: str | None) -> None:
+    def choose(self, query_id: int, product_id: str | None, who: str = "") -> None:
         """Make `product_id` the query's chosen pair (at most one per query; None clears it)."""
         with self._connect() as db:
-            _choose(db, query_id, product_id)
+            _choose(db, query_id, product_id, who)
 
-    def save_marks(self, crop: Image.Image, marks, chosen: str | None, source="", box=None, embedding="") -> int:
-        """Save a crop, its (product_id, verdict, rank, score) marks and chosen pair atomically; the query id."""
+    def save_marks(
+        self, crop: Image.Image, marks, chosen: str | None, source="", box=None, embedding="", who: str = ""
+    ) -> int:
+        """Save a crop, its (product_id, verdict, rank, score) marks and chosen pair atomically; the query id.
+
+        `who` (the curator's name) is recorded on every mark of the save.
+        """
         for mark in marks:
             _check_verdict(mark[1])
         with self._connect() as db:
             query_id = _add_query(db, crop, source, box, embedding)
-            _mark(db, [(query_id, *mark) for mark in marks])
-            _choose(db, query_id, chosen)
+            _mark(db, [(query_id, *mark) for mark in marks], who)
+            _choose(db, query_id, chosen, who)
         return query_id
 
     def marks(self, query_id: int | None = None) -> list[Mark]:
         """Every mark (of one query when given), oldest query first."""
-        sql = "SELECT query_id, product_id, verdict, chosen, rank, score FROM marks"
+        sql = "SELECT query_id, product_id, verdict, chosen, rank, score, who FROM marks"
         args: tuple = ()
         if query_id is not None:
             sql, args = sql + " WHERE query_id = ?", (query_id,)
         with self._connect() as db:
             rows = db.execute(sql + " ORDER BY query_id, rank, product_id", args).fetchall()
-        return [Mark(q, p, v, bool(c), r, s) for q, p, v, c, r, s in rows]
+        return [Mark(q, p, v, bool(c), r, s, w) for q, p, v, c, r, s, w in rows]
 
     def crop(self, query_id: int) -> Image.Image:
         """The stored query crop."""
@@ -132,8 +140,9 @@ class FeedbackStore(SQLiteStore):
     def review_table(self) -> pd.DataFrame:
         """Every mark with its query's details, newest change first (one row per query x product).
 
-        Columns: query_id, product_id, verdict ("" when only chosen), chosen (bool), rank, score, updated and
-        created (UTC timestamps), source, box, embedding. Crops are not included: see `crops`.
+        Columns: query_id, product_id, verdict ("" when only chosen), chosen (bool), rank, score, updated (UTC
+        timestamp), who (the curator), created (UTC timestamp), source, box, embedding. Crops are not included:
+        see `crops`.
         """
         with self._connect() as db:
             table = pd.read_sql_query(REVIEW_SQL, db)
@@ -187,25 +196,27 @@ def _add_query(db: sqlite3.Connection, crop: Image.Image, source: str, box, embe
     return int(db.execute("SELECT id FROM queries WHERE crop_sha1 = ?", (sha1,)).fetchone()[0])
 
 
-def _mark(db: sqlite3.Connection, rows: list[tuple]) -> None:
-    """Upsert (query_id, product_id, verdict, rank, score) rows; rank and score are kept when given as None."""
+def _mark(db: sqlite3.Connection, rows: list[tuple], who: str) -> None:
+    """Upsert (query_id, product_id, verdict, rank, score) rows by `who`; rank and score are kept when None."""
     now = time.time()
     db.executemany(
-        "INSERT INTO marks (query_id, product_id, verdict, rank, score, updated) VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO marks (query_id, product_id, verdict, rank, score, updated, who) VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (query_id, product_id) DO UPDATE SET verdict = excluded.verdict, "
-        "rank = COALESCE(excluded.rank, rank), score = COALESCE(excluded.score, score), updated = excluded.updated",
-        [(*row, now) for row in rows],
+        "rank = COALESCE(excluded.rank, rank), score = COALESCE(excluded.score, score), updated = excluded.updated, "
+        "who = excluded.who",
+        [(*row, now, who) for row in rows],
     )
 
 
-def _choose(db: sqlite3.Connection, query_id: int, product_id: str | None) -> None:
-    """Clear the query's chosen pair, then set it to `product_id` (when not None)."""
+def _choose(db: sqlite3.Connection, query_id: int, product_id: str | None, who: str) -> None:
+    """Clear the query's chosen pair, then set it to `product_id` (when not None), by `who`."""
     db.execute("UPDATE marks SET chosen = 0 WHERE query_id = ?", (query_id,))
     if product_id is not None:
         db.execute(
-            "INSERT INTO marks (query_id, product_id, chosen, updated) VALUES (?, ?, 1, ?) "
-            "ON CONFLICT (query_id, product_id) DO UPDATE SET chosen = 1, updated = excluded.updated",
-            (query_id, product_id, time.time()),
+            "INSERT INTO marks (query_id, product_id, chosen, updated, who) VALUES (?, ?, 1, ?, ?) "
+            "ON CONFLICT (query_id, product_id) DO UPDATE SET chosen = 1, updated = excluded.updated, "
+            "who = excluded.who",
+            (query_id, product_id, time.time(), who),
         )
 
 

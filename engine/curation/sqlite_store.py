@@ -17,12 +17,14 @@ class SQLiteStore:
 
     filename = "store.sqlite"
     schema = ""
+    added_columns: tuple[tuple[str, str, str], ...] = ()  # (table, column, declaration) added since the first schema
 
     def __init__(self, index_dir: str | Path):
         self.path = Path(index_dir) / self.filename
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(self.schema)
+            _add_missing_columns(db, self.added_columns)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -34,3 +36,11 @@ class SQLiteStore:
                 yield db
         finally:
             db.close()
+
+
+def _add_missing_columns(db: sqlite3.Connection, columns: tuple[tuple[str, str, str], ...]) -> None:
+    """Bring a file made by an older version up to date: add each (table, column, declaration) it lacks."""
+    for table, column, declaration in columns:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")

@@ -58,9 +58,10 @@ def make_marks(index_dir) -> tuple[list[str], dict]:
     products = sorted(pd.read_parquet(next(index_dir.glob("v*/meta.parquet")))["product_id"].unique())[:4]
     store = FeedbackStore(index_dir)
     red = store.save_marks(Image.new("RGB", (60, 40), (200, 0, 0)), [(products[0], SIMILAR, 1, 0.91),
-                           (products[1], NOT_SIMILAR, 2, 0.85)], products[0], source="shop")  # fmt: skip
+                           (products[1], NOT_SIMILAR, 2, 0.85)], products[0], source="shop",
+                           who="Ana Lindqvist")  # fmt: skip
     green = store.save_marks(Image.new("RGB", (50, 50), (0, 200, 0)), [(products[2], SIMILAR, 1, 0.77)], None,
-                             source=HOSTILE_SOURCE)  # fmt: skip
+                             source=HOSTILE_SOURCE, who=HOSTILE_SOURCE)  # fmt: skip
     blue = store.save_marks(Image.new("RGB", (30, 60), (0, 0, 200)), [(products[1], None, 3, 0.5)], products[1])
     return products, {"red": red, "green": green, "blue": blue}
 
@@ -96,6 +97,8 @@ def test_review_lists_every_mark_with_its_crop_and_filters(index_copy):
     at.multiselect(key="review-products").set_value([]).run()
     at.text_input(key="review-text").input("hyperlink").run()
     assert list(at.dataframe[0].value["Product id"]) == [products[2]]
+    at.text_input(key="review-text").input("lindqvist").run()  # the curator's name is searchable and shown as text
+    assert list(at.dataframe[0].value["Curator"]) == ["Ana Lindqvist", "Ana Lindqvist"]
     assert not at.exception
     assert (index_copy / FILENAME).read_bytes() == before  # the page only reads
 
@@ -107,11 +110,13 @@ def test_review_csv_has_the_filtered_marks_and_neutralises_formulas(index_copy, 
     data, mimetype, name = downloads[-1]
     assert (mimetype, name) == ("text/csv", "curator-marks.csv")
     exported = pd.read_csv(io.BytesIO(data), keep_default_na=False)
-    assert list(exported.columns[:5]) == ["updated", "query_id", "product_id", "name", "category"]
+    assert list(exported.columns[:6]) == ["updated", "who", "query_id", "product_id", "name", "category"]
     assert sorted(exported["product_id"]) == sorted([products[0], products[2]])
     assert set(exported["verdict"]) == {SIMILAR}
     hostile = exported.set_index("product_id").loc[products[2], "source"]
     assert hostile == "'" + HOSTILE_SOURCE  # a spreadsheet shows it as text, never runs it
+    assert exported.set_index("product_id").loc[products[2], "who"] == "'" + HOSTILE_SOURCE  # a curator's name too
+    assert exported.set_index("product_id").loc[products[0], "who"] == "Ana Lindqvist"
     assert exported["score"].dtype.kind == "f" and exported["updated"].str.endswith("Z").all()
 
 

@@ -185,6 +185,7 @@ def test_curator_marks_are_saved_with_the_crop_and_shown_again_after_a_restart(a
     saved = {m.rank: m for m in store.marks(latest)}
     assert saved[1].verdict == SIMILAR and saved[1].chosen and saved[2].verdict == NOT_SIMILAR
     assert saved[3].verdict is None
+    assert {m.who for m in saved.values()} == {"tester"}  # the signed-in curator's name, on every mark
     assert store.crop(saved[1].query_id).size[0] > 0
 
     again = select_box(curator_session())  # a new session: marks come back

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 from PIL import Image
 
-from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackStore
+from engine.curation.feedback import FILENAME, NOT_SIMILAR, SCHEMA, SIMILAR, FeedbackStore
 
 
 def crop(colour) -> Image.Image:
@@ -84,8 +84,8 @@ def test_review_table_joins_marks_with_their_queries_newest_first(tmp_path):
     table = store.review_table()
     assert list(table["query_id"]) == [second, first, first]
     assert list(table.columns) == [
-        "query_id", "product_id", "verdict", "chosen", "rank", "score", "updated", "created", "source", "box",
-        "embedding",
+        "query_id", "product_id", "verdict", "chosen", "rank", "score", "updated", "who", "created", "source",
+        "box", "embedding",
     ]  # fmt: skip
     rows = table.set_index("product_id")
     assert rows.loc["a", "verdict"] == SIMILAR and not rows.loc["a", "chosen"] and rows.loc["a", "rank"] == 1
@@ -93,6 +93,32 @@ def test_review_table_joins_marks_with_their_queries_newest_first(tmp_path):
     assert rows.loc["c", "box"] == "1.0,2.0,3.0,4.0" and rows.loc["a", "source"] == "shop"
     assert str(table["updated"].dt.tz) == "UTC"
     assert FeedbackStore(tmp_path / "empty").review_table().empty
+
+
+def test_marks_record_the_curator_who_saved_them_last(tmp_path):
+    store = FeedbackStore(tmp_path)
+    query = store.save_marks(crop((3, 3, 3)), [("a", SIMILAR, 1, 0.9), ("b", None, 2, 0.8)], "a", who="Ana")
+    assert {m.product_id: m.who for m in store.marks(query)} == {"a": "Ana", "b": "Ana"}
+    store.save_marks(crop((3, 3, 3)), [("b", NOT_SIMILAR, 2, 0.8)], None, who="Bo")  # Bo changes one mark
+    assert {m.product_id: m.who for m in store.marks(query)} == {"a": "Ana", "b": "Bo"}
+    store.mark(query, "c", SIMILAR, who="Cy")
+    store.choose(query, "d", who="Di")
+    table = store.review_table().set_index("product_id")
+    assert table["who"].to_dict() == {"a": "Ana", "b": "Bo", "c": "Cy", "d": "Di"}
+
+
+def test_a_file_from_before_curator_names_keeps_its_marks_and_gains_the_column(tmp_path):
+    old_schema = SCHEMA.replace("    who TEXT NOT NULL DEFAULT '',\n", "")
+    assert "who" not in old_schema
+    with sqlite3.connect(tmp_path / FILENAME) as db:
+        db.executescript(old_schema)
+        db.execute("INSERT INTO queries (created, crop_sha1, crop_png) VALUES (1.0, 'x', x'00')")
+        db.execute("INSERT INTO marks (query_id, product_id, verdict, updated) VALUES (1, 'old', 'similar', 1.0)")
+    db.close()
+    store = FeedbackStore(tmp_path)
+    assert [(m.product_id, m.verdict, m.who) for m in store.marks()] == [("old", SIMILAR, "")]
+    store.mark(1, "new", NOT_SIMILAR, who="Ana")
+    assert {m.product_id: m.who for m in FeedbackStore(tmp_path).marks()} == {"old": "", "new": "Ana"}
 
 
 def test_crops_returns_png_bytes_per_query(tmp_path):
