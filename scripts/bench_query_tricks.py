@@ -1,4 +1,4 @@
-"""Query-side tricks on the held-out real rooms: crop context, flip and multi-scale test-time augmentation.
+"""Query-side tricks on the held-out real rooms: crop context, flip and multi-scale test-time augmentation, cut-out.
 
     python scripts/bench_query_tricks.py [--index INDEX_DIR] [--rooms RDIR] [--limit N] [--json OUT]
                                          [--doc docs/BENCHMARKS.md]
@@ -22,6 +22,7 @@ from training.query_tricks import QueryTricks
 from training.report import write_section
 from training.timing import machine
 
+TITLE = "## Query-side tricks on real rooms (`scripts/bench_query_tricks.py`)"
 VARIANTS = {  # row name -> QueryTricks arguments; None: the service's own embedder
     "as built (no trick)": None,
     "context +0.15": {"scales": (0.15,)},
@@ -29,6 +30,9 @@ VARIANTS = {  # row name -> QueryTricks arguments; None: the service's own embed
     "flip": {"flip": True},
     "two scales (0, +0.2)": {"scales": (0.0, 0.2)},
     "flip + two scales": {"scales": (0.0, 0.2), "flip": True},
+    "tighter crop (-0.05)": {"scales": (-0.05,)},
+    "tighter crop (-0.1)": {"scales": (-0.1,)},
+    "background whitened (GrabCut)": {"cutout": True},
 }
 
 
@@ -40,7 +44,7 @@ def measure(service, index: Path, rooms: Path, limit: int | None) -> dict:
 
 
 def run_variants(index: Path, rooms: Path, limit: int | None) -> dict[str, dict]:
-    """Name -> the rooms figures of each variant."""
+    """Name -> the rooms figures of each variant (each also records the index's entry count)."""
     service = engine.load(index)
     results = {}
     for name, tricks in VARIANTS.items():
@@ -49,7 +53,7 @@ def run_variants(index: Path, rooms: Path, limit: int | None) -> dict[str, dict]
             if tricks is None
             else dataclasses.replace(service, embedder=QueryTricks(service.embedder, **tricks))
         )
-        results[name] = measure(used, index, rooms, limit)
+        results[name] = measure(used, index, rooms, limit) | {"entries": len(service.index)}
         print(name, json.dumps(results[name]), flush=True)
     return results
 
@@ -63,16 +67,17 @@ def table_row(name: str, result: dict, cost_ms: float) -> str:
     )
 
 
-def render(results: dict[str, dict]) -> str:
+def render(results: dict[str, dict], title: str = TITLE) -> str:
     """The Markdown section."""
     rows = [table_row(name, r, r["embed_p50_ms"]) for name, r in results.items()]
     first = next(iter(results.values()))
     return "\n".join(
         [
-            "## Query-side tricks on real rooms (`scripts/bench_query_tricks.py`)",
+            title,
             "",
-            f"Measured {machine()}. {first['n_rooms']} held-out rooms, the demo index as built (effnet-crop + head),",
-            "query detection at confidence 0.01 with at most 25 boxes; only the query's crop and pooling change.",
+            f"Measured {machine()}. {first['n_rooms']} held-out rooms, the demo index as built (effnet-crop + head,",
+            f"{first.get('entries', 0):,} entries), query detection at confidence 0.01 with at most 25 boxes; only the",
+            "query's crop and pooling change.",
             "",
             "| query embedding | recall@10 | large-item recall@10 | held-out families recall@10 | drawn-box precision"
             " | embed p50 ms |",
@@ -89,15 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rooms", type=Path, default=shared_data_dir() / "ikea-rooms")
     ap.add_argument("--limit", type=int, default=None, help="first N held-out rooms only")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--doc", type=Path, help="write the `query-tricks` section of this Markdown file")
+    ap.add_argument("--doc", type=Path, help="write the `--section` section of this Markdown file")
+    ap.add_argument("--section", default="query-tricks", help="the section's marker name in --doc")
+    ap.add_argument("--title", default=TITLE, help="the section's Markdown heading")
     args = ap.parse_args(argv)
     results = run_variants(args.index, args.rooms, args.limit)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    section = render(results)
+    section = render(results, args.title)
     print(section)
     if args.doc:
-        write_section(args.doc, "query-tricks", section)
+        write_section(args.doc, args.section, section)
     return 0
 
 
