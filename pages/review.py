@@ -37,8 +37,10 @@ def review_page() -> None:
         st.info("No curator marks yet: mark matches under a result grid (“Curate these matches”).")
         return
     shown = filtered(marks)
+    judged, crops = int(((shown["verdict"] != "") | shown["chosen"]).sum()), shown["query_id"].nunique()
     st.caption(
-        f"{len(shown):,} of {len(marks):,} marks over {shown['query_id'].nunique():,} query crops"
+        f"{len(shown):,} of {len(marks):,} marks ({judged:,} with a verdict or chosen; the others were shown "
+        f"without one) over {crops:,} query crop{'s' * (crops != 1)}"
         + (f" · the newest {SHOWN_ROWS:,} are shown; the CSV has all of them" if len(shown) > SHOWN_ROWS else "")
     )
     st.download_button(

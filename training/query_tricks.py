@@ -54,6 +54,7 @@ def _grabcut_mask(region: np.ndarray, box: np.ndarray) -> np.ndarray | None:
     mask = np.zeros((sh, sw), np.uint8)
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
+        cv2.setRNGSeed(0)  # GrabCut's colour models start from OpenCV's global random state: same box, same cut
         bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
         cv2.grabCut(bgr, mask, (x0, y0, x1 - x0, y1 - y0), *models, 3, cv2.GC_INIT_WITH_RECT)
     except cv2.error:

@@ -187,7 +187,10 @@ def test_marks_saved_under_a_result_grid_show_on_the_review_page_and_in_its_csv(
     expect(page.get_by_text("Saved 2 marks and the chosen pair M1.")).to_be_visible()
 
     open_page(page, f"{url}/review", "Curation review")
-    expect(page.get_by_text(f"{shown} of {shown} marks over 1 query crops")).to_be_visible()  # one per match
+    counted = (
+        f"{shown} of {shown} marks (2 with a verdict or chosen; the others were shown without one) over 1 query crop"
+    )
+    expect(page.get_by_text(counted, exact=True)).to_be_visible()  # one per match shown, 2 of them judged
     names = product_names(index)
     rows = table_rows(page)
     details = [[row[c] for c in ("Name", "Product id", "Verdict", "Chosen", "Rank")] for row in rows]
@@ -221,10 +224,12 @@ def test_review_verdict_filter_narrows_the_count_and_the_csv(page, curator_serve
     wanted = table[table["verdict"] == NOT_SIMILAR]
 
     open_page(page, f"{url}/review", "Curation review")
-    expect(page.get_by_text(f"{len(table)} of {len(table)} marks over")).to_be_visible()
+    expect(page.get_by_text(f"{len(table)} of {len(table)} marks (")).to_be_visible()
     pick(page, "review-verdicts", "not similar")
-    shown = f"{len(wanted)} of {len(table)} marks over {wanted['query_id'].nunique()} query crops"
-    expect(page.get_by_text(shown)).to_be_visible()
+    crops = wanted["query_id"].nunique()
+    shown = f"{len(wanted)} of {len(table)} marks ({len(wanted)} with a verdict or chosen; the others were shown"
+    shown += f" without one) over {crops} query crop{'s' * (crops != 1)}"
+    expect(page.get_by_text(shown, exact=True)).to_be_visible()
     rows = table_rows(page)
     assert {row["Verdict"] for row in rows} == {"not similar"}
     assert sorted(row["Product id"] for row in rows) == sorted(wanted["product_id"])  # every one fits on screen

@@ -19,6 +19,8 @@ def test_cutout_whitens_the_background_around_an_object_and_keeps_the_object():
     cut = np.asarray(region).astype(int)
     assert np.abs(cut[45, 78] - (200, 30, 30)).max() < 30  # the object's centre is kept
     assert (cut[5, 5] == 255).all() and (cut[20, 24] > 200).all()  # outside the box, and inside it off the object
+    again, _ = background_removed(Image.fromarray(pixels), (100, 60, 220, 160))
+    assert np.array_equal(np.asarray(again), np.asarray(region))  # deterministic: the same box cuts the same
 
 
 def test_a_cutout_that_finds_no_object_keeps_the_plain_region():
