@@ -29,7 +29,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 THRESHOLD = 0.95  # the duplicates page's default
 DATA_JPEG = "data:image/jpeg;base64,"
 REVIEW_COLUMNS = ["Query crop", "Product", "Name", "Product id", "Verdict", "Chosen", "Rank", "Score"]
-REVIEW_COLUMNS += ["Marked (UTC)", "Query"]
+REVIEW_COLUMNS += ["Marked (UTC)", "Curator", "Query"]
 
 curator_server = test_browser_curator.curator_server  # this module's own server (module scope)
 page = test_browser_curator.page
