@@ -10,7 +10,7 @@ import streamlit as st
 
 import engine
 from engine.draw import draw_boxes
-from engine.video import MAX_BYTES, MAX_SECONDS, VideoError, VideoResult, VideoTrack, frame_image, search_video
+from engine.video import MAX_BYTES, MAX_SECONDS, VideoError, VideoResult, VideoTrack, clock, frame_image, search_video
 from pages.handoff import hand_over_frame
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
@@ -24,7 +24,6 @@ from pages.shared import (
 VIDEO_TYPES = ["mp4", "m4v", "webm", "mov"]
 RATES = [0.5, 1.0, 2.0]  # frames looked at per second of video
 FRAME_THUMB = 360
-MATCHES = 5
 
 
 def video_page() -> None:
@@ -60,7 +59,7 @@ def searched(service: engine.Lookalike, name: str, data: bytes, fps: float) -> V
         with tempfile.NamedTemporaryFile(suffix=suffix) as handle:  # the decoder reads files, not bytes
             handle.write(data)
             handle.flush()
-            result = search_video(service, handle.name, fps=fps, k=MATCHES, progress=report)
+            result = search_video(service, handle.name, fps=fps, progress=report)
     except VideoError as err:
         bar.empty()
         st.error(f"Cannot use “{markdown_text(name)}”: {markdown_text(err)}")
@@ -99,12 +98,6 @@ def moment(service: engine.Lookalike, result: VideoResult, track: VideoTrack, i:
             )
         if st.button(f"Open the frame at {clock(track.time_s)}", key=f"video-open-{i}"):
             hand_over_frame(f"video frame at {clock(track.time_s)}", result.frames[track.frame])
-
-
-def clock(seconds: float) -> str:
-    """72.4 -> '1:12'."""
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{rest:02d}"
 
 
 if routed_through_app():

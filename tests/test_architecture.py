@@ -133,3 +133,12 @@ def test_pages_use_each_engine_subsystem_through_its_interface(graph):
         if target.count(".") >= 2 and target.split(".")[1] in SUBSYSTEMS
     }
     assert deep == set()
+
+
+def test_nothing_imports_a_page_file():
+    """A page file runs its page when imported (outside Streamlit too): only Streamlit may load it, by path."""
+    pages = {name for name, path in modules().items() if "\nif routed_through_app():" in path.read_text()}
+    assert {"pages.shop", "pages.video", "pages.review"} <= pages
+    importers = {**modules(), **{f"tests.{p.stem}": p for p in sorted((ROOT / "tests").rglob("*.py"))}}
+    found = {(name, target) for name, path in importers.items() for target in imported_names(name, path) & pages}
+    assert found == set()

@@ -30,6 +30,7 @@ FRAME_BATCH = 4  # sampled frames per detector / embedding pass
 MAX_TRACKS = 100  # tracks searched and reported, best first
 MIN_FRAMES = 2  # a track seen in fewer sampled frames is dropped as a flicker (unless the video has fewer)
 FRAME_JPEG_QUALITY = 85
+MATCHES_PER_TRACK = 5  # products listed for each object found
 
 
 @dataclass
@@ -71,11 +72,17 @@ class VideoResult:
     frame_size: tuple[int, int] = (0, 0)  # (width, height) of the sampled frames
 
 
+def clock(seconds: float) -> str:
+    """A time in a video as the timeline shows it: 72.4 -> '1:12'."""
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
+
+
 def search_video(
     service: Lookalike,
     path: str | Path,
     fps: float = 1.0,
-    k: int = 5,
+    k: int = MATCHES_PER_TRACK,
     progress: Callable[[float, float], None] | None = None,
     max_side: int = DEFAULT_MAX_SIDE,
     min_frames: int = MIN_FRAMES,

@@ -16,8 +16,7 @@ import pytest
 import engine
 from engine.detection.distinct import distinct_detections
 from engine.geometry import smallest_box_at
-from engine.video import search_video
-from pages.video import MATCHES, clock
+from engine.video import clock, search_video
 from tests.app.test_browser import CANVAS_WIDTH, DETECT_TIMEOUT, LIVE, canvas, click_at, expect_grid
 
 pytestmark = pytest.mark.browser
@@ -28,7 +27,7 @@ SEARCH_TIMEOUT = 3 * DETECT_TIMEOUT  # ms; the first upload pays for model load,
 def expected(room_index, room_video):
     """(service, VideoResult): what the engine finds in the test video at the page's default settings."""
     service = engine.load(room_index["index"])
-    return service, search_video(service, room_video, fps=1.0, k=MATCHES)
+    return service, search_video(service, room_video, fps=1.0)  # the page's settings: the defaults
 
 
 def video_page(browser, url: str):

@@ -97,3 +97,9 @@ def test_a_missing_file_gets_a_clear_error(tmp_path):
 def test_fps_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="fps"):
         next(sample_frames(plain_video(tmp_path / "c.mp4", 5, 5), fps=0))
+
+
+def test_times_read_as_minutes_and_seconds():
+    from engine.video import clock
+
+    assert [clock(s) for s in (0, 0.4, 6.0, 72.4, 119.6, 3599.6)] == ["0:00", "0:00", "0:06", "1:12", "2:00", "60:00"]
