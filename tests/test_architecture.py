@@ -139,6 +139,7 @@ def test_nothing_imports_a_page_file():
     """A page file runs its page when imported (outside Streamlit too): only Streamlit may load it, by path."""
     pages = {name for name, path in modules().items() if "\nif routed_through_app():" in path.read_text()}
     assert {"pages.shop", "pages.video", "pages.review"} <= pages
-    importers = {**modules(), **{f"tests.{p.stem}": p for p in sorted((ROOT / "tests").rglob("*.py"))}}
+    tests = {".".join(p.relative_to(ROOT).with_suffix("").parts): p for p in sorted((ROOT / "tests").rglob("*.py"))}
+    importers = {**modules(), **tests}
     found = {(name, target) for name, path in importers.items() for target in imported_names(name, path) & pages}
     assert found == set()

@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from engine.detection.detector import Analysis
-from engine.embedding.crop import EffnetCropEmbedder, effnet_inputs, source_image
+from engine.embedding.crop import EffnetCropEmbedder, effnet_inputs, pixel_boxes, source_image
 from engine.embedding.head import HeadEmbedder
 
 
@@ -67,12 +67,10 @@ def _grabcut_mask(region: np.ndarray, box: np.ndarray) -> np.ndarray | None:
 
 def background_removed(image: Image.Image, box) -> tuple[Image.Image, np.ndarray]:
     """The region around an xyxy box with everything GrabCut calls background made white, and the box in it."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    dx, dy = CUTOUT_CONTEXT * (x1 - x0), CUTOUT_CONTEXT * (y1 - y0)
-    left, top = max(0, int(x0 - dx)), max(0, int(y0 - dy))
-    right, bottom = min(image.width, int(np.ceil(x1 + dx))), min(image.height, int(np.ceil(y1 + dy)))
+    box = np.asarray(box, dtype=np.float32).reshape(4)
+    left, top, right, bottom = (int(v) for v in pixel_boxes(box, image.size, CUTOUT_CONTEXT)[0])
     region = np.asarray(image.crop((left, top, right, bottom)).convert("RGB"))  # (H, W, 3)
-    inside = np.array([x0 - left, y0 - top, x1 - left, y1 - top], dtype=np.float32)
+    inside = box - np.array([left, top, left, top], dtype=np.float32)
     alpha = _grabcut_mask(region, inside)
     if alpha is None:
         return Image.fromarray(region), inside
@@ -88,6 +86,10 @@ class QueryTricks:
     scales: tuple[float, ...] = (0.0,)  # extra context per side; several values are averaged
     flip: bool = False
     cutout: bool = False  # whiten the background first (GrabCut), then crop as the index did
+
+    def __post_init__(self):
+        if self.cutout and (self.flip or tuple(self.scales) != (0.0,)):
+            raise ValueError("cutout is measured on its own: it does not combine with flip or scales")
 
     @property
     def config(self):

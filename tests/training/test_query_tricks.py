@@ -29,6 +29,13 @@ def test_a_cutout_that_finds_no_object_keeps_the_plain_region():
     assert np.asarray(region).max() == 120 and region.size == (78, 52) and np.allclose(box, [9, 6, 69, 46])
 
 
+def test_cutout_does_not_silently_drop_other_tricks():
+    with pytest.raises(ValueError, match="cutout"):
+        QueryTricks(None, flip=True, cutout=True)
+    with pytest.raises(ValueError, match="cutout"):
+        QueryTricks(None, scales=(0.0, 0.2), cutout=True)
+
+
 def test_boxes_grow_within_the_image_and_mirror_back():
     boxes = np.array([[10, 20, 30, 60], [0, 0, 100, 50]], dtype=np.float32)
     assert np.allclose(grown(boxes, 0.5, (100, 50)), [[0, 0, 40, 50], [0, 0, 100, 50]])
