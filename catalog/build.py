@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,8 @@ from engine.index.manifest import DetectorInfo, IndexMismatchError, Manifest, ne
 from engine.index.store import CatalogIndex, IndexNotFoundError, current_version, writer_lock
 from engine.service import check_index
 from engine.settings import default_weights
+
+log = logging.getLogger(__name__)
 
 COMPACT_ABOVE = 0.2  # an update compacts the vector index when more than this share of it is tombstones
 
@@ -229,7 +232,10 @@ def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> Catalog
     try:
         previous = load_index(out_dir)
         check_index(previous.manifest, detector, config.embedding)
-    except (IndexNotFoundError, IndexMismatchError):
+    except IndexNotFoundError:
+        return None
+    except IndexMismatchError as mismatch:
+        log.warning("Embedding every photo again: %s", mismatch)  # e.g. another crop network or input contract
         return None
     if previous.manifest["detector"].get("config") != asdict(config.detector):
         return None
@@ -309,6 +315,7 @@ def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> 
         weights_sha256=detector.weights_sha256,
         config=asdict(config.detector),
         class_names=[detector.names[i] for i in sorted(detector.names)],
+        input=detector.describe_input(),
     )
     return new_manifest(
         used,

@@ -64,10 +64,10 @@ def plan_letterbox(source_size: tuple[int, int], imgsz: int, stride: int = 32, s
     return Letterbox(source_size, (new_w, new_h), (in_w, in_h), pad)
 
 
-def apply_letterbox(image: Image.Image, box: Letterbox) -> np.ndarray:
-    """Resize and pad an RGB image as planned; returns an (H, W, 3) uint8 array."""
+def apply_letterbox(image: Image.Image, box: Letterbox, resample: str = "bilinear") -> np.ndarray:
+    """Resize (by the named PIL filter) and pad an RGB image as planned; returns an (H, W, 3) uint8 array."""
     new_w, new_h = box.resized_size
-    resized = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    resized = image.resize((new_w, new_h), Image.Resampling[resample.upper()])
     canvas = np.full((box.input_size[1], box.input_size[0], 3), PAD_VALUE, dtype=np.uint8)
     left, top = box.pad
     canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)

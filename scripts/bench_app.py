@@ -25,9 +25,9 @@ import engine
 from catalog.build import BuildConfig, build_catalog
 from engine.draw import crop, draw_boxes
 from engine.embedding import EmbeddingConfig
+from engine.embedding.head import default_head_for
 from engine.settings import (
     PROJECT_ROOT,
-    default_head,
     default_index_dir,
     sample_rooms_dir,
     shared_data_dir,
@@ -80,7 +80,7 @@ def bench_build(n_images: int, weights: str | None, imgsz: int | None = None) ->
     table = table.groupby("category").head(n_images // 6 + 1).head(n_images)
     with tempfile.TemporaryDirectory() as tmp:
         table.to_csv(Path(tmp) / "products.csv", index=False)
-        config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head()), imgsz=imgsz)
+        config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head_for(EmbeddingConfig())), imgsz=imgsz)
         report = build_catalog(catalog, Path(tmp) / "index", Path(tmp) / "products.csv", weights, config, False)
     return {
         "imgsz": imgsz or config.detector.imgsz,

@@ -21,13 +21,13 @@ from catalog import background
 from catalog.build import BuildConfig, build_catalog
 from engine.detection.detector import DetectorConfig
 from engine.embedding import EmbeddingConfig
-from engine.embedding.head import load_head
+from engine.embedding.head import default_head_for
 from engine.index.factories import parse_params
+from engine.pretrained import PRETRAINED
 from engine.settings import (
     CATALOG_VIEWS,
     DEFAULT_DEMO,
     DEMO_CATALOGS,
-    default_head,
     default_index_dir,
     default_weights,
     demo_catalog_dir,
@@ -84,6 +84,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "models/head-effnet.pt when present and the embedding is the one it was trained on",
     )
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
+    parser.add_argument(
+        "--network", default=EmbeddingConfig.network, choices=sorted(PRETRAINED),
+        help="pretrained crop network of crop methods, with its own input contract (engine.pretrained)",
+    )  # fmt: skip
+    parser.add_argument("--crop-size", type=int, default=EmbeddingConfig.crop_size, help="crop network input side")
     parser.add_argument("--index-factory", help="FAISS index_factory string, e.g. HNSW32,SQ8 (default: by size)")
     parser.add_argument(
         "--index-param", action="append", default=[], metavar="NAME=VALUE", help="search parameter, e.g. efSearch=96"
@@ -120,10 +125,7 @@ def chosen_head(args: argparse.Namespace) -> str | None:
         return None
     if args.head != "auto":
         return args.head
-    head = default_head()
-    if head is None:
-        return None
-    return head if load_head(head).base.get("name") == args.embedding else None
+    return default_head_for(EmbeddingConfig(name=args.embedding, network=args.network))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
-        embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(chosen_head(args)),
+        embedding=EmbeddingConfig(
+            name=args.embedding, shrink=args.shrink, network=args.network, crop_size=args.crop_size
+        ).with_head(chosen_head(args)),
         batch=args.batch,
         max_objects=args.max_objects,
         views=args.views,

@@ -47,6 +47,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "heads": ("bench_heads", "embedding heads side by side: one index per head, the same rooms or queries"),
     "rerank": ("bench_rerank", "query expansion, DBA and k-reciprocal re-ranking on the held-out rooms"),
     "search": ("bench_search", "search latency of indexes side by side on the same replayed queries"),
+    "crop-network": ("bench_crop_network", "crop networks, input contracts and pooling on rooms and synthetic queries"),
 }
 SCREENSHOTS: dict[str, tuple[str, str]] = {
     "demo": ("screenshot_demo", "the shop page: a sample room, a click, the grid (a running app)"),

@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def starting_model(args, config: TuneConfig, base_config: EmbeddingConfig) -> tuple[TunedModel, TuneConfig]:
     """The `--init` head (a new one without) and its tail when it carries one for the same start, else the
     ImageNet tail; the config takes the head's shape."""
-    tail = new_tail(config.start)
+    tail = new_tail(config.start, base_config.network)
     if args.init and str(args.init):
         loaded = load_head(args.init, base_name=base_config.name)
         head = loaded.module
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     facts = summary(config, outcome.history, data) | {"run_seconds": round(time.perf_counter() - started, 1)}
     facts["start_figures"] = outcome.history[0]
     facts["init"] = {"path": str(args.init), "sha256": file_sha256(args.init)} if args.init and str(args.init) else None
-    base = {"name": base_config.name, "crop_size": base_config.crop_size}
+    base = {"name": base_config.name, "crop_size": base_config.crop_size, "network": base_config.network}
     sha = save_head(outcome.model.head, args.out, base, facts, tail=outcome.model.tail)
     args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": outcome.history}))
     if args.plot:

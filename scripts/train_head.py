@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval": str(args.room_eval or ""),
         "max_rank": args.room_max_rank,
     }
-    base = {"name": base_config.name, "crop_size": base_config.crop_size}
+    base = {"name": base_config.name, "crop_size": base_config.crop_size, "network": base_config.network}
     sha = save_head(head, args.out, base, facts)
     args.out.with_suffix(".json").write_text(json.dumps({"sha256": sha, **facts, "history": history}, indent=1))
     if args.plot:

@@ -133,9 +133,12 @@ def build_default(images: Path, out: Path, csv: Path):
     """Build an index the way `scripts/build_catalog.py` does by default: the committed detector and head."""
     from catalog.build import BuildConfig, build_catalog
     from engine.embedding import EmbeddingConfig
-    from engine.settings import CATALOG_VIEWS, default_head, default_weights
+    from engine.embedding.head import default_head_for
+    from engine.settings import CATALOG_VIEWS, default_weights
 
-    config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head()), views=CATALOG_VIEWS)
+    config = BuildConfig(
+        embedding=EmbeddingConfig().with_head(default_head_for(EmbeddingConfig())), views=CATALOG_VIEWS
+    )
     return build_catalog(images, out, csv, default_weights(), config, progress=False)
 
 

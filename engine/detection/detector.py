@@ -15,8 +15,10 @@ from PIL import Image
 from engine.detection.backbones import register_yolo_modules
 from engine.detection.labels import display_labels
 from engine.files import file_sha256
-from engine.geometry import Letterbox, apply_letterbox, plan_letterbox
+from engine.geometry import PAD_VALUE, Letterbox, apply_letterbox, plan_letterbox
+from engine.pretrained import InputContract
 
+YOLO_INPUT = {"channels": "RGB", "letterbox_pad": PAD_VALUE}  # Ultralytics' own preprocessing, beside the contract
 RANDOM_INIT_SEED = 0  # a .yaml builds random weights; seeding makes them the same in every process
 
 
@@ -125,13 +127,22 @@ class Detector:
         plans = [plan_letterbox(im.size, imgsz, stride, square=square or not same) for im in images]
         batch = np.stack([apply_letterbox(im, plan) for im, plan in zip(images, plans)])  # (B, H, W, 3)
         tensor = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)  # (B, 3, H, W)
-        raw, maps = self.forward(tensor)
+        raw, maps = self.forward(self.contract.normalise(tensor))
         kept = self._nms(raw)
         results = []
         for i, plan in enumerate(plans):
             detections = self._to_detections(kept[i], plan)
             results.append(Analysis(detections, [level[i] for level in maps], self.strides, plan, images[i]))
         return results
+
+    @property
+    def contract(self) -> InputContract:
+        """Ultralytics YOLO's input: RGB letterboxed with grey, scaled to [0, 1], no mean/std (bilinear resize)."""
+        return InputContract((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), self.config.imgsz, "bilinear")
+
+    def describe_input(self) -> dict:
+        """What an index records about the detector's input contract."""
+        return self.contract.to_dict() | YOLO_INPUT
 
     @torch.inference_mode()
     def forward(self, tensor: torch.Tensor) -> tuple:

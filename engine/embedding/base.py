@@ -16,10 +16,12 @@ import numpy as np
 
 from engine.detection.detector import Analysis
 from engine.files import file_sha256
+from engine.pretrained import DEFAULT_NETWORK, LEGACY_NETWORK, pretrained_net
 from engine.settings import PROJECT_ROOT
 
 ROI_EMBEDDING = "yolo-roi"
 DEFAULT_EMBEDDING = "effnet-crop"  # chosen by scripts/benchmark.py, see docs/BENCHMARKS.md
+CROP_NETWORK_METHODS = ("effnet-crop", "effnet-roi")  # the methods that run a pretrained crop network
 
 
 def resolve_head_path(path: str | Path) -> Path:
@@ -40,20 +42,34 @@ class EmbeddingConfig:
     sampling_ratio: int = 2
     shrink: float = 0.05  # fraction of width/height trimmed from each side, to drop background
     crop_size: int = 224  # crop-based methods: side of the square network input
+    network: str = DEFAULT_NETWORK  # the pretrained crop network (engine.pretrained), with its input contract
     roi_weight: float = 0.3  # `effnet-roi`: the ROI part's share of the cosine
     head: str = ""  # learned projection head applied after the method (engine/embedding/head.py); "" for none
     head_sha256: str = ""  # the head file's sha256, so an index refuses a retrained or replaced head
 
     def to_dict(self) -> dict:
-        """JSON-friendly form for the manifest."""
+        """JSON-friendly form for the manifest; methods with a crop network also record its input contract."""
         data = asdict(self)
         data["levels"] = list(self.levels)
+        if self.name in CROP_NETWORK_METHODS:
+            data["input"] = pretrained_net(self.network).contract.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> EmbeddingConfig:
-        """Inverse of `to_dict` (fields added later take their defaults)."""
-        return cls(**{**data, "levels": tuple(data["levels"])})
+        """Inverse of `to_dict` (fields added later take their defaults).
+
+        A config recorded before the crop network was named (no `network`) was embedded with ImageNet mean/std
+        (`engine.pretrained.LEGACY_NETWORK`), so it reads back as that network: its index is searched with the
+        input it was built with, and a build with today's default sees the difference and embeds again.
+        """
+        data = {key: value for key, value in data.items() if key != "input"}
+        return cls(**{"network": LEGACY_NETWORK, **data, "levels": tuple(data["levels"])})
+
+    @property
+    def contract(self):
+        """The crop network's input contract (`engine.pretrained.InputContract`)."""
+        return pretrained_net(self.network).contract
 
     def with_head(self, path: str | Path | None) -> EmbeddingConfig:
         """This config with the head at `path` (its sha256 recorded), or without a head for None / ""."""

@@ -15,18 +15,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.detection.backbones import IMAGENET_MEAN, IMAGENET_STD, effnet_model
 from engine.detection.detector import Analysis
 from engine.embedding.base import EmbeddingConfig, split_rows
 from engine.embedding.tail import prefix_maps
 from engine.geometry import apply_letterbox, plan_letterbox
+from engine.pretrained import DEFAULT_NETWORK, crop_network, pretrained_net
 
 CROP_PAD = 0.05  # context added to each side of a box, as a fraction of its width / height
 CROP_BATCH = 32  # crops per forward pass (bounds memory for images with many boxes)
 HIST_BINS = 8  # per RGB channel: an 8x8x8 joint histogram (512-d)
 HIST_TRIM = 0.15  # fraction trimmed from each side: the histogram sees the central 70% x 70% of the box
 HIST_MAX_SIDE = 64  # at most this many pixels sampled per side (a strided grid), so big boxes cost the same
-EFFNET_WIDTH = 1280  # EfficientNet-Lite0's pooled feature width
+EFFNET_WIDTH = 1280  # EfficientNet-Lite's pooled feature width
 
 
 def source_image(analysis: Analysis) -> Image.Image:
@@ -52,12 +52,14 @@ def pixel_boxes(boxes: np.ndarray, size: tuple[int, int], margin: float) -> np.n
     return np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
 
 
-def crop_batch(image: Image.Image, boxes: np.ndarray, size: int, stride: int = 1) -> np.ndarray:
+def crop_batch(
+    image: Image.Image, boxes: np.ndarray, size: int, stride: int = 1, resample: str = "bilinear"
+) -> np.ndarray:
     """Padded crops of the boxes, each letterboxed (aspect kept, grey pad) into a square: (N, S, S, 3) uint8."""
     crops = []
     for x0, y0, x1, y1 in pixel_boxes(boxes, image.size, CROP_PAD):
         crop = image.crop((int(x0), int(y0), int(x1), int(y1)))
-        crops.append(apply_letterbox(crop, plan_letterbox(crop.size, size, stride, square=True)))
+        crops.append(apply_letterbox(crop, plan_letterbox(crop.size, size, stride, square=True), resample))
     side = plan_letterbox((1, 1), size, stride, square=True).input_size[0]
     return np.stack(crops) if crops else np.zeros((0, side, side, 3), dtype=np.uint8)
 
@@ -107,20 +109,23 @@ class YoloCropEmbedder:
         return torch.cat(parts, dim=1)  # (n, sum C_l)
 
 
-def effnet_inputs(image: Image.Image, boxes: np.ndarray, size: int = 224) -> torch.Tensor:
-    """Padded box crops letterboxed to `size` and ImageNet-normalised: (N, 3, S, S) float."""
-    batch = to_tensor(crop_batch(image, boxes, size))  # (N, 3, S, S) in [0, 1]
-    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (batch - mean) / std
+def effnet_inputs(
+    image: Image.Image, boxes: np.ndarray, size: int = 224, network: str = DEFAULT_NETWORK
+) -> torch.Tensor:
+    """Padded box crops letterboxed to `size` and normalised by the network's input contract: (N, 3, S, S)."""
+    contract = pretrained_net(network).contract
+    batch = to_tensor(crop_batch(image, boxes, size, resample=contract.interpolation))  # (N, 3, S, S) in [0, 1]
+    return contract.normalise(batch)
 
 
 @dataclass
 class EffnetCropEmbedder:
-    """`effnet-crop`: an ImageNet-pretrained EfficientNet-Lite0 on each padded box crop (1280-d).
+    """`effnet-crop`: an ImageNet-pretrained EfficientNet-Lite (`config.network`) on each padded box crop (1280-d).
 
-    Crop (plus `CROP_PAD`) -> letterbox to `crop_size` (aspect kept, grey pad) -> ImageNet normalisation ->
-    timm EfficientNet-Lite0 with offline weights (`effnet_model`, loaded once per process and device) -> the
-    globally pooled 1280-d features before the classifier -> L2. All crops of a call go in one batch.
+    Crop (plus `CROP_PAD`) -> letterbox to `crop_size` (aspect kept, grey pad, the network's resampling) -> the
+    network's input contract (`engine.pretrained`: [-1, 1] for the TensorFlow-trained Lite weights) -> the timm
+    model with offline weights (`crop_network`, loaded once per process and device) -> the globally pooled
+    1280-d features before the classifier -> L2. All crops of a call go in one batch.
     """
 
     config: EmbeddingConfig
@@ -134,19 +139,21 @@ class EffnetCropEmbedder:
 
     def embed(self, analysis: Analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, 1280) float32 unit vectors."""
-        return self.encode_crops(effnet_inputs(source_image(analysis), boxes, self.config.crop_size))  # (N, 1280)
+        return self.encode_crops(self._inputs(source_image(analysis), boxes))  # (N, 1280)
 
     def embed_many(self, analyses: list[Analysis], boxes: list[np.ndarray]) -> list[np.ndarray]:
         """Per image (N_i, 1280) unit vectors; all images' crops go through the network in shared batches."""
-        size = self.config.crop_size
-        inputs = [effnet_inputs(source_image(a), np.asarray(b).reshape(-1, 4), size) for a, b in zip(analyses, boxes)]
+        inputs = [self._inputs(source_image(a), np.asarray(b).reshape(-1, 4)) for a, b in zip(analyses, boxes)]
         return split_rows(self.encode_crops(torch.cat(inputs) if inputs else None), [len(x) for x in inputs])
 
     def embed_crops(self, images: list[Image.Image], boxes: list) -> np.ndarray:
         """One box per photo, batched across photos (training-data caching): -> (N, 1280) float32 unit vectors."""
-        size = self.config.crop_size
-        inputs = [effnet_inputs(im, np.asarray(b).reshape(1, 4), size) for im, b in zip(images, boxes)]
+        inputs = [self._inputs(im, np.asarray(b).reshape(1, 4)) for im, b in zip(images, boxes)]
         return self.encode_crops(torch.cat(inputs) if inputs else None)
+
+    def _inputs(self, image: Image.Image, boxes: np.ndarray) -> torch.Tensor:
+        """(N, 4) boxes of one photo -> (N, 3, S, S) crops as the configured network expects them."""
+        return effnet_inputs(image, boxes, self.config.crop_size, self.config.network)
 
     def encode_crops(self, inputs: torch.Tensor | None) -> np.ndarray:
         """(N, 3, S, S) normalised crops, `CROP_BATCH` at a time -> (N, 1280) float32 unit vectors."""
@@ -158,7 +165,7 @@ class EffnetCropEmbedder:
     @torch.inference_mode()
     def _encode(self, inputs: torch.Tensor) -> torch.Tensor:
         """(n, 3, S, S) normalised crops -> (n, 1280) pooled features."""
-        model = effnet_model(self.device)
+        model = crop_network(self.config.network, self.device)
         if self.tail is not None:
             maps = prefix_maps(model, inputs.to(self.device), self.tail.start)  # (n, C_in, h, w)
             return self.tail(maps).float().cpu()  # (n, 1280)
@@ -168,11 +175,10 @@ class EffnetCropEmbedder:
     @torch.inference_mode()
     def prefix_maps(self, images: list[Image.Image], boxes: list, start: int) -> np.ndarray:
         """One box per photo -> the frozen prefix's maps (N, C_in * h * w) float16, flattened (tail training)."""
-        size = self.config.crop_size
-        inputs = [effnet_inputs(im, np.asarray(b).reshape(1, 4), size) for im, b in zip(images, boxes)]
+        inputs = [self._inputs(im, np.asarray(b).reshape(1, 4)) for im, b in zip(images, boxes)]
         if not inputs:
             return np.zeros((0, 0), dtype=np.float16)
-        maps = prefix_maps(effnet_model(self.device), torch.cat(inputs).to(self.device), start)
+        maps = prefix_maps(crop_network(self.config.network, self.device), torch.cat(inputs).to(self.device), start)
         return maps.flatten(1).cpu().numpy().astype(np.float16)
 
 

@@ -8,7 +8,10 @@ embedder with it, and an index built with one head refuses to be searched with a
 Checkpoint (a `torch.save` dict, loaded with `weights_only=True`)::
 
     {"format": 1, "state_dict": ..., "arch": {"in_dim", "hidden", "out_dim"},
-     "base": {"name", "crop_size"}, "trained": {...free-form facts: loss, steps, data, seconds}}
+     "base": {"name", "crop_size", "network"}, "trained": {...free-form facts: loss, steps, data, seconds}}
+
+`base.network` names the crop network whose features the head was trained on (`engine.pretrained`); a head saved
+before it was recorded was trained on `LEGACY_NETWORK` features (ImageNet mean/std input).
 
 Format 2 adds `"tail": {"start", "state_dict"}`: the fine-tuned last stages of the base network
 (`engine.embedding.tail`), so one file holds the whole learned part of the model.
@@ -31,6 +34,7 @@ from engine.embedding.base import embed_many, resolve_head_path, split_rows
 from engine.embedding.tail import load_tail
 from engine.files import atomic_writer, file_sha256
 from engine.index.manifest import IndexMismatchError
+from engine.pretrained import LEGACY_NETWORK
 
 HEAD_FORMAT = 1
 TAIL_FORMAT = 2  # a head that carries a fine-tuned backbone tail
@@ -109,6 +113,41 @@ class Head:
         return self.module(x).numpy().astype(np.float32)
 
 
+def head_network(base: dict) -> str:
+    """The crop network a head's base vectors come from (heads saved before it was recorded: the legacy one)."""
+    return str(base.get("network", LEGACY_NETWORK))
+
+
+def fits(base: dict, config) -> bool:
+    """Whether a head's recorded base is `config`'s method (and crop network, for methods that run one)."""
+    from engine.embedding.base import CROP_NETWORK_METHODS
+
+    same_network = config.name not in CROP_NETWORK_METHODS or head_network(base) == config.network
+    return base.get("name") == config.name and same_network
+
+
+def check_head_base(head: Head, config) -> None:
+    """Raise `HeadError` unless the head was trained on `config`'s method and crop network (an EmbeddingConfig)."""
+    if not fits(head.base, config):
+        raise HeadError(
+            f"Embedding head '{head.path}' was trained on {head.base.get('name')} features of "
+            f"{head_network(head.base)}, not {config.name} features of {config.network}: retrain or drop the head."
+        )
+
+
+def head_fits(path: str | Path, config) -> bool:
+    """Whether the head file at `path` was trained on `config`'s method and crop network."""
+    return fits(load_head(path).base, config)
+
+
+def default_head_for(config) -> str | None:
+    """The default head (`engine.settings.default_head`) when it was trained on `config`'s features, else None."""
+    from engine.settings import default_head
+
+    head = default_head()
+    return head if head and head_fits(head, config) else None
+
+
 def load_head(path: str | Path, expected_sha256: str = "", base_name: str = "") -> Head:
     """Load and verify a head checkpoint.
 
@@ -134,7 +173,12 @@ def _load_head(path: str, expected_sha256: str, base_name: str) -> Head:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         module = ProjectionHead(**payload["arch"])
         module.load_state_dict(payload["state_dict"])
-        tail = load_tail(int(payload["tail"]["start"]), payload["tail"]["state_dict"]) if "tail" in payload else None
+        network = head_network(payload["base"])
+        tail = (
+            load_tail(int(payload["tail"]["start"]), payload["tail"]["state_dict"], network)
+            if "tail" in payload
+            else None
+        )
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as err:
         raise HeadError(f"Embedding head '{path}' cannot be loaded: {err}") from err  # weights_only refuses code
     if base_name and payload["base"].get("name") != base_name:

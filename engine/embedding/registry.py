@@ -19,7 +19,7 @@ from typing import Any
 from engine.embedding.base import ROI_EMBEDDING, Embedder, EmbeddingConfig
 from engine.embedding.crop import ColorHistEmbedder, EffnetCropEmbedder, YoloCropEmbedder
 from engine.embedding.feature_maps import FusedEmbedder, NativeEmbedder, RoiEmbedder, RoiLevelEmbedder
-from engine.embedding.head import HeadEmbedder, load_head
+from engine.embedding.head import HeadEmbedder, check_head_base, load_head
 
 
 def _needs_detector(detector, name: str):
@@ -64,6 +64,7 @@ def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
     if not config.head:
         return EMBEDDERS[config.name](config.base, detector)
     head = load_head(config.head, config.head_sha256, config.name)
+    check_head_base(head, config)
     if head.tail is None:
         return HeadEmbedder(config, EMBEDDERS[config.name](config.base, detector), head)
     if config.name != "effnet-crop":

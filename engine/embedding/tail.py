@@ -1,9 +1,9 @@
 """A fine-tuned tail of EfficientNet-Lite0: its last stages retrained for product similarity, the rest frozen.
 
 The network splits at `blocks[start]`. The frozen prefix (stem and `blocks[:start]`) is the shared ImageNet model
-(`effnet_model`); the tail (`blocks[start:]`, `conv_head`, `bn2`, then global average pooling) carries its own
-weights, saved inside a head checkpoint (`engine.embedding.head`, format 2). With a tail, `effnet-crop` computes
-prefix maps -> tail -> pooled 1280-d features, and the head follows as usual.
+(`engine.pretrained.crop_network`); the tail (`blocks[start:]`, `conv_head`, `bn2`, then global average pooling)
+carries its own weights, saved inside a head checkpoint (`engine.embedding.head`, format 2). With a tail,
+`effnet-crop` computes prefix maps -> tail -> pooled 1280-d features, and the head follows as usual.
 
 Shapes for a 224 crop: start 6 takes (N, 192, 7, 7); start 5 takes (N, 112, 14, 14).
 """
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from engine.detection.backbones import STAGE_CHANNELS
+from engine.pretrained import DEFAULT_NETWORK, load_pretrained, pretrained_net
 
 TAIL_STARTS = (4, 5, 6)  # where the tail may begin: the last three stages of Lite0
 TAIL_STRIDES = {4: 16, 5: 16, 6: 32}  # input stride of blocks[start] (its input map is crop_size / stride)
@@ -68,17 +69,15 @@ def prefix_maps(model: nn.Module, inputs: torch.Tensor, start: int) -> torch.Ten
     return x
 
 
-def new_tail(start: int) -> EffnetTail:
-    """A tail carrying the ImageNet weights (the starting point of fine-tuning)."""
-    from engine.detection.backbones import imagenet_lite0
-
-    return EffnetTail(imagenet_lite0(), start).eval()
+def new_tail(start: int, network: str = DEFAULT_NETWORK) -> EffnetTail:
+    """A tail carrying the network's ImageNet weights (the starting point of fine-tuning)."""
+    return EffnetTail(load_pretrained(network), start).eval()
 
 
-def load_tail(start: int, state: dict) -> EffnetTail:
+def load_tail(start: int, state: dict, network: str = DEFAULT_NETWORK) -> EffnetTail:
     """A tail with saved weights, in eval mode (raises RuntimeError/KeyError on a mismatched state)."""
     import timm
 
-    tail = EffnetTail(timm.create_model("efficientnet_lite0", pretrained=False), start)
+    tail = EffnetTail(timm.create_model(pretrained_net(network).arch, pretrained=False), start)
     tail.load_state_dict(state)
     return tail.eval()

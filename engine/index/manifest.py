@@ -27,6 +27,7 @@ class DetectorInfo(TypedDict):
     weights_sha256: str
     config: dict[str, Any]  # engine.detection.DetectorConfig as a dict
     class_names: list[str]
+    input: NotRequired[dict[str, Any]]  # the detector's input contract (engine.detection.detector.Detector.contract)
 
 
 class IndexInfo(TypedDict, total=False):

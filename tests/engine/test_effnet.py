@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.detection.backbones import EfficientNetLite0Backbone, effnet_model
+from engine.detection.backbones import EfficientNetLite0Backbone
 from engine.detection.detector import Detector
+from engine.pretrained import crop_network
 from engine.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration  # ImageNet weights and real forward passes
@@ -18,7 +19,7 @@ EFFNET_YAML = PROJECT_ROOT / "models" / "yolo11n-effnet.yaml"
 
 def test_backbone_carries_the_imagenet_weights_and_returns_strides_8_16_32():
     backbone = EfficientNetLite0Backbone().eval()
-    reference = effnet_model()
+    reference = crop_network()
     assert torch.equal(backbone.stem[0].weight, reference.conv_stem.weight)
     assert torch.equal(backbone.blocks[6][0].conv_pwl.weight, reference.blocks[6][0].conv_pwl.weight)
     with torch.no_grad():
@@ -28,7 +29,7 @@ def test_backbone_carries_the_imagenet_weights_and_returns_strides_8_16_32():
 
 def test_backbone_normalises_its_inputs_like_the_classifier():
     backbone = EfficientNetLite0Backbone().eval()
-    reference = effnet_model()
+    reference = crop_network()
     pixels = torch.rand(1, 3, 96, 96)
     mean, std = backbone.mean, backbone.std
     with torch.no_grad():

