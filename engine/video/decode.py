@@ -2,7 +2,8 @@
 
 Decoding is OpenCV's FFmpeg backend. Limits are checked before any frame is decoded (file size, duration and
 frame size from the container), then the real length before any frame is used (`check_real_length`: a
-container that lies about its duration is refused early), and again while decoding. Frames are streamed one at a time and shrunk to `max_side`: the video is never held.
+container that lies about its duration is refused early), and again while decoding. Frames are streamed one
+at a time and shrunk to `max_side`: the video is never held.
 """
 
 from __future__ import annotations
