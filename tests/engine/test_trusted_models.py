@@ -121,3 +121,21 @@ def test_a_head_is_found_by_its_sha256_not_by_the_manifests_path(built_index, tm
     manifest = json.loads((index_copy(built_index, tmp_path)[1] / "manifest.json").read_text())
     manifest["embedding"].update(head="/somewhere/else/head-effnet.pt", head_sha256=file_sha256(TRAINED_HEAD))
     assert Path(recorded_embedding(manifest).head) == TRAINED_HEAD
+
+
+def test_the_search_command_refuses_a_planted_checkpoint_without_running_it(built_index, tmp_path, capsys, monkeypatch):
+    from scripts import search
+
+    monkeypatch.delenv("LOOKALIKE_WEIGHTS", raising=False)
+    index, version = index_copy(built_index, tmp_path)
+    marker = tmp_path / "payload-ran"
+    claim_detector(version, planted_checkpoint(version / "furniture-yolov8n.pt", marker))
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"unused: the index is refused first")
+    assert search.main(["--index", str(index), "--image", str(photo)]) == 2
+    assert "not among the trusted checkpoints" in capsys.readouterr().err and not marker.exists()
+    assert (
+        search.main(["--index", str(index), "--image", str(photo), "--weights", str(version / "furniture-yolov8n.pt")])
+        == 2
+    )
+    assert "refused" in capsys.readouterr().err and not marker.exists()
