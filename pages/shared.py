@@ -52,8 +52,9 @@ def sidebar_facts(service: engine.Lookalike) -> None:
             f"- **Products:** {manifest['n_products']:,}\n"
             f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
             f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
-            f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
-            f"- **Built:** {manifest['built_at']}"
+            f"- **Weights:** {markdown_text(Path(str(detector['weights'])).name)} "
+            f"({markdown_text(str(detector['weights_sha256'])[:10])})\n"
+            f"- **Built:** {markdown_text(manifest['built_at'])}"
         )
         building = background.status(service.index_dir)
         if building.state == background.RUNNING:
@@ -69,9 +70,10 @@ def sidebar_facts(service: engine.Lookalike) -> None:
 
 
 def embedding_label(embedding: dict) -> str:
-    """'effnet-crop', or 'effnet-crop + head `head-effnet.pt`' when the index was built with a head."""
+    """'effnet-crop', or 'effnet-crop + head head-effnet.pt' when the index was built with a head (markdown text:
+    the manifest's names are shown as text)."""
     head = embedding.get("head")
-    return embedding["name"] + (f" + head `{Path(head).name}`" if head else "")
+    return markdown_text(embedding["name"]) + (f" + head {markdown_text(Path(str(head)).name)}" if head else "")
 
 
 def search_controls(service: engine.Lookalike, key: str) -> tuple[int, engine.SearchFilters]:
