@@ -97,6 +97,8 @@ def _buildable(name: str, index_dir: Path) -> bool:
 
 def build_progress(name: str, index_dir: Path) -> None:
     """Start the catalogue's build if nothing is building it, and show its progress until the index is ready."""
+    if not writes_allowed():
+        raise PermissionError("A shop never builds a catalogue at a visitor's request.")  # _buildable says no first
     st.title(f"Preparing the {name} catalogue")
     st.caption(f"{DEMO_CATALOGS[name]}. This happens once; searching starts as soon as it is done.")
     status = background.status(index_dir)
