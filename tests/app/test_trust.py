@@ -4,6 +4,7 @@ need the curator, password guesses are limited per server, and "Add many" lists 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -139,3 +140,10 @@ def test_text_helpers_leave_no_autolink():
     assert text.replace("\\", "").replace("\u2060", "") == (
         "https://evil.example www.evil.example HTTP://X.Y a@evil.example mailto:b@evil.example"
     )
+
+
+def test_no_page_shows_a_traceback():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"  # the server's log keeps the whole traceback
