@@ -103,10 +103,9 @@ def check_real_length(path: str | Path, info: VideoInfo, max_seconds: float = MA
     """
     capture = _open(path)
     try:
-        start = info.frames - 1 if info.frames > 1 and info.fps > 0 else 0
-        if start:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, start)
-        position = start
+        if info.frames > 1 and info.fps > 0:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, info.frames - 1)
+        position = int(_finite(capture.get(cv2.CAP_PROP_POS_FRAMES)))  # where the seek landed (0 without one)
         while capture.grab():
             if _frame_time(capture, position, info.fps) > max_seconds:
                 raise VideoError(
