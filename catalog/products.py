@@ -1,4 +1,5 @@
-"""Read a product table: a CSV with at least `image`, or a bare folder of images. Bad rows are reported, not fatal.
+"""Read a product table: a CSV with at least `image`, or a bare folder of images. Bad rows are reported, not fatal
+(`catalog.csv_rows`: malformed lines, repeated ids and columns, prices that are not plain amounts).
 
 Image paths must resolve inside the images folder: `..`, absolute paths and links whose target lies outside are
 refused (reported as table problems), so a product table cannot make the builder read other files.
@@ -6,14 +7,13 @@ refused (reported as table problems), so a product table cannot make the builder
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from catalog.csv_rows import SHOWN_CHARS, drop_repeated_ids, fill_ids, parse_prices, read_csv_file
 from engine.images import is_image_file
-from engine.search.products import INTERNAL_FIELDS
 
 KNOWN_COLUMNS = ("product_id", "image", "name", "category", "price", "currency", "url", "family")
 
@@ -34,7 +34,7 @@ def read_products(images_dir: str | Path, products_csv: str | Path | None = None
     if products_csv is None:
         return ProductTable(_scan_folder(images_dir))
     problems: list[str] = []
-    frame = _read_csv(Path(products_csv), problems)
+    frame = read_csv_file(Path(products_csv), problems)  # TableError (a ValueError) when it has no image column
     frame = _clean(frame, images_dir, problems)
     return ProductTable(frame.reset_index(drop=True), problems)
 
@@ -58,45 +58,22 @@ def _scan_folder(images_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["product_id", "image", "name", "category"])
 
 
-def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame:
-    """Parse as strings; malformed lines (wrong field count) are skipped and reported."""
-
-    def report(line: list[str]) -> None:
-        problems.append(f"malformed CSV line skipped: {','.join(line)[:120]}")
-
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, on_bad_lines=report, engine="python", quoting=csv.QUOTE_MINIMAL
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ValueError(f"Cannot read product CSV '{path}': {err}") from err
-    if "image" not in frame.columns:
-        raise ValueError(f"Product CSV '{path}' needs an 'image' column; it has {list(frame.columns)}.")
-    return frame
-
-
 def _clean(frame: pd.DataFrame, images_dir: Path, problems: list[str]) -> pd.DataFrame:
-    """Drop rows without a usable image, fill ids, parse prices and keep reserved names free."""
-    frame = frame.rename(columns={c: f"product_{c}" for c in frame.columns if c in INTERNAL_FIELDS})
-    frame["image"] = frame["image"].str.strip()
+    """Drop rows without a usable image or with a repeated id, fill ids, parse prices, add the shown columns."""
     root = images_dir.resolve()
     unusable = frame["image"].map(lambda p: _image_problem(images_dir / p, root) if p else "not found")
     for line, image in frame.loc[unusable.notna(), "image"].items():
         where = "outside" if unusable[line] == "outside" else "not found under"
-        problems.append(f"data row {line + 1}: image '{image}' {where} {images_dir}; row skipped")
+        problems.append(f"data row {line + 1}: image '{image[:SHOWN_CHARS]}' {where} {images_dir}; row skipped")
     frame = frame[unusable.isna()]
     duplicated = frame["image"].duplicated()
     for line, image in frame.loc[duplicated, "image"].items():
         problems.append(f"data row {line + 1}: image '{image}' listed twice; later row skipped")
-    frame = frame[~duplicated].copy()
-    if "product_id" not in frame.columns:
-        frame["product_id"] = ""
-    no_id = frame["product_id"].str.strip().eq("")
-    frame.loc[no_id, "product_id"] = frame.loc[no_id, "image"].map(lambda p: str(PurePosixPath(p).with_suffix("")))
+    frame = drop_repeated_ids(fill_ids(frame[~duplicated].copy()), problems)
     for column in ("name", "category", "currency", "url"):
         if column not in frame.columns:
             frame[column] = ""
-    frame["price"] = _parse_prices(frame.get("price"), problems)
+    frame["price"] = parse_prices(frame.get("price"), problems)
     return frame
 
 
@@ -109,17 +86,6 @@ def _image_problem(path: Path, root: Path) -> str | None:
         return None if resolved.is_file() else "not found"
     except (OSError, RuntimeError, ValueError):  # unreadable, a link loop, a NUL byte
         return "not found"
-
-
-def _parse_prices(prices: pd.Series | None, problems: list[str]) -> pd.Series | float:
-    """Numbers stay numbers; anything else becomes missing and is reported."""
-    if prices is None:
-        return float("nan")
-    cleaned = prices.str.replace(r"[^\d.\-]", "", regex=True)
-    parsed = pd.to_numeric(cleaned, errors="coerce")
-    for line, raw in prices[parsed.isna() & prices.str.strip().ne("")].items():
-        problems.append(f"data row {line + 1}: price '{raw}' is not a number; left empty")
-    return parsed.astype(float)
 
 
 SHOWN_COLUMNS = {"name": "a name", "category": "a category", "price": "a price", "url": "a link"}

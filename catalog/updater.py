@@ -23,11 +23,10 @@ from catalog.thumbnails import fill_thumbnails
 from catalog.views import embed_views
 from engine.curation.catalogue_files import ImageFiles
 from engine.detection.detector import Detector, DetectorConfig
-from engine.embedding import Embedder, EmbeddingConfig, make_embedder
+from engine.embedding import Embedder, make_embedder
 from engine.index.backends import load_index, load_manifest
 from engine.index.store import writer_lock
-from engine.service import check_index, check_weights_file, recorded_weights
-from engine.settings import default_weights
+from engine.service import check_index, check_weights_file, recorded_embedding, recorded_weights
 
 
 class UpdateError(ValueError):
@@ -49,10 +48,10 @@ class Updater:
         """The detector (with the build's confidence), embedder and config recorded in the index's manifest."""
         manifest = load_manifest(index_dir)
         built = manifest["detector"]
-        weights = weights or recorded_weights(built) or default_weights()
+        weights = weights or recorded_weights(built)
         check_weights_file(weights, built)
         detector = Detector(weights, DetectorConfig(**built["config"]))
-        embedding = EmbeddingConfig.from_dict(manifest["embedding"])
+        embedding = recorded_embedding(manifest)  # its head found among the trusted checkpoints
         check_index(manifest, detector, embedding)
         config = BuildConfig(
             detector=detector.config,

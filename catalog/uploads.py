@@ -4,7 +4,9 @@ Every photo goes through `engine.load_image` (formats, sizes and decompression b
 re-encoded as a JPEG and written atomically into the index's managed folder under a name made from its
 content (`@managed/<sha1>.jpg`): names inside a zip never become file names, so `..`, absolute paths and
 links in a zip cannot write or read anywhere else. A zip is bounded in member count and in total
-uncompressed size (declared and actually read); links, encrypted members and odd names are refused.
+uncompressed size (declared and actually read); links, encrypted members and odd names are refused; after the
+first member that fails to unpack nothing more is read from it, and checking one upload stops after
+`MAX_BATCH_SECONDS`.
 Each bad row or photo is listed with its reason and the others go on.
 """
 
@@ -14,21 +16,22 @@ import hashlib
 import io
 import re
 import stat
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from catalog.products import _parse_prices
+from catalog.csv_rows import TableError, parse_prices, read_rows
 from engine.curation.catalogue_files import MANAGED_PREFIX, managed_dir
 from engine.files import atomic_write_bytes
 from engine.images import MAX_FILE_BYTES, ImageLoadError, load_image
-from engine.search.products import INTERNAL_FIELDS
 
 MAX_ROWS = 5000  # products in one CSV
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 2**30  # uncompressed, all members together
+MAX_BATCH_SECONDS = 300  # checking one upload's photos stops after this; the remaining rows are listed
 STORED_MAX_SIDE = 2048  # stored photos are shrunk to this side at most
 FIELDS = ("name", "category", "price", "currency", "url")
 
@@ -68,7 +71,7 @@ def one_product(photo: bytes, fields: dict, index_dir: str | Path, taken: set[st
     if product_id in taken:
         raise UploadError(f"A product '{product_id}' is already in the catalogue.")
     problems: list[str] = []
-    price = _parse_prices(pd.Series([str(fields.get("price", "") or "")]), problems).iloc[0]
+    price = parse_prices(pd.Series([str(fields.get("price", "") or "")]), problems).iloc[0]
     if problems:
         raise UploadError(f"The price '{fields.get('price')}' is not a number.")
     product = {k: str(fields.get(k, "") or "").strip() for k in FIELDS}
@@ -80,9 +83,16 @@ def read_batch(csv_data: bytes, zip_data: bytes, index_dir: str | Path, taken: s
     batch = Batch()
     frame = _read_csv(csv_data, batch.problems)
     photos = ZipPhotos(zip_data)
-    prices = _parse_prices(frame["price"], batch.problems) if "price" in frame else None
-    for line, row in frame.iterrows():
+    prices = parse_prices(frame["price"], batch.problems) if "price" in frame else None
+    deadline = time.monotonic() + MAX_BATCH_SECONDS
+    for done, (line, row) in enumerate(frame.iterrows()):
         where = f"row {line + 1}"
+        if time.monotonic() > deadline:
+            batch.problems.append(
+                f"{where} and the {len(frame) - done - 1:,} rows after it were not read: checking the photos took "
+                f"over {MAX_BATCH_SECONDS // 60} minutes; add them in another upload"
+            )
+            break
         product_id = row.get("product_id", "").strip() or f"added/{PurePosixPath(row['image']).stem}"
         if product_id in taken:
             batch.problems.append(f"{where}: product '{product_id}' is already in the catalogue; skipped")
@@ -102,22 +112,11 @@ def read_batch(csv_data: bytes, zip_data: bytes, index_dir: str | Path, taken: s
 
 
 def _read_csv(data: bytes, problems: list[str]) -> pd.DataFrame:
-    """The product rows as text; malformed lines are reported and skipped."""
-
-    def report(line: list[str]) -> None:
-        problems.append(f"malformed CSV line skipped: {','.join(line)[:120]}")
-
+    """The product rows as text (`catalog.csv_rows`); malformed lines are reported and skipped."""
     try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, on_bad_lines=report, engine="python")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UploadError(f"Cannot read the CSV: {err}") from err
-    if "image" not in frame.columns:
-        raise UploadError(f"The CSV needs an 'image' column (file names in the zip); it has {list(frame.columns)}.")
-    if len(frame) > MAX_ROWS:
-        raise UploadError(f"The CSV has {len(frame):,} rows; at most {MAX_ROWS:,} can be added at once.")
-    frame = frame.rename(columns={c: f"product_{c}" for c in frame.columns if c in INTERNAL_FIELDS})
-    frame["image"] = frame["image"].str.strip()
-    return frame
+        return read_rows(data, problems, max_rows=MAX_ROWS)
+    except TableError as err:
+        raise UploadError(str(err)) from err
 
 
 class ZipPhotos:
@@ -139,9 +138,16 @@ class ZipPhotos:
             if name is not None and not member.is_dir():
                 self.members[name] = _refusal(member) or member
         self.budget = MAX_ZIP_BYTES
+        self.damaged = ""  # set by the first member that fails to unpack: nothing more is read from this zip
 
     def read(self, name: str) -> bytes:
-        """A member's bytes by its name in the CSV; `UploadError` when it is missing, refused or too big."""
+        """A member's bytes by its name in the CSV; `UploadError` when it is missing, refused or too big.
+
+        A member that fails to unpack (a bad CRC, a size that lies) marks the whole zip as damaged: every later
+        read is refused at once, so one lying member named by thousands of rows costs one decompression.
+        """
+        if self.damaged:
+            raise UploadError(self.damaged)
         key = safe_name(name)
         member = self.members.get(key) if key else None
         if member is None:
@@ -153,6 +159,7 @@ class ZipPhotos:
             with self.archive.open(member) as handle:
                 data = handle.read(limit + 1)  # the declared size may lie: never read past the limit
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as err:
+            self.damaged = f"not read: the zip is damaged ('{key}' failed to unpack: {err})"
             raise UploadError(f"damaged in the zip ({err})") from err
         if len(data) > limit:
             raise UploadError(f"larger than {limit // 2**20} MB unpacked")

@@ -21,8 +21,9 @@ from engine.search.products import Match, SearchFilters
 from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
 from engine.search.refine import Refinement, refined_search
 from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
-from engine.settings import default_weights, index_mmap, query_detection
+from engine.settings import index_mmap, query_detection
 from engine.thumbnails import THUMB_SIDE, Thumbnails, thumbnail_jpeg
+from engine.trusted_models import recorded_detector, recorded_head
 
 
 @dataclass
@@ -148,22 +149,23 @@ def load(
 ) -> Lookalike:
     """Load an index and the detector it was built with; refuse a mismatch.
 
-    `weights` defaults to the checkpoint recorded in the index manifest (else `default_weights()`);
-    `embedding` defaults to the manifest's config. Query photos are detected with the manifest's detector
+    `weights` defaults to the trusted checkpoint with the sha256 the manifest records (`engine.trusted_models`:
+    models/, $LOOKALIKE_TRUSTED_MODELS, $LOOKALIKE_WEIGHTS; never a path the index names); `embedding` defaults
+    to the manifest's config, its head found the same way. Query photos are detected with the manifest's detector
     config except for confidence and detection cap, which come from `engine.settings.query_detection()`.
     Raises `IndexNotFoundError` when no index is built and `IndexMismatchError` when the weights or embedding
-    config differ from the ones the index was built with; a checkpoint file's sha256 is checked before it is
-    loaded, because loading a YOLO checkpoint unpickles it (which can run code).
+    config differ from the ones the index was built with, or are not trusted (`UntrustedModelError`); a
+    checkpoint file's sha256 is checked before it is loaded, and it is unpickled with Ultralytics' safe loader.
     `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
     The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.index.backends`).
     """
     manifest = load_manifest(index_dir)
     built = manifest["detector"]
-    weights = weights or recorded_weights(built) or default_weights()
+    weights = weights or recorded_weights(built)
     check_weights_file(weights, built)
     config = dataclasses.replace(DetectorConfig(**built["config"]), **query_detection())
     detector = Detector(weights, config, device=device)
-    embedding = embedding or EmbeddingConfig.from_dict(manifest["embedding"])
+    embedding = embedding or recorded_embedding(manifest)
     check_index(manifest, detector, embedding)
     embedder = make_embedder(embedding, detector)
     index = load_index(index_dir, mmap=index_mmap() if mmap is None else mmap)
@@ -191,12 +193,14 @@ def check_weights_file(weights: str | Path, built: dict) -> None:
         )
 
 
-def recorded_weights(built: dict) -> str | None:
-    """The manifest's weights, if they can still be found on this machine."""
-    name = str(built.get("weights", ""))
-    if is_model_yaml(name):
-        return name
-    for candidate in (built.get("weights_path"), name):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    return None
+def recorded_weights(built: dict) -> str:
+    """The manifest's detector, found among the trusted checkpoints by its sha256 (`UntrustedModelError` if none)."""
+    return recorded_detector(built)
+
+
+def recorded_embedding(manifest: dict) -> EmbeddingConfig:
+    """The manifest's embedding config, its head (if any) the trusted file with the recorded sha256."""
+    embedding = EmbeddingConfig.from_dict(manifest["embedding"])
+    if not embedding.head:
+        return embedding
+    return dataclasses.replace(embedding, head=recorded_head(embedding.head, embedding.head_sha256))

@@ -63,17 +63,21 @@ def demo_index_dir(name: str) -> Path:
     return indexes_dir() / name
 
 
-def catalog_choices() -> dict[str, Path]:
+def catalog_choices(built_only: bool = False) -> dict[str, Path]:
     """The catalogues the app offers, name -> index folder.
 
     With $LOOKALIKE_INDEX set, only that index (a deployment, or a test). Otherwise the demo catalogues whose
-    data is present (built or not: the app builds a missing one) and any other index under indexes/.
+    data is present (built or not: the app builds a missing one; only built ones with `built_only`, as a shop
+    that never builds offers) and any other index under indexes/.
     """
     if os.environ.get("LOOKALIKE_INDEX"):
         chosen = default_index_dir()
         return {chosen.name or str(chosen): chosen}
     choices = {
-        name: demo_index_dir(name) for name in DEMO_CATALOGS if (demo_catalog_dir(name) / "products.csv").is_file()
+        name: demo_index_dir(name)
+        for name in DEMO_CATALOGS
+        if (demo_catalog_dir(name) / "products.csv").is_file()
+        and (not built_only or (demo_index_dir(name) / "CURRENT").is_file())
     }
     built = sorted(p.parent for p in indexes_dir().glob("*/CURRENT"))
     return choices | {p.name: p for p in built if p.name not in choices} or {DEFAULT_DEMO: default_index_dir()}

@@ -1,8 +1,9 @@
 """Curator mode in the app: the curator pages, the sidebar sign-in, and the check every write goes through.
 
 `engine.curation.roles` decides: in shop mode (`LOOKALIKE_MODE=shop`) nothing here shows and `curator()` is always None;
-in curator mode the tools show, and writing needs the password (`LOOKALIKE_CURATOR_PASSWORD` or the
-`curator_password` secret), entered once per browser session.
+in curator mode the tools show, and writing (and the curator-only pages: review, duplicates, export) needs the
+password (`LOOKALIKE_CURATOR_PASSWORD` or the `curator_password` secret), entered once per browser session;
+guesses are limited per server (`engine.curation.roles.PASSWORD_GUESSES`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import streamlit as st
 
 import engine
 from catalog.updater import Updater
-from engine.curation import PASSWORD_ENV, PASSWORD_SECRET, curator_tools_offered, password_from, password_matches
+from engine.curation import (
+    PASSWORD_ENV,
+    PASSWORD_GUESSES,
+    PASSWORD_SECRET,
+    curator_tools_offered,
+    password_from,
+    password_matches,
+)
 
 UNLOCKED = "curator-unlocked"  # session key: the curator's name once the password matched
 WRONG_PASSWORD_DELAY = 1.0  # seconds: slows down guessing
@@ -63,11 +71,26 @@ def _unlock_form() -> None:
         submitted = st.form_submit_button("Unlock", key="curator-unlock-button")
     if not submitted:
         return
+    wait = PASSWORD_GUESSES.take()  # shared by every session of this server
+    if wait:
+        st.error(f"Too many password attempts on this server: try again in {max(1, round(wait))} s.")
+        return
     if password_matches(password, configured_password()):
+        PASSWORD_GUESSES.refund()
         st.session_state[UNLOCKED] = name.strip()[:80] or "curator"
         st.rerun()
     time.sleep(WRONG_PASSWORD_DELAY)
     st.error("Wrong password.")
+
+
+def require_curator(title: str) -> str:
+    """The signed-in curator's name; otherwise the page says how to sign in and stops (curator-only pages)."""
+    who = curator()
+    if who is None:
+        st.title(title)
+        st.info("This page is for curators: unlock curator mode in the sidebar to open it.")
+        st.stop()
+    return who
 
 
 @st.cache_resource(show_spinner="Loading the catalogue's detector for editing…")

@@ -1,4 +1,4 @@
-"""Near duplicates (read-only): pairs of catalogue products that look alike above a threshold, side by side."""
+"""Near duplicates (read-only, signed-in curators only): pairs of products that look alike above a threshold."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import streamlit as st
 import engine
 from engine.index import current_version
 from engine.search import NEAR_DUPLICATE_K, near_duplicates
+from pages.curator import require_curator
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
 from pages.shared import (
@@ -27,6 +28,7 @@ THUMB = 200
 
 def duplicates_page() -> None:
     """A threshold slider, then the best pairs at or above it, each as two product tiles and their similarity."""
+    require_curator("Near duplicates")
     service = service_or_stop()
     sidebar_facts(service)
     st.title("Near duplicates")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -9,9 +10,12 @@ import streamlit as st
 
 import engine
 from catalog import background
+from engine.curation import writes_allowed
 from engine.index import current_version
 from engine.settings import DEMO_CATALOGS, catalog_choices, demo_catalog_dir
+from pages.shared import markdown_text
 
+LOG = logging.getLogger(__name__)
 CHOICE_KEY = "catalogue-choice"
 POLL_SECONDS = 2
 
@@ -26,7 +30,7 @@ def get_service(index_dir: str, weights: str | None, version: str) -> engine.Loo
 
 def chosen_catalog() -> tuple[str, Path]:
     """(name, index folder) of the catalogue this session searches: the sidebar choice, or ?catalogue=NAME."""
-    choices = catalog_choices()
+    choices = catalog_choices(built_only=not writes_allowed())  # a shop offers only what is built
     names = list(choices)
     if st.session_state.get("catalogue") not in names:
         wanted = st.query_params.get("catalogue")
@@ -52,7 +56,10 @@ def _choices_help(names: list[str]) -> str:
 
 
 def service_or_stop() -> engine.Lookalike:
-    """The chosen catalogue's engine; otherwise the page explains (or shows the build's progress) and stops."""
+    """The chosen catalogue's engine; otherwise the page explains (or shows the build's progress) and stops.
+
+    Whatever goes wrong, a shopper sees a short message, never a traceback; the details go to the server's log.
+    """
     name, index_dir = chosen_catalog()
     try:
         version = current_version(index_dir).name
@@ -63,21 +70,35 @@ def service_or_stop() -> engine.Lookalike:
         else:
             st.title("No catalogue index yet")
             st.warning("The app needs a catalogue index to search in. Build one, then reload this page.")
-            st.code(str(err), language="text")
-    except engine.IndexMismatchError as err:
-        st.title("The index does not match the detector")
-        st.error(str(err))
-        st.code(f"python scripts/build_catalog.py --demo --out {index_dir}", language="bash")
+            if writes_allowed():  # the operator's own deployment: say where it looked
+                st.code(str(err), language="text")
+    except Exception as err:  # noqa: BLE001 - a mismatch, an untrusted or damaged checkpoint, anything else
+        LOG.error("Cannot open the catalogue index %s", index_dir, exc_info=err)
+        _unavailable(index_dir, err)
     st.stop()
 
 
+def _unavailable(index_dir: Path, err: Exception) -> None:
+    """A short message: what to do in a curator's deployment, only "not available" in a public shop."""
+    if not writes_allowed() or not isinstance(err, engine.IndexMismatchError):
+        st.title("This catalogue is not available right now")
+        st.info("Please try again later." + ("" if not writes_allowed() else " The server's log says why."))
+        return
+    st.title("The index does not match the detector")
+    st.error(markdown_text(err))
+    st.code(f"python scripts/build_catalog.py --demo --out {index_dir}", language="bash")
+
+
 def _buildable(name: str, index_dir: Path) -> bool:
-    """A demo catalogue whose data is here and whose index is the app's own folder for it."""
-    return name in DEMO_CATALOGS and index_dir.name == name and (demo_catalog_dir(name) / "products.csv").is_file()
+    """A demo catalogue whose data is here and whose index is the app's own folder for it (never in a shop)."""
+    data_here = (demo_catalog_dir(name) / "products.csv").is_file()
+    return writes_allowed() and name in DEMO_CATALOGS and index_dir.name == name and data_here
 
 
 def build_progress(name: str, index_dir: Path) -> None:
     """Start the catalogue's build if nothing is building it, and show its progress until the index is ready."""
+    if not writes_allowed():
+        raise PermissionError("A shop never builds a catalogue at a visitor's request.")  # _buildable says no first
     st.title(f"Preparing the {name} catalogue")
     st.caption(f"{DEMO_CATALOGS[name]}. This happens once; searching starts as soon as it is done.")
     status = background.status(index_dir)

@@ -19,6 +19,8 @@ def app_navigation():
     the curator's sign-in in the sidebar (pages/curator.py).
     """
     st.set_page_config(page_title="Lookalike", page_icon=str(PAGE_ICON), layout="wide")
+    if not curator_tools_offered():
+        st.set_option("client.showErrorDetails", "none")  # a public shop shows no traceback, whatever fails
     sections = {"": shopper_pages(), "Curator tools": curator_pages()}
     navigation = st.navigation({name: pages for name, pages in sections.items() if pages}, position="top")
     curator_sidebar()

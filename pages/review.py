@@ -1,4 +1,4 @@
-"""Curation review (read-only): every curator mark with its query crop, filterable, and a CSV export."""
+"""Curation review (read-only, signed-in curators only): every curator mark with its crop, filterable, as CSV."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PIL import Image
 import engine
 from engine.curation import FEEDBACK_FILE, NOT_SIMILAR, SIMILAR, safe_csv
 from pages.curation import feedback_store
+from pages.curator import require_curator
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
 from pages.shared import data_uri, jpeg_bytes, product_thumbnail, sidebar_facts
@@ -25,6 +26,7 @@ CSV_COLUMNS += ["source", "box", "embedding", "created"]
 
 def review_page() -> None:
     """Load the marks of the app's index, filter them, show them with crops, offer the filtered CSV."""
+    require_curator("Curation review")
     service = service_or_stop()
     sidebar_facts(service)
     st.title("Curation review")

@@ -23,6 +23,8 @@ THUMB_SIZE = 320
 LINE_BREAKS = re.compile("[\n\r\t\v\f\x85\u2028\u2029]+")
 INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # controls, bidi
 MARKDOWN_SPECIAL = re.compile(f"[{re.escape(string.punctuation)}]")  # CommonMark: any ASCII punctuation escapes
+WORD_JOINER = "\u2060"  # invisible, no width: splits what GFM would autolink without changing what is shown
+AUTOLINK_SEAMS = re.compile(r"(?<=:)(?=/)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)  # "http:|//", "www|.", "|@"
 LIVE_SCHEMES = ("http", "https")
 UNNAMED = "Unnamed product"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "tif", "tiff", "bmp", "gif"]  # engine.images
@@ -50,8 +52,9 @@ def sidebar_facts(service: engine.Lookalike) -> None:
             f"- **Products:** {manifest['n_products']:,}\n"
             f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
             f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
-            f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
-            f"- **Built:** {manifest['built_at']}"
+            f"- **Weights:** {markdown_text(Path(str(detector['weights'])).name)} "
+            f"({markdown_text(str(detector['weights_sha256'])[:10])})\n"
+            f"- **Built:** {markdown_text(manifest['built_at'])}"
         )
         building = background.status(service.index_dir)
         if building.state == background.RUNNING:
@@ -67,9 +70,10 @@ def sidebar_facts(service: engine.Lookalike) -> None:
 
 
 def embedding_label(embedding: dict) -> str:
-    """'effnet-crop', or 'effnet-crop + head `head-effnet.pt`' when the index was built with a head."""
+    """'effnet-crop', or 'effnet-crop + head head-effnet.pt' when the index was built with a head (markdown text:
+    the manifest's names are shown as text)."""
     head = embedding.get("head")
-    return embedding["name"] + (f" + head `{Path(head).name}`" if head else "")
+    return markdown_text(embedding["name"]) + (f" + head {markdown_text(Path(str(head)).name)}" if head else "")
 
 
 def search_controls(service: engine.Lookalike, key: str) -> tuple[int, engine.SearchFilters]:
@@ -198,8 +202,14 @@ def html_text(text) -> str:
 
 
 def markdown_text(text) -> str:
-    """Text for Streamlit markdown (titles, labels, messages): one line, every markdown character escaped."""
-    return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), plain(text))
+    """Text for Streamlit markdown (titles, labels, messages, captions): one line, shown exactly as text.
+
+    Every markdown character is escaped, and a word joiner splits what GitHub-flavoured markdown turns into a
+    link by itself (bare `http://` and `https://` URLs, `www.` names, e-mail addresses): Streamlit finds those
+    in the text after unescaping, so escaping alone leaves them live.
+    """
+    unlinked = AUTOLINK_SEAMS.sub(WORD_JOINER, plain(text))
+    return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), unlinked)
 
 
 def live_url(url) -> str | None:

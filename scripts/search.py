@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except (engine.IndexNotFoundError, engine.IndexMismatchError, engine.ImageLoadError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ValueError as err:  # a checkpoint refused by the safe loader
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     analysis = service.analyse(image)
     refinement = parse_refinement(args.refine)
     if refinement:

@@ -8,16 +8,19 @@ from engine.curation.feedback import NOT_SIMILAR, SIMILAR, FeedbackStore
 from engine.curation.managed_products import ManagedProducts
 from engine.curation.roles import (
     PASSWORD_ENV,
+    PASSWORD_GUESSES,
     PASSWORD_SECRET,
     curator_tools_offered,
     password_from,
     password_matches,
+    writes_allowed,
 )
 
 __all__ = [
     "FEEDBACK_FILE",
     "NOT_SIMILAR",
     "PASSWORD_ENV",
+    "PASSWORD_GUESSES",
     "PASSWORD_SECRET",
     "SIMILAR",
     "CuratedBoxes",
@@ -27,5 +30,6 @@ __all__ = [
     "curator_tools_offered",
     "password_from",
     "password_matches",
+    "writes_allowed",
     "safe_csv",
 ]

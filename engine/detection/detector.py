@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -67,12 +68,33 @@ def is_model_yaml(weights: str | Path) -> bool:
     return str(weights).endswith((".yaml", ".yml"))
 
 
+@contextlib.contextmanager
+def _safe_unpickling():
+    """Ultralytics' restricted loading while a checkpoint loads: `torch.load(weights_only=True)` against its
+    allow-list of model classes, so a checkpoint's pickle cannot run code (the flag is restored afterwards)."""
+    from ultralytics.nn import tasks
+
+    with _SAFE_LOAD_LOCK:
+        before, tasks.SAFE_LOAD = tasks.SAFE_LOAD, True
+        try:
+            yield
+        finally:
+            tasks.SAFE_LOAD = before
+
+
+_SAFE_LOAD_LOCK = threading.Lock()
+
+
 def _open_checkpoint(weights: str | Path):
-    """YOLO(weights), with a clear message when the file is missing and cannot be downloaded."""
+    """YOLO(weights) loaded safely (`_safe_unpickling`), with a clear message when the file is missing, cannot be
+    downloaded, or holds anything but known model classes."""
     from ultralytics import YOLO
 
     try:
-        return YOLO(str(weights))  # official names such as yolo11n.pt download when online
+        with _safe_unpickling():
+            return YOLO(str(weights))  # official names such as yolo11n.pt download when online
+    except TypeError as err:  # Ultralytics: a damaged file, or types outside its allow-list
+        raise ValueError(f"Detector weights '{weights}' were refused: {err}") from err
     except (FileNotFoundError, ConnectionError, OSError) as err:
         raise FileNotFoundError(
             f"Detector weights '{weights}' could not be loaded ({err}). Offline, use the project's detector in "

@@ -1,8 +1,9 @@
 """Safe video decoding: a video file becomes a stream of sampled RGB frames, or a clear `VideoError`.
 
 Decoding is OpenCV's FFmpeg backend. Limits are checked before any frame is decoded (file size, duration and
-frame size from the container) and again while decoding (a container that lies about its duration is stopped
-at `MAX_SECONDS`). Frames are streamed one at a time and shrunk to `max_side`: the video is never held.
+frame size from the container), then the real length before any frame is used (`check_real_length`: a
+container that lies about its duration is refused early), and again while decoding. Frames are streamed one
+at a time and shrunk to `max_side`: the video is never held.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def sample_frames(
     capture = _open(path)
     try:
         info = _info(capture, max_seconds)
+        check_real_length(path, info, max_seconds)
         step, next_time, sampled, position = 1.0 / fps, 0.0, 0, 0
         while capture.grab():
             time_s = _frame_time(capture, position, info.fps)
@@ -88,6 +90,29 @@ def sample_frames(
             next_time = max(next_time + step, time_s + step * 0.5)
         if sampled == 0:
             raise VideoError("No frame of the video could be decoded: the file is damaged or not a video.")
+    finally:
+        capture.release()
+
+
+def check_real_length(path: str | Path, info: VideoInfo, max_seconds: float = MAX_SECONDS) -> None:
+    """Refuse a video that plays on past `max_seconds`, whatever its header says, before any frame is used.
+
+    From the frame where the header says the video ends (from the start when it gives no length), frames are
+    only grabbed, never converted or searched: an honest video costs one seek, and one whose header says 10 s
+    but holds 400 s is refused after decoding what follows its claimed end, not after searching 5 minutes of it.
+    """
+    capture = _open(path)
+    try:
+        if info.frames > 1 and info.fps > 0:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, info.frames - 1)
+        position = int(_finite(capture.get(cv2.CAP_PROP_POS_FRAMES)))  # where the seek landed (0 without one)
+        while capture.grab():
+            if _frame_time(capture, position, info.fps) > max_seconds:
+                raise VideoError(
+                    f"The video is longer than {_minutes(max_seconds)} (although its header says "
+                    f"{_minutes(info.seconds) if info.seconds else 'nothing'}); use a shorter clip."
+                )
+            position += 1
     finally:
         capture.release()
 

@@ -55,7 +55,7 @@ def test_a_hostile_product_name_shows_as_text_on_the_duplicates_page(page, curat
     expect(page.get_by_text("Added 1 product.")).to_be_visible()
     added = next(p["product_id"] for p in ManagedProducts(index).added() if p["name"] == HOSTILE)
 
-    open_page(page, f"{url}/duplicates", "Near duplicates")
+    open_page(page, f"{url}/duplicates", "Near duplicates", signed_in=True)
     pair = page.locator("#pairs .ll-pair").filter(has=page.locator("code", has_text=added))
     expect(pair).to_have_count(1)
     expect(pair.locator("a.ll-side code")).to_have_text(sorted([added, original]))
@@ -77,7 +77,7 @@ def test_duplicates_page_lists_the_index_pairs_with_two_photos_and_a_score(page,
     url, index = curator_server
     expected = pairs_of(index)
     assert len(expected), "the small index should hold near-duplicate pairs at the default threshold"
-    open_page(page, f"{url}/duplicates", "Near duplicates")
+    open_page(page, f"{url}/duplicates", "Near duplicates", signed_in=True)
     expect(page.get_by_text(f"{len(expected)} pair{'s' * (len(expected) != 1)} at or above 0.950")).to_be_visible()
     pairs = page.locator("#pairs .ll-pair")
     expect(pairs).to_have_count(min(len(expected), 100))
@@ -98,7 +98,7 @@ def test_a_duplicate_tile_opens_that_products_catalogue_page(page, curator_serve
     url, index = curator_server
     best = pairs_of(index).iloc[0]
     name = product_names(index)[best.product_b]
-    open_page(page, f"{url}/duplicates", "Near duplicates")
+    open_page(page, f"{url}/duplicates", "Near duplicates", signed_in=True)
     tile = page.locator("#pairs .ll-pair").first.locator("a.ll-side").nth(1)
     expect(tile).to_have_attribute("title", name)
     tile.click()
@@ -116,10 +116,10 @@ def test_a_removed_product_leaves_the_duplicates_page(page, curator_server):
     url, index = curator_server
     gone = pairs_of(index).iloc[0].product_b
     listed = page.locator("#pairs code").filter(has_text=re.compile(f"^{re.escape(gone)}$"))
-    open_page(page, f"{url}/duplicates", "Near duplicates")
+    open_page(page, f"{url}/duplicates", "Near duplicates", signed_in=True)
     expect(listed).not_to_have_count(0)
     remove_products(index, [gone], who="test")
-    open_page(page, f"{url}/duplicates", "Near duplicates")
+    open_page(page, f"{url}/duplicates", "Near duplicates", signed_in=True)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(listed).to_have_count(0)
 
@@ -163,7 +163,7 @@ def test_marks_saved_under_a_result_grid_show_on_the_review_page_and_in_its_csv(
     from playwright.sync_api import expect
 
     url, index = curator_server
-    open_page(page, f"{url}/review", "Curation review")
+    open_page(page, f"{url}/review", "Curation review", signed_in=True)
     expect(page.get_by_text("No curator marks yet")).to_be_visible()
 
     open_page(page, url, "Shop the look", signed_in=True)  # the default page, at the root
@@ -186,7 +186,7 @@ def test_marks_saved_under_a_result_grid_show_on_the_review_page_and_in_its_csv(
     page.get_by_role("button", name="Save marks").click()
     expect(page.get_by_text("Saved 2 marks and the chosen pair M1.")).to_be_visible()
 
-    open_page(page, f"{url}/review", "Curation review")
+    open_page(page, f"{url}/review", "Curation review", signed_in=True)
     counted = (
         f"{shown} of {shown} marks (2 with a verdict or chosen; the others were shown without one) over 1 query crop"
     )
@@ -223,7 +223,7 @@ def test_review_verdict_filter_narrows_the_count_and_the_csv(page, curator_serve
     table = store.review_table()
     wanted = table[table["verdict"] == NOT_SIMILAR]
 
-    open_page(page, f"{url}/review", "Curation review")
+    open_page(page, f"{url}/review", "Curation review", signed_in=True)
     expect(page.get_by_text(f"{len(table)} of {len(table)} marks (")).to_be_visible()
     pick(page, "review-verdicts", "not similar")
     crops = wanted["query_id"].nunique()

@@ -16,6 +16,7 @@ from engine.curation.feedback import FILENAME, NOT_SIMILAR, SIMILAR, FeedbackSto
 from engine.search.duplicates import DEFAULT_K, near_duplicates
 from tests.app.test_pages import APP, TIMEOUT
 
+PASSWORD = "review password"
 HOSTILE_SOURCE = '=HYPERLINK("https://evil.example","refund")'
 
 
@@ -25,6 +26,7 @@ def index_copy(monkeypatch, built_index, tmp_path):
     root = tmp_path / "index"
     shutil.copytree(built_index[0], root, ignore=shutil.ignore_patterns(FILENAME))
     monkeypatch.setenv("LOOKALIKE_INDEX", str(root))
+    monkeypatch.setenv("LOOKALIKE_CURATOR_PASSWORD", PASSWORD)  # the pages are for signed-in curators
     import streamlit as st
 
     st.cache_resource.clear()
@@ -47,7 +49,10 @@ def downloads(monkeypatch) -> list[tuple[bytes, str, str | None]]:
 
 
 def open_page(page: str) -> AppTest:
+    """A curator's session (signed in through the sidebar) on a page."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.text_input(key="curator-password").input(PASSWORD)
+    at.button(key="curator-unlock-button").click().run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at

@@ -103,3 +103,23 @@ def test_times_read_as_minutes_and_seconds():
     from engine.video import clock
 
     assert [clock(s) for s in (0, 0.4, 6.0, 72.4, 119.6, 3599.6)] == ["0:00", "0:00", "0:06", "1:12", "2:00", "60:00"]
+
+
+def lying_avi(path, frames: int = 400, claimed: int = 10):
+    """An MJPEG AVI of `frames` one-second frames whose header (avih and strh) claims `claimed` frames."""
+    import struct
+
+    data = bytearray(plain_video(path, frames=frames, fps=1, codec="MJPG").read_bytes())
+    for chunk, offset in ((b"avih", 16), (b"strh", 32)):  # dwTotalFrames, dwLength
+        struct.pack_into("<I", data, data.index(chunk) + 8 + offset, claimed)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_video_whose_header_lies_about_its_length_is_refused_before_any_frame(tmp_path):
+    video = lying_avi(tmp_path / "liar.avi")
+    assert probe(video).seconds == 10
+    with pytest.raises(VideoError, match="longer than 5 min \\(although its header says 10 s\\)"):
+        next(sample_frames(video))
+    honest = lying_avi(tmp_path / "honest.avi", frames=12, claimed=12)
+    assert [f.time_s for f in sample_frames(honest)][-1] == 11.0
