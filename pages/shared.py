@@ -155,10 +155,20 @@ def _caption(m: engine.Match) -> str:
     link = f'<a href="{href}" target="_blank" rel="noopener noreferrer">View product ↗</a> · ' if href else ""
     extras = " · ".join(html_text(v) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
     return (
-        f'<span class="score">{m.score:.3f}</span><br><b>{html_text(display_name(m.name))}</b><br>'
+        f"{score_badge(m)}<br><b>{html_text(display_name(m.name))}</b><br>"
         f"{price}{category}" + (f'<span class="extra">{extras}</span><br>' if extras else "") + f"{link}"
         f'<a href="{similar}" target="_self">More like this</a>'
     )
+
+
+def score_badge(m: engine.Match) -> str:
+    """The tile's match score, the number the grid is ordered by; its hover text splits it into similarity + bonus."""
+    similarity = m.score if m.similarity is None else m.similarity
+    bonus = m.score - similarity
+    parts = f"looks {similarity:.3f} alike"
+    if abs(bonus) >= 5e-4:
+        parts += f" {'+' if bonus > 0 else '−'} {abs(bonus):.3f} for the kind of object, colour or words"
+    return f'<span class="score" title="Match score: {parts}">match {m.score:.3f}</span>'
 
 
 def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:
