@@ -13,7 +13,7 @@ from engine.curation import FEEDBACK_FILE, NOT_SIMILAR, SIMILAR, safe_csv
 from pages.curation import feedback_store
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
-from pages.shared import data_uri, jpeg_bytes, product_thumbnail, sidebar_facts
+from pages.shared import data_uri, display_name, jpeg_bytes, product_thumbnail, sidebar_facts
 
 SHOWN_ROWS = 500  # the table shows the newest this many; the CSV has every filtered mark
 CROP_SIDE = 96
@@ -70,7 +70,7 @@ def filtered(marks: pd.DataFrame) -> pd.DataFrame:
     products = middle.multiselect(
         "Product",
         sorted(names),
-        format_func=lambda p: f"{names[p]} ({p})" if names[p] else p,
+        format_func=lambda p: f"{display_name(names[p])} ({p})",
         key="review-products",
         placeholder="Any product",
     )
@@ -110,7 +110,7 @@ def display_table(marks: pd.DataFrame, store, service: engine.Lookalike) -> pd.D
         {
             "Query crop": marks["query_id"].map(crops),
             "Product": [_thumb(service, i) if i else None for i in marks["image"]],
-            "Name": marks["name"],
+            "Name": [display_name(n) if i else "" for n, i in zip(marks["name"], marks["image"])],  # "": not indexed
             "Product id": marks["product_id"],
             "Verdict": marks["verdict"].map({v: k for k, v in VERDICTS.items()}),
             "Chosen": marks["chosen"],
