@@ -29,7 +29,7 @@ THUMB = 200
 def duplicates_page() -> None:
     """A threshold slider, then the best pairs at or above it, each as two product tiles and their similarity."""
     service = service_or_stop()
-    sidebar_facts(service)
+    sidebar_facts(service, details=True)
     st.title("Near duplicates")
     st.caption(
         "Pairs of products whose photos look alike, for catalogue clean-up: the same product listed twice, or "

@@ -25,7 +25,7 @@ def manage_page() -> None:
         st.error("This shop does not offer curator tools.")
         return
     service = service_or_stop()
-    sidebar_facts(service)
+    sidebar_facts(service, details=True)
     st.title("Manage the catalogue")
     if curator() is None:
         st.info("Unlock curator mode in the sidebar to add or remove products.")

@@ -26,7 +26,7 @@ CSV_COLUMNS += ["source", "box", "embedding", "created"]
 def review_page() -> None:
     """Load the marks of the app's index, filter them, show them with crops, offer the filtered CSV."""
     service = service_or_stop()
-    sidebar_facts(service)
+    sidebar_facts(service, details=True)
     st.title("Curation review")
     if not (service.index_dir / FEEDBACK_FILE).is_file():
         st.info("No curator marks yet: mark matches under a result grid (“Curate these matches”).")

@@ -40,19 +40,16 @@ def sample_title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def sidebar_facts(service: engine.Lookalike) -> None:
-    """Index facts: products, objects, weights, build time."""
+def sidebar_facts(service: engine.Lookalike, details: bool = False) -> None:
+    """The catalogue's size (and, with `details`, for curators, its index facts), and whether it is being updated."""
     manifest = service.index.manifest
     detector = manifest["detector"]
     with st.sidebar:
-        st.subheader("Catalogue index")
-        st.markdown(
-            f"- **Products:** {manifest['n_products']:,}\n"
-            f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
-            f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
-            f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
-            f"- **Built:** {manifest['built_at']}"
-        )
+        if details:
+            st.subheader("Catalogue index")
+            st.markdown(index_facts(service))
+        else:
+            st.markdown(f"**Products:** {manifest['n_products']:,}")
         building = background.status(service.index_dir)
         if building.state == background.RUNNING:
             st.info(
@@ -64,6 +61,19 @@ def sidebar_facts(service: engine.Lookalike) -> None:
                 "The detector has **random weights** (no trained checkpoint in `models/`): it finds no objects "
                 "by itself. Draw a box around a product to search."
             )
+
+
+def index_facts(service: engine.Lookalike) -> str:
+    """The index's facts as a markdown list: products, objects, embedding, detector weights, build time."""
+    manifest = service.index.manifest
+    detector = manifest["detector"]
+    return (
+        f"- **Products:** {manifest['n_products']:,}\n"
+        f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
+        f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
+        f"- **Weights:** `{Path(detector['weights']).name}` (`{detector['weights_sha256'][:10]}`)\n"
+        f"- **Built:** {manifest['built_at']}"
+    )
 
 
 def embedding_label(embedding: dict) -> str:
