@@ -36,7 +36,7 @@ CLICK, DRAW = "Click an object", "Draw a box"
 WHOLE_PHOTO = "whole photo"  # the label of the box a product shot starts with
 HOW_TO = (
     "**1.** Pick a room photo · **2.** Click an outlined object, pick it in the list of objects, or draw a box "
-    "around anything · **3.** See the catalogue products that look most like it, most similar first."
+    "around anything · **3.** See the catalogue products that look most like it, best match first."
 )
 NEXT_STEP = "Try another photo (JPEG, PNG, WebP or HEIC), or pick a sample room."
 
