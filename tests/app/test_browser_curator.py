@@ -70,7 +70,7 @@ def test_draw_a_product_box_on_its_catalogue_page_and_save_it(page, curator_serv
     url, index = curator_server
     page.goto(f"{url}/catalogue?product={PRODUCT.replace('/', '%2F')}", timeout=2 * DETECT_TIMEOUT)
     expect(page.get_by_role("heading", name=re.compile("^Like "))).to_be_visible(timeout=2 * DETECT_TIMEOUT)
-    expect(page.get_by_label("Curator password")).to_have_count(0)  # no sign-in in a shopper's sidebar
+    expect(page.get_by_test_id("stSidebar").get_by_label("Curator password")).to_have_count(0)  # not a shopper's
     page.get_by_text("Curator: this product's box").click()
     sign_in(page)  # inside the box editor
     canvas = page.locator('[class*="st-key-box-canvas-"] canvas.upper-canvas')
