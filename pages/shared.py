@@ -176,8 +176,10 @@ def score_badge(m: engine.Match) -> str:
     similarity = m.score if m.similarity is None else m.similarity
     bonus = m.score - similarity
     parts = f"looks {similarity:.3f} alike"
-    if abs(bonus) >= 5e-4:
-        parts += f" {'+' if bonus > 0 else '−'} {abs(bonus):.3f} for the kind of object, colour or words"
+    if bonus >= 5e-4:
+        parts += f" + {bonus:.3f} for the kind of object, colour or words"
+    elif bonus <= -5e-4:
+        parts += f" − {-bonus:.3f} from re-ranking by shared neighbours"
     return f'<span class="score" title="Match score: {parts}">match {m.score:.3f}</span>'
 
 
