@@ -11,7 +11,7 @@ from catalog.curate import clear_box, set_box
 from catalog.updater import UpdateError
 from engine.curation import CuratedBoxes, curator_tools_offered
 from engine.draw import draw_boxes
-from pages.curator import curator, updater_for
+from pages.curator import curator, sign_in_panel, updater_for
 from pages.shared import canvas_shape, jpeg_bytes, markdown_text
 
 EDITOR_WIDTH = 480  # canvas pixels; product photos are scaled to this width
@@ -27,7 +27,8 @@ def box_editor(service: engine.Lookalike, product_id: str, image: str) -> None:
         return
     with st.expander("Curator: this product's box", expanded=st.session_state.get(f"box-open-{product_id}", False)):
         if curator() is None:
-            st.caption("Unlock curator mode in the sidebar to set the box this product is indexed by.")
+            st.caption("Sign in as a curator to set the box this product is indexed by.")
+            sign_in_panel()
             return
         picture = engine.load_image(service.image_path(image))
         saved = CuratedBoxes(service.index_dir).get(product_id)

@@ -9,7 +9,7 @@ from PIL import Image
 
 import engine
 from engine.curation import NOT_SIMILAR, SIMILAR, FeedbackStore, curator_tools_offered
-from pages.curator import curator
+from pages.curator import curator, sign_in_panel
 from pages.shared import display_name, markdown_text
 
 UNMARKED = "–"
@@ -29,7 +29,8 @@ def curation_panel(service: engine.Lookalike, target: Image.Image, box, matches:
     if not matches or not curator_tools_offered():
         return  # a public shop shows no curator tools
     if curator() is None:
-        st.caption("Curators: unlock curator mode in the sidebar to mark these matches.")
+        with st.expander("Curators: sign in to mark these matches"):
+            sign_in_panel()
         return
     store = feedback_store(str(service.index_dir))
     token = hashlib.sha1(target.tobytes()).hexdigest()[:12]

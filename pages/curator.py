@@ -1,4 +1,8 @@
-"""Curator mode in the app: the curator pages, the sidebar sign-in, and the check every write goes through.
+"""Curator mode in the app: the sign-in, and the check every write goes through.
+
+The sign-in form lives where curator work happens, never in a shopper's sidebar: the sidebar of the About page
+and of the curator pages, and inside the curator tools on a shopper page (under a result grid, a product's box).
+Once signed in, every page's sidebar says who is signed in, with a Lock button.
 
 `engine.curation.roles` decides: in shop mode (`LOOKALIKE_MODE=shop`) nothing here shows and `curator()` is always None;
 in curator mode the tools show, and writing (and the curator-only pages: review, duplicates, export) needs the
@@ -39,28 +43,34 @@ def curator() -> str | None:
     return st.session_state.get(UNLOCKED)
 
 
-def curator_sidebar() -> None:
-    """Sign-in (or who is signed in, and a lock button) at the bottom of the sidebar; nothing in shop mode."""
-    if not curator_tools_offered():
+def curator_sidebar(sign_in: bool) -> None:
+    """The sidebar's curator section: who is signed in (and a Lock button) on every page, the sign-in form only
+    where `sign_in` (About and the curator pages); nothing in shop mode."""
+    if not curator_tools_offered() or not (sign_in or curator() is not None):
         return
-    from pages.shared import markdown_text
-
     with st.sidebar:
         st.subheader("Curator mode")
-        who = curator()
-        if who is not None:
-            st.caption(f"Unlocked as {markdown_text(who)}: you can edit boxes, products and marks.")
-            if st.button("Lock", key="curator-lock"):
-                del st.session_state[UNLOCKED]
-                st.rerun()
-            return
-        if configured_password() is None:
-            st.caption(
-                f"Locked: no curator password is set. Set `{PASSWORD_ENV}` (or `{PASSWORD_SECRET}` in "
-                "`.streamlit/secrets.toml`) and restart the app to edit the catalogue."
-            )
-            return
-        _unlock_form()
+        sign_in_panel()
+
+
+def sign_in_panel() -> None:
+    """Who is signed in and a Lock button; else the sign-in form, or why there is none (no password set)."""
+    from pages.shared import markdown_text
+
+    who = curator()
+    if who is not None:
+        st.caption(f"Unlocked as {markdown_text(who)}: you can edit boxes, products and marks.")
+        if st.button("Lock", key="curator-lock"):
+            del st.session_state[UNLOCKED]
+            st.rerun()
+        return
+    if configured_password() is None:
+        st.caption(
+            f"Locked: no curator password is set. Set `{PASSWORD_ENV}` (or `{PASSWORD_SECRET}` in "
+            "`.streamlit/secrets.toml`) and restart the app to edit the catalogue."
+        )
+        return
+    _unlock_form()
 
 
 def _unlock_form() -> None:

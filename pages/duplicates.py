@@ -15,6 +15,7 @@ from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
 from pages.shared import (
     data_uri,
+    display_name,
     html_text,
     product_thumbnail,
     quote_param,
@@ -30,7 +31,7 @@ def duplicates_page() -> None:
     """A threshold slider, then the best pairs at or above it, each as two product tiles and their similarity."""
     require_curator("Near duplicates")
     service = service_or_stop()
-    sidebar_facts(service)
+    sidebar_facts(service, details=True)
     st.title("Near duplicates")
     st.caption(
         "Pairs of products whose photos look alike, for catalogue clean-up: the same product listed twice, or "
@@ -74,7 +75,7 @@ def _tile(product_id: str, products, service: engine.Lookalike) -> str:
     """A product's photo, name, category and id, linked to its lookalikes."""
     row = products.loc[product_id]
     src = data_uri(product_thumbnail(service, row["image"], row.get("content_hash", ""), THUMB))
-    name = html_text(row["name"] or product_id)
+    name = html_text(display_name(row["name"]))
     return (
         f'<a class="ll-side" href="catalogue?product={quote_param(product_id)}" target="_self" title="{name}">'
         f'<img src="{src}" alt="{name}"/><span><b>{name}</b><br>{html_text(row["category"])}<br>'

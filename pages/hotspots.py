@@ -13,7 +13,7 @@ from PIL import Image
 
 import engine
 from engine.search import Hotspot
-from pages.shared import data_uri, jpeg_bytes, live_url, plain, product_thumbnail
+from pages.shared import data_uri, display_name, jpeg_bytes, live_url, plain, product_thumbnail
 
 FRONTEND = Path(__file__).resolve().parent / "room_frontend"
 PHOTO_SIDE = 1600  # the photo is sent at most this big: sharp on a projector, light on the wire
@@ -45,10 +45,10 @@ def _card(hotspot: Hotspot, size: tuple[int, int], service: engine.Lookalike) ->
         return spot | {"name": "No product passes the filters", "category": "", "price": "", "score": "", "thumb": ""}
     price = "" if match.price is None else f"{match.price:,.2f} {plain(match.currency)}".strip()
     return spot | {
-        "name": plain(match.name or match.product_id),
+        "name": display_name(match.name),
         "category": plain(match.category),
         "price": price,
-        "score": f"similarity {match.score:.3f}",
+        "score": f"match {match.score:.3f}",
         "thumb": data_uri(product_thumbnail(service, match.image, match.content_hash, CARD_THUMB)),
         "url": live_url(match.url) or "",
     }

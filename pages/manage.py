@@ -13,7 +13,7 @@ from pages.box_editor import box_editor
 from pages.curator import curator, updater_for
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
-from pages.shared import markdown_text, plain, sidebar_facts
+from pages.shared import display_name, markdown_text, plain, sidebar_facts
 
 PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 RESULT = "manage-result"  # session key: the last edit's (kind, message, lines), shown after the rerun
@@ -25,7 +25,7 @@ def manage_page() -> None:
         st.error("This shop does not offer curator tools.")
         return
     service = service_or_stop()
-    sidebar_facts(service)
+    sidebar_facts(service, details=True)
     st.title("Manage the catalogue")
     if curator() is None:
         st.info("Unlock curator mode in the sidebar to add or remove products.")
@@ -179,7 +179,7 @@ def _products(service: engine.Lookalike, column: str = "image") -> dict[str, str
 
 def _label(product_id: str, names: dict[str, str]) -> str:
     """'name · id' as one line of plain text."""
-    return plain(f"{names[product_id]} · {product_id}" if names.get(product_id) else product_id)
+    return plain(f"{display_name(names.get(product_id))} · {product_id}")
 
 
 def _taken(service: engine.Lookalike) -> set[str]:

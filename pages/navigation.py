@@ -9,6 +9,7 @@ import streamlit as st
 from engine.curation import curator_tools_offered
 from pages.curator import curator_sidebar
 
+ABOUT = "about"  # the About page's address: what the app does, the index's model facts, the curator sign-in
 PAGE_ICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"  # local: no request leaves the host
 
 
@@ -16,24 +17,26 @@ def app_navigation():
     """The app's pages (app.py runs this), as a top bar: the pages/ files never show as raw module names.
 
     The shopper pages, then the curator tools in their own section (`curator_pages`; none in a public shop), and
-    the curator's sign-in in the sidebar (pages/curator.py).
+    the curator's sign-in in the sidebar of About and the curator pages (pages/curator.py), not the shoppers'.
     """
     st.set_page_config(page_title="Lookalike", page_icon=str(PAGE_ICON), layout="wide")
     if not curator_tools_offered():
         st.set_option("client.showErrorDetails", "none")  # a public shop shows no traceback, whatever fails
-    sections = {"": shopper_pages(), "Curator tools": curator_pages()}
+    curator = curator_pages()
+    sections = {"": shopper_pages(), "Curator tools": curator}
     navigation = st.navigation({name: pages for name, pages in sections.items() if pages}, position="top")
-    curator_sidebar()
+    curator_sidebar(sign_in=navigation.url_path in {ABOUT, *(page.url_path for page in curator)})
     return navigation
 
 
 def shopper_pages() -> list:
-    """Pages for everyone: shop the look, shop the whole room, the catalogue gallery."""
+    """Pages for everyone: shop the look, shop the whole room, the catalogue gallery, a video, About."""
     return [
         st.Page("pages/shop.py", title="Shop the look", icon=":material/search:", url_path="shop", default=True),
         st.Page("pages/room.py", title="Shop the whole room", icon=":material/living:", url_path="room"),
         st.Page("pages/catalogue.py", title="Catalogue", icon=":material/grid_view:", url_path="catalogue"),
         st.Page("pages/video.py", title="Search a video", icon=":material/movie:", url_path="video"),
+        st.Page("pages/about.py", title="About", icon=":material/info:", url_path=ABOUT),
     ]
 
 

@@ -6,10 +6,8 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.search import parse_refinement, stores_colors
+from engine.search import parse_refinement, refinement_examples, stores_colors
 from pages.shared import markdown_text, result_grid
-
-PLACEHOLDER = "e.g. green velvet · white under 2000 · dark grey below 500"
 
 
 def refined_grid(
@@ -30,7 +28,8 @@ def refined_grid(
     keep to the price words.
     """
     grid = st.container()
-    text = st.text_input("Refine with words", key=f"{key}-refine", placeholder=PLACEHOLDER, max_chars=200)
+    examples = " · ".join(refinement_examples(service.index.meta))  # words this catalogue has: no prices if it has none
+    text = st.text_input("Refine with words", key=f"{key}-refine", placeholder=f"e.g. {examples}", max_chars=200)
     refinement = parse_refinement(text)
     if refinement:
         matches = service.search_box_refined(analysis, box, k, refinement, filters)

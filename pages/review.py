@@ -14,7 +14,7 @@ from pages.curation import feedback_store
 from pages.curator import require_curator
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
-from pages.shared import data_uri, jpeg_bytes, product_thumbnail, sidebar_facts
+from pages.shared import data_uri, display_name, jpeg_bytes, product_thumbnail, sidebar_facts
 
 SHOWN_ROWS = 500  # the table shows the newest this many; the CSV has every filtered mark
 CROP_SIDE = 96
@@ -28,7 +28,7 @@ def review_page() -> None:
     """Load the marks of the app's index, filter them, show them with crops, offer the filtered CSV."""
     require_curator("Curation review")
     service = service_or_stop()
-    sidebar_facts(service)
+    sidebar_facts(service, details=True)
     st.title("Curation review")
     if not (service.index_dir / FEEDBACK_FILE).is_file():
         st.info("No curator marks yet: mark matches under a result grid (“Curate these matches”).")
@@ -72,7 +72,7 @@ def filtered(marks: pd.DataFrame) -> pd.DataFrame:
     products = middle.multiselect(
         "Product",
         sorted(names),
-        format_func=lambda p: f"{names[p]} ({p})" if names[p] else p,
+        format_func=lambda p: f"{display_name(names[p])} ({p})",
         key="review-products",
         placeholder="Any product",
     )
@@ -112,7 +112,7 @@ def display_table(marks: pd.DataFrame, store, service: engine.Lookalike) -> pd.D
         {
             "Query crop": marks["query_id"].map(crops),
             "Product": [_thumb(service, i) if i else None for i in marks["image"]],
-            "Name": marks["name"],
+            "Name": [display_name(n) if i else "" for n, i in zip(marks["name"], marks["image"])],  # "": not indexed
             "Product id": marks["product_id"],
             "Verdict": marks["verdict"].map({v: k for k, v in VERDICTS.items()}),
             "Chosen": marks["chosen"],

@@ -42,20 +42,16 @@ def sample_title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def sidebar_facts(service: engine.Lookalike) -> None:
-    """Index facts: products, objects, weights, build time."""
+def sidebar_facts(service: engine.Lookalike, details: bool = False) -> None:
+    """The catalogue's size (and, with `details`, for curators, its index facts), and whether it is being updated."""
     manifest = service.index.manifest
     detector = manifest["detector"]
     with st.sidebar:
-        st.subheader("Catalogue index")
-        st.markdown(
-            f"- **Products:** {manifest['n_products']:,}\n"
-            f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
-            f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
-            f"- **Weights:** {markdown_text(Path(str(detector['weights'])).name)} "
-            f"({markdown_text(str(detector['weights_sha256'])[:10])})\n"
-            f"- **Built:** {markdown_text(manifest['built_at'])}"
-        )
+        if details:
+            st.subheader("Catalogue index")
+            st.markdown(index_facts(service))
+        else:
+            st.markdown(f"**Products:** {manifest['n_products']:,}")
         building = background.status(service.index_dir)
         if building.state == background.RUNNING:
             st.info(
@@ -67,6 +63,20 @@ def sidebar_facts(service: engine.Lookalike) -> None:
                 "The detector has **random weights** (no trained checkpoint in `models/`): it finds no objects "
                 "by itself. Draw a box around a product to search."
             )
+
+
+def index_facts(service: engine.Lookalike) -> str:
+    """The index's facts as a markdown list: products, objects, embedding, detector weights, build time."""
+    manifest = service.index.manifest
+    detector = manifest["detector"]
+    return (
+        f"- **Products:** {manifest['n_products']:,}\n"
+        f"- **Indexed objects:** {manifest['n_vectors']:,} ({manifest['n_objects']:,} detected)\n"
+        f"- **Embedding:** {embedding_label(manifest['embedding'])}, {manifest['dim']}-d\n"
+        f"- **Weights:** {markdown_text(Path(str(detector['weights'])).name)} "
+        f"({markdown_text(str(detector['weights_sha256'])[:10])})\n"
+        f"- **Built:** {markdown_text(manifest['built_at'])}"
+    )
 
 
 def embedding_label(embedding: dict) -> str:
@@ -159,10 +169,22 @@ def _caption(m: engine.Match) -> str:
     link = f'<a href="{href}" target="_blank" rel="noopener noreferrer">View product ↗</a> · ' if href else ""
     extras = " · ".join(html_text(v) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
     return (
-        f'<span class="score">{m.score:.3f}</span><br><b>{html_text(display_name(m.name))}</b><br>'
+        f"{score_badge(m)}<br><b>{html_text(display_name(m.name))}</b><br>"
         f"{price}{category}" + (f'<span class="extra">{extras}</span><br>' if extras else "") + f"{link}"
         f'<a href="{similar}" target="_self">More like this</a>'
     )
+
+
+def score_badge(m: engine.Match) -> str:
+    """The tile's match score, the number the grid is ordered by; its hover text splits it into similarity + bonus."""
+    similarity = m.score if m.similarity is None else m.similarity
+    bonus = m.score - similarity
+    parts = f"looks {similarity:.3f} alike"
+    if bonus >= 5e-4:
+        parts += f" + {bonus:.3f} for the kind of object, colour or words"
+    elif bonus <= -5e-4:
+        parts += f" − {-bonus:.3f} from re-ranking by shared neighbours"
+    return f'<span class="score" title="Match score: {parts}">match {m.score:.3f}</span>'
 
 
 def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:

@@ -31,11 +31,12 @@ from pages.shared import (
 
 CANVAS_WIDTH = 820
 MIN_DRAG = 8  # canvas pixels; a smaller rectangle counts as a click
+TOOLBAR_CLEARANCE = 24  # CSS pixels of space above the canvas (plus the 16 px element gap) for its hover toolbar
 CLICK, DRAW = "Click an object", "Draw a box"
 WHOLE_PHOTO = "whole photo"  # the label of the box a product shot starts with
 HOW_TO = (
     "**1.** Pick a room photo · **2.** Click an outlined object, pick it in the list of objects, or draw a box "
-    "around anything · **3.** See the catalogue products that look most like it, most similar first."
+    "around anything · **3.** See the catalogue products that look most like it, best match first."
 )
 NEXT_STEP = "Try another photo (JPEG, PNG, WebP or HEIC), or pick a sample room."
 
@@ -160,6 +161,7 @@ def clickable_photo(state: dict) -> dict | None:
     selected = visible.index(state["selected"]) if state["selected"] in visible else None
     background, background_jpeg = _background(state, visible, selected, scale)
     canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}-{state['events']}"  # new: no marks
+    st.space(TOOLBAR_CLEARANCE)  # the canvas's toolbar shows 2.65rem above it on hover: keep it off the chips
     result = st_canvas(
         background_image=background_jpeg,
         width=background.width,

@@ -15,6 +15,7 @@ from pages.handoff import hand_over_frame
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
 from pages.shared import (
+    display_name,
     jpeg_bytes,
     markdown_text,
     product_thumbnail,
@@ -90,10 +91,10 @@ def moment(service: engine.Lookalike, result: VideoResult, track: VideoTrack, i:
         middle.image(product_thumbnail(service, best.image, best.content_hash))
     with right:
         if best is not None:
-            st.markdown(f"**{markdown_text(best.name or best.product_id)}** · {markdown_text(best.category)}")
-            others = ", ".join(markdown_text(m.name or m.product_id) for m in track.matches[1:])
+            st.markdown(f"**{markdown_text(display_name(best.name))}** · {markdown_text(best.category)}")
+            others = ", ".join(markdown_text(display_name(m.name)) for m in track.matches[1:])
             st.caption(
-                f"Score {best.score:.3f} · seen {clock(track.first_s)}–{clock(track.last_s)}"
+                f"Match {best.score:.3f} · seen {clock(track.first_s)}–{clock(track.last_s)}"
                 + (f" · also like: {others}" if others else "")
             )
         if st.button(f"Open the frame at {clock(track.time_s)}", key=f"video-open-{i}"):

@@ -48,7 +48,7 @@ def drawn_box(index_dir: Path, product_id: str) -> tuple[float, ...]:
 
 
 def sign_in(page, password: str) -> None:
-    """The sidebar's curator form."""
+    """The curator form (a curator page's sidebar, or inside the box editor on a product's page)."""
     page.get_by_label("Your name (recorded with your changes)").fill("Ana", timeout=TIMEOUT)
     page.get_by_label("Curator password").fill(password)
     page.get_by_role("button", name="Unlock").click()
@@ -58,8 +58,8 @@ def sign_in(page, password: str) -> None:
 def box_editor_shot(page, url: str, password: str, product: str, box, out: Path) -> None:
     """Open the product's page, sign in, open its box editor, draw a box, save a screenshot."""
     page.goto(f"{url}/catalogue?product={product.replace('/', '%2F')}", timeout=TIMEOUT)
-    sign_in(page, password)
     page.get_by_text("Curator: this product's box").click()
+    sign_in(page, password)  # inside the box editor: a shopper's sidebar has no sign-in
     canvas = page.locator('[class*="st-key-box-canvas-"] canvas.upper-canvas')
     canvas.wait_for()
     settle(page)

@@ -5,6 +5,7 @@ matches = search_products(index, vector, k=10, filters=SearchFilters(max_price=5
 
 from engine.search.duplicates import DEFAULT_K as NEAR_DUPLICATE_K
 from engine.search.duplicates import near_duplicates
+from engine.search.examples import refinement_examples
 from engine.search.products import Match, SearchFilters, search_products
 from engine.search.query import check_query_photo, is_product_shot, whole_image
 from engine.search.refine import parse_refinement, refined_search, stores_colors
@@ -23,6 +24,7 @@ __all__ = [
     "near_duplicates",
     "parse_refinement",
     "refined_search",
+    "refinement_examples",
     "room_hotspots",
     "search_on_topic",
     "search_products",

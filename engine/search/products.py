@@ -61,11 +61,16 @@ class SearchFilters:
 
 @dataclass
 class Match:
-    """One product in a result list, represented by its best-matching indexed object."""
+    """One product in a result list, represented by its best-matching indexed object.
+
+    `score` is what the list is ordered by, best first: the visual similarity (cosine) plus whatever the ranking
+    added (the clicked object's class bonus, a refinement's colour and word boosts, the k-reciprocal term);
+    `similarity` keeps the plain cosine of the matched object.
+    """
 
     rank: int
     product_id: str
-    score: float  # cosine similarity in [-1, 1]
+    score: float  # the ranking score: cosine similarity in [-1, 1] plus the ranking's bonuses
     image: str  # catalogue image path, relative to the index's images_root
     name: str = ""
     category: str = ""
@@ -75,10 +80,15 @@ class Match:
     box: tuple[float, float, float, float] | None = None  # the matched object in the catalogue image
     content_hash: str = ""  # sha1 of the catalogue photo (names its stored thumbnail, `engine.thumbnails`)
     extra: dict = field(default_factory=dict)  # every other product column
+    similarity: float | None = None  # the plain cosine similarity; None: the same as `score`
+
+    def __post_init__(self) -> None:
+        if self.similarity is None:
+            self.similarity = self.score
 
     def to_json(self) -> dict:
         """The fields scripts print with --json."""
-        keys = ("rank", "product_id", "score", "image", "name", "category", "price", "url")
+        keys = ("rank", "product_id", "score", "similarity", "image", "name", "category", "price", "url")
         return {key: getattr(self, key) for key in keys}
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +24,7 @@ import numpy as np
 from engine.images import ImageLoadError, load_image
 from engine.search.colors import REGIONS, SYNONYMS, color_region, color_share, dominant_colors, parse_colors
 from engine.search.products import Match, SearchFilters
-from engine.search.rerank import QueryKind, RankingConfig, class_bonuses, product_classes, search_on_topic
+from engine.search.rerank import QueryKind, RankingConfig, search_on_topic
 
 COLOR_COLUMN = "colors"
 POOL = 200  # visual matches refined (at least; 10 x k for a larger k)
@@ -105,16 +105,15 @@ def refine_matches(
     refinement: Refinement,
     colors_of: Callable[[Match], np.ndarray | None],
     use_text: bool = True,
-    bonuses: Sequence[float] | None = None,
 ) -> list[Match]:
     """The matches that satisfy the refinement, re-ranked and renumbered (price limits are the search's job).
 
     A colour is satisfied when at least `MIN_COLOR_SHARE` of the product photo's pixels lie in its region, or
-    (`use_text`) when the catalogue text names it; every other word must appear in the catalogue text.
-    `bonuses` (one per match) are added to the ranking score, e.g. the clicked object's class bonus.
+    (`use_text`) when the catalogue text names it; every other word must appear in the catalogue text. A match's
+    new score is its score (similarity, plus the class bonus of a steered search) plus the colour and word boosts.
     """
     kept = []
-    for match, bonus in zip(matches, bonuses if bonuses is not None else [0.0] * len(matches)):
+    for match in matches:
         text = _product_text(match)
         if not all(_has_word(text, word) for word in refinement.words):
             continue
@@ -124,9 +123,9 @@ def refine_matches(
         if not all(share >= MIN_COLOR_SHARE or said for share, said in zip(shares, named)):
             continue
         boost = COLOR_WEIGHT * (np.mean(shares) if shares else 0.0) + TEXT_WEIGHT * bool(refinement.words)
-        kept.append((match.score + bonus + boost, match))
+        kept.append((float(match.score + boost), match))
     kept.sort(key=lambda pair: -pair[0])
-    return [dataclasses.replace(m, rank=rank) for rank, (_, m) in enumerate(kept, start=1)]
+    return [dataclasses.replace(m, rank=rank, score=score) for rank, (score, m) in enumerate(kept, start=1)]
 
 
 def refined_search(
@@ -148,9 +147,8 @@ def refined_search(
     filters, ranking = refinement.filters(filters), ranking or RankingConfig()
     if not refinement.colors and not refinement.words:
         return search_on_topic(index, vector, k, filters, kind, ranking)
-    pool = search_on_topic(index, vector, max(POOL, 10 * k), filters, kind, ranking)
-    bonuses = class_bonuses(product_classes(pool, index.meta), kind, ranking) if kind is not None else None
-    return refine_matches(pool, refinement, product_colors(index, images_root), use_text, bonuses)[:k]
+    pool = search_on_topic(index, vector, max(POOL, 10 * k), filters, kind, ranking)  # scores hold the class bonus
+    return refine_matches(pool, refinement, product_colors(index, images_root), use_text)[:k]
 
 
 def stores_colors(index) -> bool:

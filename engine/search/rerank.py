@@ -118,10 +118,11 @@ def class_bonuses(classes: Sequence[str], kind: QueryKind | None, config: Rankin
 
 
 def rerank(matches: Sequence[Match], classes: Sequence[str], kind: QueryKind, config: RankingConfig) -> list[Match]:
-    """`matches` ordered by cosine + class bonus (stable: ties keep similarity order), ranks renumbered."""
+    """`matches` ordered by cosine + class bonus, which becomes their score (stable: ties keep similarity order),
+    ranks renumbered."""
     adjusted = [m.score + bonus for m, bonus in zip(matches, class_bonuses(classes, kind, config))]
     order = sorted(range(len(matches)), key=lambda i: -adjusted[i])
-    return [dataclasses.replace(matches[i], rank=rank) for rank, i in enumerate(order, start=1)]
+    return [dataclasses.replace(matches[i], rank=rank, score=adjusted[i]) for rank, i in enumerate(order, start=1)]
 
 
 def main_entry(rows: pd.DataFrame) -> int:

@@ -7,6 +7,7 @@ weights: a product's box is drawn by hand on the box editor's canvas).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -53,11 +54,10 @@ def page(browser, curator_server):
 
 
 def sign_in(page) -> None:
-    """The sidebar form: name and password."""
+    """The sign-in form (a curator page's sidebar, or inside a curator tool): name and password."""
     from playwright.sync_api import expect
 
-    heading = page.get_by_test_id("stSidebarUserContent").get_by_text("Curator mode", exact=True)  # not the page's hint
-    expect(heading).to_be_visible(timeout=2 * DETECT_TIMEOUT)
+    expect(page.get_by_label("Curator password")).to_be_visible(timeout=2 * DETECT_TIMEOUT)
     page.get_by_label("Your name (recorded with your changes)").fill("Ana")
     page.get_by_label("Curator password").fill(PASSWORD)
     page.get_by_role("button", name="Unlock").click()
@@ -69,8 +69,10 @@ def test_draw_a_product_box_on_its_catalogue_page_and_save_it(page, curator_serv
 
     url, index = curator_server
     page.goto(f"{url}/catalogue?product={PRODUCT.replace('/', '%2F')}", timeout=2 * DETECT_TIMEOUT)
-    sign_in(page)
+    expect(page.get_by_role("heading", name=re.compile("^Like "))).to_be_visible(timeout=2 * DETECT_TIMEOUT)
+    expect(page.get_by_test_id("stSidebar").get_by_label("Curator password")).to_have_count(0)  # not a shopper's
     page.get_by_text("Curator: this product's box").click()
+    sign_in(page)  # inside the box editor
     canvas = page.locator('[class*="st-key-box-canvas-"] canvas.upper-canvas')
     expect(canvas).to_be_visible()
     assert canvas.evaluate("c => [c.width, c.height]") == [480, 480]

@@ -166,7 +166,9 @@ def test_marks_saved_under_a_result_grid_show_on_the_review_page_and_in_its_csv(
     open_page(page, f"{url}/review", "Curation review", signed_in=True)
     expect(page.get_by_text("No curator marks yet")).to_be_visible()
 
-    open_page(page, url, "Shop the look", signed_in=True)  # the default page, at the root
+    open_page(page, f"{url}/about", "About Lookalike", signed_in=True)  # the sign-in is not on a shopper page
+    page.get_by_role("link", name="Shop the look").click()  # the app's own navigation: the session stays signed in
+    expect(page.get_by_role("heading", name="Shop the look", exact=True)).to_be_visible(timeout=DETECT_TIMEOUT)
     choose(page, "source", "Upload")
     upload(page, CATALOG / "chairs" / "989.jpg")  # a product shot: its whole photo is searched at once
     expect(subheader(page)).to_have_text("Products like whole photo", timeout=DETECT_TIMEOUT)

@@ -81,17 +81,25 @@ def test_a_fresh_server_shows_a_spinner_or_the_page_never_raw_module_names(brows
     page.context.close()
 
 
+def room_uploaded(browser, url: str, room):
+    """A fresh session's shop page with the room photo uploaded and its clickable canvas shown."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url, timeout=2 * DETECT_TIMEOUT)
+    expect(page.locator(".st-key-source")).to_be_visible(timeout=2 * DETECT_TIMEOUT)
+    choose(page, "source", "Upload")
+    upload(page, room)
+    expect(canvas(page, click=True)).to_be_visible(timeout=DETECT_TIMEOUT)
+    return page
+
+
 def test_a_box_covered_by_a_smaller_one_is_reached_by_clicking_again(browser, real_streamlit_url, room_index):
     from playwright.sync_api import expect
 
     point, first, second = covered_box(room_index)
-    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
-    page.set_default_timeout(60_000)
-    page.goto(real_streamlit_url, timeout=2 * DETECT_TIMEOUT)
-    expect(page.locator(".st-key-source")).to_be_visible(timeout=2 * DETECT_TIMEOUT)
-    choose(page, "source", "Upload")
-    upload(page, room_index["room"])
-    expect(canvas(page, click=True)).to_be_visible(timeout=DETECT_TIMEOUT)
+    page = room_uploaded(browser, real_streamlit_url, room_index["room"])
     click_at(page, canvas(page, click=True), point)
     expect_grid(page, first)
     click_at(page, canvas(page, click=True), point)  # the same spot again: the larger box under it
@@ -160,4 +168,29 @@ def test_click_detected_furniture_on_a_real_room_gives_that_kind_of_product(brow
     first = results(page).locator('[data-tag="M1"] i').first.inner_text()
     assert coarse_class(first) == cls, f"clicked a {cls}, first match is a {first}"
     assert not errors, errors
+    page.context.close()
+
+
+def test_nothing_covers_the_object_chips_and_the_sidebar_is_for_shoppers(browser, real_streamlit_url, room_index):
+    """The canvas's toolbar rises above the photo on hover: it once covered the last chips (and took their clicks).
+    The shopper's sidebar shows the catalogue's size, not the model's internals or a curator sign-in."""
+    from playwright.sync_api import expect
+
+    page = room_uploaded(browser, real_streamlit_url, room_index["room"])
+    photo = canvas(page, click=True)
+    chips = page.locator('[data-testid="stButtonGroup"] button')
+    expect(chips.first).to_be_visible()
+    assert chips.count() >= 3
+    chips.first.scroll_into_view_if_needed()
+    box = photo.bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 20)  # hovering the photo's top right shows the toolbar
+    page.wait_for_timeout(600)  # its fade-in and rise take 0.25 s
+    on_top = "b => { const r = b.getBoundingClientRect(); return b.contains(document.elementFromPoint("
+    on_top += "r.x + r.width / 2, r.y + r.height / 2)) }"
+    covered = [chips.nth(i).inner_text() for i in range(chips.count()) if not chips.nth(i).evaluate(on_top)]
+    assert not covered, f"covered chips: {covered}"
+
+    sidebar = page.get_by_test_id("stSidebar").inner_text()
+    assert "Products" in sidebar
+    assert not [word for word in ("Embedding", "Weights", "effnet", "Curator", "password") if word in sidebar], sidebar
     page.context.close()

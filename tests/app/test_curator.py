@@ -35,8 +35,10 @@ def curator_env(monkeypatch, tmp_path, built_index):
 
 
 def unlocked(page: str | None = None, product: str | None = None) -> AppTest:
-    """A session signed in through the sidebar form, on a page."""
+    """A session signed in through the About page's sidebar form, then on a page."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not [t for t in at.text_input if t.key == "curator-password"]  # not in a shopper's sidebar
+    at.switch_page("pages/about.py").run()
     at.text_input(key="curator-name").input("Ana")
     at.text_input(key="curator-password").input(PASSWORD)
     at.button(key="curator-unlock-button").click().run()
@@ -51,6 +53,7 @@ def unlocked(page: str | None = None, product: str | None = None) -> AppTest:
 
 def test_a_wrong_password_stays_locked_and_the_tools_refuse(curator_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/about.py").run()
     at.text_input(key="curator-password").input("guess")
     at.button(key="curator-unlock-button").click().run()
     assert "Wrong password" in at.error[0].value
@@ -92,6 +95,7 @@ def test_no_password_configured_keeps_the_tools_locked(curator_env, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["curator-unlocked"] = "forged"
     at.run()
+    at.switch_page("pages/about.py").run()
     assert "no curator password is set" in "\n".join(c.value for c in at.sidebar.caption)
     at.switch_page("pages/manage.py").run()
     assert "Unlock curator mode" in at.info[0].value

@@ -145,3 +145,18 @@ def test_near_duplicates_follow_the_threshold(index_copy):
     assert near_duplicates(index, 1.0, DEFAULT_K).empty  # no two products are identical
     at.slider(key="dup-threshold").set_value(1.0).run()
     assert not at.exception and "No pair of products is this similar" in at.info[0].value
+
+
+def test_an_unnamed_product_reads_unnamed_product_in_near_duplicates(index_copy):
+    """A product without a name showed as its id (or file name: "img256"); it reads "Unnamed product" everywhere."""
+    import engine.index.backends
+
+    index = engine.index.backends.load_index(index_copy)
+    unnamed = near_duplicates(index, 0.8, DEFAULT_K).iloc[0].product_a
+    index.replace_meta(index.meta.assign(name=index.meta["name"].where(index.meta["product_id"] != unnamed, "")))
+    index.save(index_copy)
+    at = open_page("pages/duplicates.py")
+    at.slider(key="dup-threshold").set_value(0.8).run()
+    html = "\n".join(m.value for m in at.markdown if 'id="pairs"' in m.value)
+    tile = html.split(f"catalogue?product={unnamed.replace('/', '%2F')}", 1)[1].split("</a>", 1)[0]
+    assert 'title="Unnamed product"' in tile and "<b>Unnamed product</b>" in tile, tile

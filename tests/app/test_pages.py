@@ -40,6 +40,17 @@ def test_shop_page_renders_a_sample_and_the_sidebar(app_env):
     assert at.session_state["photo"]["analysis"].letterbox.source_size[0] > 0
 
 
+def test_the_about_page_holds_the_model_facts_and_the_shop_sidebar_does_not(app_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Products:** 60" in sidebar
+    assert not [word for word in ("Weights", "Embedding", "sha", "Built") if word in sidebar], sidebar
+    at.switch_page("pages/about.py").run()
+    assert not at.exception and at.title[0].value == "About Lookalike"
+    body = markdown_text(at)
+    assert "**Weights:**" in body and "**Embedding:**" in body and "The match score" in body
+
+
 def test_a_selection_shows_the_target_and_matches(app_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     state = at.session_state["photo"]

@@ -72,7 +72,9 @@ def test_kitchenware_cannot_outrank_a_sofa_for_a_sure_sofa_query(kitchen_index):
     matches = search_on_topic(index, query, 5, None, QueryKind("sofa", config.bonus), config)
     assert names(matches)[:3] == ["Sofa", "Armchair", "Saucepan"]  # the same class, then a related one (chair)
     assert [m.rank for m in matches] == [1, 2, 3, 4, 5]
-    assert matches[0].score == pytest.approx(0.76, abs=1e-4)  # scores stay cosine similarities
+    assert matches[0].similarity == pytest.approx(0.76, abs=1e-4)  # the plain cosine is kept ...
+    assert matches[0].score == pytest.approx(0.76 + config.bonus, abs=1e-4)  # ... the score is what orders the list
+    assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
 
 
 def test_a_weak_detection_steers_less(kitchen_index):
