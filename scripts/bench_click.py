@@ -39,6 +39,15 @@ WAIT_MS = 60_000  # one interaction; a miss is recorded and the shopper goes on
 START_MS = 240_000  # the first page of a fresh server loads the models, on a busy 2-core machine
 
 
+DIAG_JS = """() => {
+  const hosts = [...document.querySelectorAll('[class*="st-key-canvas-"]')];
+  const photos = hosts.map(h => h.className.split(' ')[2] + ' stale=' + h.dataset.stale + ' '
+    + [...h.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot.innerHTML.slice(0, 300)).join(' '));
+  const errors = [...document.querySelectorAll('[data-testid="stException"]')].map(e => e.innerText);
+  return [window.__ll.want, photos, errors];
+}"""
+
+
 def plan_clicks(service, photo: Path, clicks: int) -> dict:
     """The photo's objects shown and up to `clicks` canvas points, each changing the selection, with its label."""
     import engine
@@ -79,9 +88,10 @@ async def upload(page, socket: click_probe.SocketLog, room: dict, errors: list) 
     start = socket.mark()
     await page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(room["path"])
     try:
-        painted = await click_probe.painted_ms(page, WAIT_MS, since_up=False)
+        painted, _ = await click_probe.painted_ms(page, WAIT_MS, since_up=False)
     except Exception as err:  # a benchmark records the miss and goes on
-        errors.append(f"{room['photo']}: boxes: {type(err).__name__}")
+        diag = await page.evaluate(DIAG_JS)
+        errors.append(f"{room['photo']}: boxes: {type(err).__name__} {diag}")
         return None
     await settle(page)
     return {"photo": room["photo"], "painted_ms": painted} | socket.since(start)
@@ -90,17 +100,23 @@ async def upload(page, socket: click_probe.SocketLog, room: dict, errors: list) 
 async def click(page, socket: click_probe.SocketLog, room: dict, step: dict, errors: list) -> dict | None:
     """Click one planned point; the click -> grid record, or None when that grid never showed."""
     await settle(page)
-    box = await origin(page, canvas(page, click=True))
+    try:
+        box = await origin(page, canvas(page, click=True))
+    except Exception as err:
+        diag = await page.evaluate(DIAG_JS)
+        errors.append(f"{room['photo']}: no photo to click: {type(err).__name__} {diag}")
+        return None
     await click_probe.arm(page, "grid", f"Products like {step['label']}")
     start = socket.mark()
     await page.mouse.click(box["x"] + step["point"][0], box["y"] + step["point"][1])
     try:
-        painted = await click_probe.painted_ms(page, WAIT_MS)
+        painted, dom = await click_probe.painted_ms(page, WAIT_MS)
     except Exception as err:
         errors.append(f"{room['photo']}: grid for {step['label']}: {type(err).__name__}")
         return None
     await settle(page)
-    return {"photo": room["photo"], "label": step["label"], "painted_ms": painted} | socket.since(start)
+    record = {"photo": room["photo"], "label": step["label"], "painted_ms": painted, "html_ms": dom}
+    return record | socket.since(start)
 
 
 async def open_shopper(browser, url: str, errors: list):
@@ -161,6 +177,7 @@ def summary(records: list[dict]) -> dict:
     return {
         "n": len(records),
         "painted_ms": pct("painted_ms"),
+        "html_ms": pct("html_ms"),
         "server_ms": pct("server_ms"),
         "bytes_in": pct("bytes_in"),
         "runs": pct("runs"),

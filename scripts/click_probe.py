@@ -27,22 +27,28 @@ PROBE_JS = """() => {
       const target = g.querySelector('[data-tag="T"]');  // the query crop's tile names the selection
       return target && target.innerText.includes(label.replace(/^Products like /, ''));
     });
-    return Boolean(heading && grid && grid.querySelector('[data-tag="M1"]') && loaded(grid));
+    if (!heading || !grid || !grid.querySelector('[data-tag="M1"]')) return false;
+    if (ll.dom === null) ll.dom = performance.now();  // the grid's HTML is on the page, its images maybe not
+    return loaded(grid);
   };
-  ll.boxesReady = caption => {
-    const host = document.querySelector(live + '[class*="st-key-canvas-"]');
+  const canvasKey = el => (el.className.match(/st-key-canvas-[^ ]+/) || [''])[0];
+  const drawn = el => {  // the photo is on screen: a loaded <img>, or a canvas with a pixel drawn in its middle
+    if (el.tagName === 'IMG') return el.complete && el.naturalWidth > 0;
+    try {
+      return el.getContext('2d').getImageData(el.width >> 1, el.height >> 1, 1, 1).data[3] > 0;
+    } catch (err) { return false; }
+  };
+  ll.boxesReady = caption => {  // a photo element new since `arm` (its key names the photo), and its caption
+    const host = [...document.querySelectorAll(live + '[class*="st-key-canvas-"]')]
+      .find(el => !ll.oldKeys.has(canvasKey(el)));
     const hint = [...document.querySelectorAll(live + ' [data-testid="stCaptionContainer"]')]
       .some(c => c.innerText.startsWith(caption));
-    if (!host || !hint) return false;
-    return deep(host, 'canvas').some(c => {  // the background canvas shows the photo: a pixel in its middle is drawn
-      try {
-        const pixel = c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
-        return pixel[3] > 0;
-      } catch (err) { return false; }
-    });
+    return Boolean(host && hint && deep(host, 'canvas, img.ll-photo').some(drawn));
   };
   ll.arm = want => {
-    ll.up = null; ll.painted = null; ll.want = want; ll.start = performance.now();
+    ll.up = null; ll.painted = null; ll.dom = null; ll.want = want;
+    ll.oldKeys = new Set([...document.querySelectorAll('[class*="st-key-canvas-"]')].map(canvasKey));
+    ll.start = performance.now();
     const check = () => {
       const ready = want.kind === 'grid' ? ll.gridReady(want.text) : ll.boxesReady(want.text);
       if (ready) requestAnimationFrame(() => { ll.painted = performance.now(); });  // the next frame: painted
@@ -121,8 +127,10 @@ async def arm(page, kind: str, text: str) -> None:
     await page.evaluate("want => window.__ll.arm(want)", {"kind": kind, "text": text})
 
 
-async def painted_ms(page, timeout_ms: float, since_up: bool = True) -> float:
-    """ms from the pointer's release (or from `arm`) to the frame after the awaited content was complete."""
+async def painted_ms(page, timeout_ms: float, since_up: bool = True) -> tuple[float, float | None]:
+    """ms from the pointer's release (or from `arm`) to the frame after the awaited content was complete, and to
+    when the grid's HTML was there (its images perhaps still loading; None for boxes)."""
     await page.wait_for_function("() => window.__ll.painted !== null", timeout=timeout_ms, polling=50)
     start = "window.__ll.up" if since_up else "window.__ll.start"
-    return round(await page.evaluate(f"() => window.__ll.painted - {start}"), 1)
+    painted, dom = await page.evaluate(f"() => [window.__ll.painted - {start}, window.__ll.dom - {start}]")
+    return round(painted, 1), (round(dom, 1) if since_up else None)
