@@ -17,6 +17,7 @@ from catalog import background
 from engine.detection import is_model_yaml
 from engine.settings import sample_rooms_dir
 from engine.thumbnails import thumbnail_jpeg
+from pages.media import image_src
 
 GRID_COLUMNS = 5
 THUMB_SIZE = 320
@@ -152,10 +153,10 @@ def result_grid(
     if not matches:
         st.info("No catalogue product passes the current filters.")
         return
-    tiles = [("T", data_uri(jpeg_bytes(target, THUMB_SIZE)), html_text(target_caption), "")]
-    for m in matches:
+    tiles = [("T", image_src(jpeg_bytes(target, THUMB_SIZE), "grid-T"), html_text(target_caption), "")]
+    for m in matches:  # by URL: the browser fetches a product's thumbnail once, not in every run's message
         details = html_text("; ".join(f"{key}: {value}" for key, value in m.extra.items()))
-        thumb = data_uri(product_thumbnail(service, m.image, m.content_hash))
+        thumb = image_src(product_thumbnail(service, m.image, m.content_hash), f"grid-M{m.rank}")
         tiles.append((f"M{m.rank}", thumb, _caption(m), details))
     st.markdown(_grid_html(tiles), unsafe_allow_html=True)
 

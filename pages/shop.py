@@ -6,6 +6,7 @@ import hashlib
 import time
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import engine
 from engine.detection import distinct_detections
@@ -13,14 +14,17 @@ from engine.draw import crop, draw_boxes
 from engine.geometry import box_at_click
 from engine.images import was_downscaled
 from engine.search import check_query_photo, is_product_shot, whole_image
+from pages.click_photo import click_photo
 from pages.curation import curation_panel
 from pages.handoff import handed_frame
 from pages.loading import service_or_stop
+from pages.media import served_url
 from pages.navigation import routed_through_app
 from pages.refine import refined_grid
 from pages.shared import (
     UPLOAD_TYPES,
     canvas_shape,
+    data_uri,
     jpeg_bytes,
     markdown_text,
     sample_rooms,
@@ -52,8 +56,13 @@ def shop_page() -> None:
         st.info("Upload a room photo, take one with the camera, or pick a sample to start.")
         return
     state = analysed(service, photo)
-    if state is None:
-        return
+    if state is not None:
+        photo_and_grid(service, state)
+
+
+@st.fragment
+def photo_and_grid(service: engine.Lookalike, state: dict) -> None:
+    """The clickable photo and the grid of its selection: a click, a chip or a filter reruns only this part."""
     selected = clickable_photo(state)
     if selected is None:
         return
@@ -144,9 +153,7 @@ def visible_boxes(state: dict, show_all: bool) -> list[int]:
 
 
 def clickable_photo(state: dict) -> dict | None:
-    """The photo with its boxes on a canvas; returns the selected {'box', 'label'} or None."""
-    from streamlit_drawable_canvas import st_canvas  # needs a running Streamlit (components v2)
-
+    """The photo with its boxes, to click or draw on; returns the selected {'box', 'label'} or None."""
     image = state["image"]
     found = len(state["analysis"].detections)
     mode = st.radio(
@@ -160,26 +167,36 @@ def clickable_photo(state: dict) -> dict | None:
     scale = min(1.0, CANVAS_WIDTH / image.width)
     selected = visible.index(state["selected"]) if state["selected"] in visible else None
     background, background_jpeg = _background(state, visible, selected, scale)
-    canvas_key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}-{state['events']}"  # new: no marks
-    st.space(TOOLBAR_CLEARANCE)  # the canvas's toolbar shows 2.65rem above it on hover: keep it off the chips
-    result = st_canvas(
-        background_image=background_jpeg,
-        width=background.width,
-        height=background.height,
-        drawing_mode="point" if mode == CLICK else "rect",
-        stroke_width=3,
-        stroke_color="#ffffff",
-        fill_color="rgba(255, 255, 255, 0.15)",
-        point_display_radius=5,
-        update_streamlit=True,
-        key=canvas_key,
-        on_change=lambda: _canvas_changed(state, visible, canvas_key, scale),  # before the run: one run per click
-    )
-    if _apply_canvas_event(state, visible, canvas_key, result.json_data, scale):
-        st.rerun()  # only when the callback did not see the event: redraw with the new selection
+    src = served_url(background_jpeg, "canvas") or data_uri(background_jpeg)  # by URL: fetched once per drawing
+    key = f"canvas-{state['digest'][:12]}-{mode == CLICK}-{show_all}"
+    if mode == CLICK:  # one element for the photo's life: a click changes only its image
+        click_photo(src, background.width, background.height, key, lambda x, y: _select_at(state, visible, x, y, scale))
+    else:
+        st.space(TOOLBAR_CLEARANCE)  # the drawing canvas's toolbar shows 2.65rem above it on hover: off the chips
+        _drawing_canvas(state, visible, src, background.size, f"{key}-{state['events']}", scale)
     if state["selected"] is None:
         return None
     return {"box": state["boxes"][state["selected"]], "label": state["labels"][state["selected"]]}
+
+
+def _drawing_canvas(state: dict, visible: list[int], src: str, size: tuple[int, int], key: str, scale: float) -> None:
+    """The photo on a canvas to drag a rectangle on; a fresh canvas (new key) after each event clears the marks."""
+    from streamlit_drawable_canvas import st_canvas  # needs a running Streamlit (components v2)
+
+    result = st_canvas(
+        background_image=src,
+        width=size[0],
+        height=size[1],
+        drawing_mode="rect",
+        stroke_width=3,
+        stroke_color="#ffffff",
+        fill_color="rgba(255, 255, 255, 0.15)",
+        update_streamlit=True,
+        key=key,
+        on_change=lambda: _canvas_changed(state, visible, key, scale),  # before the run: one run per drag
+    )
+    if _apply_canvas_event(state, visible, key, result.json_data, scale):
+        _redraw()  # only when the callback did not see the event: redraw with the new selection
 
 
 def object_list(state: dict, visible: list[int]) -> None:
@@ -192,7 +209,15 @@ def object_list(state: dict, visible: list[int]) -> None:
     if picked is not None:
         state["selected"] = picked
         state["events"] += 1
-        st.rerun()  # redraw the photo with the pick highlighted
+        _redraw()  # the photo with the pick highlighted
+
+
+def _redraw() -> None:
+    """Run the photo and its grid again: only them in a fragment run, the whole page in a full run."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:  # the fragment ran as part of the page's run
+        st.rerun()
 
 
 def _background(state: dict, visible: list[int], selected: int | None, scale: float):
@@ -232,20 +257,26 @@ def _apply_canvas_event(state: dict, visible: list[int], canvas_key: str, json_d
     if event is None or state["handled"].get(canvas_key) == event:
         return False  # nothing new from this canvas (reruns replay the last value of every canvas)
     state["handled"][canvas_key] = event
-    state["events"] += 1  # the next run draws a fresh canvas: the click's dot or the dragged rectangle goes
+    state["events"] += 1  # a fresh drawing canvas (the dragged rectangle goes) and fresh chips
     kind, geometry = canvas_shape(objects[-1], MIN_DRAG)
     if kind == "box":
         state["boxes"].append(tuple(v / scale for v in geometry))
         state["labels"].append(f"your box {sum(label.startswith('your box') for label in state['labels']) + 1}")
         state["selected"] = len(state["boxes"]) - 1
-    else:
-        boxes = [state["boxes"][i] for i in visible]
-        current = visible.index(state["selected"]) if state["selected"] in visible else None
-        picked = box_at_click(boxes, geometry[0] / scale, geometry[1] / scale, current)
-        if picked is None:
-            st.toast("No object there: click inside a box, or switch to “Draw a box”.")
-            return False
-        state["selected"] = visible[picked]
+        return True
+    return _select_at(state, visible, *geometry, scale)
+
+
+def _select_at(state: dict, visible: list[int], x: float, y: float, scale: float) -> bool:
+    """A click at canvas pixel (x, y) picks the visible box under it (again: the next larger one); whether it did."""
+    boxes = [state["boxes"][i] for i in visible]
+    current = visible.index(state["selected"]) if state["selected"] in visible else None
+    picked = box_at_click(boxes, x / scale, y / scale, current)
+    if picked is None:
+        st.toast("No object there: click inside a box, or switch to “Draw a box”.")
+        return False
+    state["selected"] = visible[picked]
+    state["events"] += 1  # fresh chips: no stale pick
     return True
 
 

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.room:  # another room than the default sample: upload it
             page.locator(".st-key-source").get_by_text("Upload", exact=True).click()
             page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(photo))
-        canvas = page.locator('[class*="st-key-canvas-"][class*="-True"] canvas.upper-canvas')
+        canvas = page.locator('[class*="st-key-canvas-"][class*="-True"] img.ll-photo')
         canvas.wait_for(timeout=120_000)
         heading = page.get_by_role("heading", name=re.compile("^Products like"))
         for _ in range(3):  # a click made while the fresh canvas is still settling can be dropped: retry

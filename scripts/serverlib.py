@@ -84,16 +84,21 @@ def _command(port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def running_server(index_dir: Path, log_dir: Path, start_timeout: float = SERVER_START_TIMEOUT):
-    """`streamlit run app.py` over an index on a free port; yields a `Server`, stops it afterwards."""
+def running_server(
+    index_dir: Path, log_dir: Path, start_timeout: float = SERVER_START_TIMEOUT, root: Path = ROOT, name: str = "server"
+):
+    """`streamlit run app.py` of the checkout `root` over an index on a free port; yields a `Server`, stops it after.
+
+    Another `root` (e.g. a `git worktree` of an older commit) runs that checkout's code: a baseline.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LOOKALIKE_INDEX=str(index_dir), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, LOOKALIKE_INDEX=str(index_dir), PYTHONUNBUFFERED="1", PYTHONPATH=str(root))
     env.pop("LOOKALIKE_WEIGHTS", None)  # use the weights the index was built with
-    log_path = Path(log_dir) / "server.log"
+    log_path = Path(log_dir) / f"{name}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            _command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            _command(port), cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         deadline = time.monotonic() + start_timeout

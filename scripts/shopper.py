@@ -12,9 +12,11 @@ STEP_TIMEOUT_MS = 180_000  # one wait (page load, canvas, grid); the caller boun
 
 
 def canvas(page, click: bool | None = None):
-    """Fabric's upper canvas of the live st_canvas (any mode, or the click / draw one)."""
+    """What takes the mouse on the live photo (any mode, or the click / draw one): the clickable photo
+    (pages/click_photo.py) or Fabric's upper canvas."""
     mode = "" if click is None else f'[class*="-{click}"]'
-    return page.locator(f'{LIVE}[class*="st-key-canvas-"]{mode} canvas.upper-canvas').first
+    target = "canvas.upper-canvas" if click is False else "img.ll-photo, canvas.upper-canvas"  # also older servers
+    return page.locator(f'{LIVE}[class*="st-key-canvas-"]{mode}').locator(target).first
 
 
 BUSY_RESET_JS = "() => { window.__llBusy = performance.now(); }"

@@ -15,6 +15,7 @@ from engine.geometry import boxes_at, smallest_box_at
 from tests.app.test_browser import (
     CANVAS_WIDTH,
     DETECT_TIMEOUT,
+    LIVE,
     canvas,
     choose,
     click_at,
@@ -102,8 +103,16 @@ def test_a_box_covered_by_a_smaller_one_is_reached_by_clicking_again(browser, re
     page = room_uploaded(browser, real_streamlit_url, room_index["room"])
     click_at(page, canvas(page, click=True), point)
     expect_grid(page, first)
+    canvas(page, click=True).evaluate("photo => { photo.dataset.kept = 'yes'; }")
     click_at(page, canvas(page, click=True), point)  # the same spot again: the larger box under it
     expect_grid(page, second)
+    # A click cost only its grid: the photo element stayed (only its image changed), and the photo and the grid's
+    # images come by URL from the server's media store, not inlined into every run's message.
+    assert canvas(page, click=True).get_attribute("data-kept") == "yes"
+    assert canvas(page, click=True).get_attribute("src").startswith(f"{real_streamlit_url}/media/")
+    sources = results(page).locator("img").evaluate_all("images => images.map(i => i.getAttribute('src'))")
+    assert len(sources) == 11 and all(src.startswith(f"{real_streamlit_url}/media/") for src in sources), sources
+    page.wait_for_function(f"() => [...document.querySelectorAll('{LIVE} #results img')].every(i => i.naturalWidth)")
     page.get_by_role("radio", name=first, exact=True).first.click()  # or pick it in the list of objects
     expect(subheader(page)).to_have_text(f"Products like {first}")
     page.context.close()

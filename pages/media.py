@@ -1,0 +1,38 @@
+"""Images sent by URL (Streamlit's media store) rather than inlined as base64 in every script run's messages.
+
+A URL costs a few dozen bytes per run; the browser fetches each image once and keeps it. Each image is held under a
+`slot` of the session: showing another image in that slot lets the store drop the old one.
+
+The images are stored as Streamlit's "downloadable" kind, which its cleanup keeps through one more pass than plain
+media: a full run cleared the session's images and then stopped early (a newer event arrived) would otherwise drop
+an image the browser was still fetching, and the page would show it broken. (The only other difference is a
+Content-Disposition header, which an <img> ignores.)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from urllib.parse import urljoin
+
+import streamlit as st
+
+MIME = "image/jpeg"
+
+
+def served_url(jpeg: bytes, slot: str) -> str | None:
+    """An absolute http(s) URL of the JPEG in the media store, or None outside a served app (AppTest, bare mode)."""
+    from streamlit import runtime
+
+    base = st.context.url  # the app's address in this shopper's browser, page path trimmed
+    if not base or not base.startswith(("http://", "https://")) or not runtime.exists():
+        return None
+    manager = runtime.get_instance().media_file_mgr
+    path = manager.add(jpeg, MIME, f"lookalike:{slot}", file_name=f"{slot}.jpg", is_for_static_download=True)
+    return urljoin(base.rstrip("/") + "/", path.lstrip("/"))
+
+
+def image_src(jpeg: bytes, slot: str) -> str:
+    """An <img> src for the JPEG, HTML-escaped: its media URL, else (no served app) an inline data URI."""
+    url = served_url(jpeg, slot)
+    return html.escape(url) if url else f"data:{MIME};base64," + base64.b64encode(jpeg).decode()
