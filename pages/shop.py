@@ -14,6 +14,7 @@ from engine.geometry import box_at_click
 from engine.images import was_downscaled
 from engine.search import check_query_photo, is_product_shot, whole_image
 from pages.curation import curation_panel
+from pages.goes_with import goes_with_row, lookalike_anchors
 from pages.handoff import handed_frame
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
@@ -69,6 +70,7 @@ def shop_page() -> None:
     matches = refined_grid(
         service, state["analysis"], selected["box"], target, selected["label"], matches, k, filters, "shop"
     )
+    goes_with_row(service, lookalike_anchors(matches))
     curation_panel(service, target, selected["box"], matches)
 
 
