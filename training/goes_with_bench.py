@@ -83,7 +83,7 @@ def model_ranker(model: GoesWith) -> Ranker:
 
     def rank(query: int) -> np.ndarray:
         total = model.blend(model.cues(np.array([query]), np.ones(1, dtype=np.float32)), np.array([query]))
-        return _ordered(total)
+        return model.ranked(total)
 
     return rank
 

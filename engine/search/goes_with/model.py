@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from engine.search.goes_with.profiles import Profiles
 from engine.search.goes_with.rooms import RoomStats
@@ -32,10 +33,12 @@ class Weights:
     colors: float = 0.1  # similar colour palette
     look: float = 0.1  # similar visual embedding
     popular: float = 0.05  # appears in many room photos
+    kinds: float = 0.0  # of a kind designers often put with the anchors' kind
     lookalikes: int = 5  # lookalikes of the same kind, in room photos, that each anchor brings
     lookalike_weight: float = 0.5  # their weight, times their similarity
     spread: float = 0.5  # share of a found product's score its lookalikes inherit
     kind_floor: float = 0.2  # the weight of a pair of kinds never seen together
+    per_kind: int = 2  # products of one kind in a row at most (0: no limit), so the row completes the look
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,7 @@ class GoesWith:
         if not known or k <= 0:
             return []
         cues = self.cues(np.array(list(known)), np.array(list(known.values()), dtype=np.float32))
-        total = self.blend(cues, np.array(list(known)))
-        order = np.argsort(-total, kind="stable")[:k]
-        order = order[np.isfinite(total[order])]
+        order = self.ranked(self.blend(cues, np.array(list(known))))[:k]
         return [self._suggestion(rank, i, float(total[i]), cues) for rank, i in enumerate(order.tolist(), 1)]
 
     def cues(self, anchors: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
@@ -132,9 +133,19 @@ class GoesWith:
         total = sum(getattr(w, name) * cues[name] for name in CUES).astype(np.float64)
         if self.n_rooms:
             affinity = self.rooms.kind_affinity[p.kinds[anchors]].max(axis=0)[p.kinds]  # (P,)
-            total *= w.kind_floor + (1 - w.kind_floor) * affinity
+            total = (total + w.kinds * affinity) * (w.kind_floor + (1 - w.kind_floor) * affinity)
         total[np.isin(p.kinds, p.kinds[anchors])] = -np.inf
         return total
+
+    def ranked(self, total: np.ndarray) -> np.ndarray:
+        """Positions by (P,) score, best first: -inf left out, at most `per_kind` of each kind."""
+        order = np.argsort(-total, kind="stable")
+        order = order[np.isfinite(total[order])]
+        if self.weights.per_kind > 0:
+            kinds = self.profiles.kinds[order]
+            seen = pd.Series(kinds).groupby(kinds).cumcount().to_numpy()
+            order = order[seen < self.weights.per_kind]
+        return order
 
     def _together(self, anchors: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """(P,) in [0, 1]: sharing photos with the anchors and their lookalikes, spread to the lookalikes found."""
