@@ -39,4 +39,4 @@ def test_held_out_photos_are_never_learned_from_and_the_row_switch_agrees_with_t
     assert len(photos) == len(held_out)
     result = evaluate(profiles, photos, Weights())
     goes_with, baseline = result["methods"]["goes well with"], result["methods"][result["baseline"]]
-    assert SHOW_ROW == (goes_with["recall"] > baseline["recall"]), result
+    assert (goes_with["recall"] > baseline["recall"]) == SHOW_ROW, result

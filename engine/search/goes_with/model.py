@@ -107,7 +107,8 @@ class GoesWith:
         if not known or k <= 0:
             return []
         cues = self.cues(np.array(list(known)), np.array(list(known.values()), dtype=np.float32))
-        order = self.ranked(self.blend(cues, np.array(list(known))))[:k]
+        total = self.blend(cues, np.array(list(known)))
+        order = self.ranked(total)[:k]
         return [self._suggestion(rank, i, float(total[i]), cues) for rank, i in enumerate(order.tolist(), 1)]
 
     def cues(self, anchors: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
