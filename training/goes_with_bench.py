@@ -24,6 +24,7 @@ from training.room_pairs import room_part
 
 Ranker = Callable[[int], np.ndarray]  # query position -> positions, best first (the query's kind left out)
 BOOTSTRAP = 2000
+TIE_ORDERS = 20  # popularity has many ties (most products are in one photo or none): averaged over random orders
 
 
 def room_lists(rooms: pd.DataFrame, parts: tuple[str, ...]) -> dict[str, list[str]]:
@@ -88,16 +89,16 @@ def model_ranker(model: GoesWith) -> Ranker:
     return rank
 
 
-def popularity_ranker(model: GoesWith) -> Ranker:
-    """The training photos' most frequent products, the query's kind left out (ties: catalogue order)."""
-    popularity = model.rooms.popularity.astype(np.float64)
+def popularity_ranker(model: GoesWith, seed: int = 0) -> Ranker:
+    """The training photos' most frequent products, the query's kind left out (ties in a random order)."""
+    popularity = _tie_broken(model.rooms.popularity, seed)
     kinds = model.profiles.kinds
     return lambda query: _ordered(np.where(kinds == kinds[query], -np.inf, popularity))
 
 
-def kind_popularity_ranker(model: GoesWith) -> Ranker:
+def kind_popularity_ranker(model: GoesWith, seed: int = 0) -> Ranker:
     """The most frequent product of each kind, kinds by how many training photos show them, the query's left out."""
-    kinds, popularity = model.profiles.kinds, model.rooms.popularity.astype(np.float64)
+    kinds, popularity = model.profiles.kinds, _tie_broken(model.rooms.popularity, seed)
     seen_per_kind = np.bincount(kinds, weights=popularity, minlength=len(model.profiles.kind_names))
     best_first = np.lexsort((-popularity, kinds))  # by kind, most frequent first
     first_of_kind = best_first[np.r_[True, kinds[best_first][1:] != kinds[best_first][:-1]]]
@@ -115,6 +116,11 @@ def visual_ranker(model: GoesWith) -> Ranker:
     )
 
 
+def _tie_broken(popularity: np.ndarray, seed: int) -> np.ndarray:
+    """(P,) popularity plus a random fraction below 1: equal counts in a random order."""
+    return popularity.astype(np.float64) + np.random.default_rng(seed).random(len(popularity)) * 0.5
+
+
 def _ordered(total: np.ndarray) -> np.ndarray:
     """Positions by score, best first, dropping -inf."""
     order = np.argsort(-total, kind="stable")
@@ -128,13 +134,19 @@ def evaluate(profiles: Profiles, photos: list[np.ndarray], weights: Weights, k: 
     methods = {
         "goes well with": model_ranker(model),
         "style cues only (no rooms)": model_ranker(style_only),
-        "popularity": popularity_ranker(model),
-        "popularity, per kind": kind_popularity_ranker(model),
-        "visual similarity alone": visual_ranker(model),
     }
+    if np.abs(profiles.vectors).sum() > 0:  # look vectors come from an index; without one there is nothing to rank by
+        methods["visual similarity alone"] = visual_ranker(model)
     recalls = {name: photo_recalls(rank, photos, profiles.kinds, k) for name, rank in methods.items()}
+    for name, ranker in (("popularity", popularity_ranker), ("popularity, per kind", kind_popularity_ranker)):
+        tries = [photo_recalls(ranker(model, seed), photos, profiles.kinds, k) for seed in range(TIE_ORDERS)]
+        recalls[name] = np.mean(tries, axis=0)  # (photos,) expected recall over tie orders
     popular = max(("popularity", "popularity, per kind"), key=lambda name: recalls[name].mean())
     result = {"photos": len(recalls["popularity"]), "k": k, "baseline": popular, "methods": {}}
+    listed = np.concatenate(photos) if photos else np.zeros(0, dtype=np.int64)
+    queries = sum(int((profiles.kinds[photo] != profiles.kinds[q]).any()) for photo in photos for q in photo)
+    seen = float(np.mean([bool(profiles.rooms[i]) for i in listed])) if len(listed) else 0.0
+    result |= {"queries": queries, "candidates": len(profiles), "seen_share": seen}
     for name, values in recalls.items():
         low, high = bootstrap(values)
         result["methods"][name] = {"recall": float(values.mean()), "ci": [low, high]}

@@ -7,7 +7,8 @@ For anchors (the clicked product, or the lookalikes of a clicked object, with we
 2. together: how often each product shares a room photo with those anchors (`RoomStats.together`), spread to the
    lookalikes of the products found (a product added later, or another colour of it, inherits their score);
 3. style: same collection, shared material and style words, similar colours and look, as the anchors;
-4. a small popularity prior, and the share of photos in which the two kinds go together (`kind_affinity`).
+4. a small popularity prior, and (off by default: no gain on the validation photos) the share of photos in
+   which the two kinds go together (`RoomStats.kind_affinity`).
 
 Without room photos only the style cues rank, and `GoesWith.source` says so.
 """
@@ -27,17 +28,16 @@ from engine.search.goes_with.rooms import RoomStats
 class Weights:
     """How the cues blend (chosen on the training photos' validation part, scripts/bench_goes_with.py)."""
 
-    together: float = 1.0  # shares room photos with the anchors or their lookalikes
+    together: float = 0.5  # shares room photos with the anchors or their lookalikes
     collection: float = 0.5  # same collection name
     words: float = 0.3  # shared material and style words
     colors: float = 0.1  # similar colour palette
     look: float = 0.1  # similar visual embedding
     popular: float = 0.05  # appears in many room photos
-    kinds: float = 0.0  # of a kind designers often put with the anchors' kind
     lookalikes: int = 5  # lookalikes of the same kind, in room photos, that each anchor brings
     lookalike_weight: float = 0.5  # their weight, times their similarity
     spread: float = 0.5  # share of a found product's score its lookalikes inherit
-    kind_floor: float = 0.2  # the weight of a pair of kinds never seen together
+    kind_floor: float = 1.0  # the weight of a pair of kinds never seen together (1: kinds not weighted, best on val)
     per_kind: int = 2  # products of one kind in a row at most (0: no limit), so the row completes the look
 
 
@@ -132,9 +132,9 @@ class GoesWith:
         """(P,) the weighted cues, times how well each kind goes with the anchors' kind; -inf for their kinds."""
         w, p = self.weights, self.profiles
         total = sum(getattr(w, name) * cues[name] for name in CUES).astype(np.float64)
-        if self.n_rooms:
+        if self.n_rooms and w.kind_floor < 1:
             affinity = self.rooms.kind_affinity[p.kinds[anchors]].max(axis=0)[p.kinds]  # (P,)
-            total = (total + w.kinds * affinity) * (w.kind_floor + (1 - w.kind_floor) * affinity)
+            total *= w.kind_floor + (1 - w.kind_floor) * affinity
         total[np.isin(p.kinds, p.kinds[anchors])] = -np.inf
         return total
 
