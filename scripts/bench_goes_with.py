@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     """Tune (optionally) on validation photos, evaluate on held-out photos, print and write the section."""
     demo = demo_catalog_dir()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, help="a built index of the rooms' catalogue (colours, look vectors)")
+    parser.add_argument(
+        "--index", type=Path, help="a built index of the rooms' catalogue (colours, look vectors; any --views)"
+    )
     parser.add_argument("--rooms", type=Path, default=demo / "rooms.csv", help="rooms.csv: image, products")
     parser.add_argument("--products", type=Path, default=demo / "products.csv", help="used without --index")
     parser.add_argument("--k", type=int, default=10)
@@ -128,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     result |= {"train_photos": int(parts.isin(TRAIN).sum()), "val_photos": int((parts == "val").sum())}
     print(json.dumps(result, indent=2))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        tried = [[score, asdict(weights)] for score, weights in tuned or []]
+        args.json.write_text(json.dumps(result | {"val_tried": tried}, indent=2))
     if not args.no_doc:
         write_section(args.doc, "goes-with", markdown(result, tuned, about))
     return 0
