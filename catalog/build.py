@@ -24,6 +24,7 @@ from catalog.embed_images import (
     with_photo_colors,
 )
 from catalog.products import data_gaps, describe_gaps, read_products
+from catalog.rooms import AUTO, find_rooms_csv, with_rooms
 from catalog.thumbnails import fill_thumbnails
 from catalog.views import embed_views, plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
@@ -57,6 +58,7 @@ class BuildConfig:
     rebuild: bool = False  # ignore the existing index and embed every image again
     ray: str | None = None  # embed on Ray (catalog.build_ray): "local", "auto" or a cluster address; None: here
     curated: dict = field(default_factory=dict)  # image -> (curated box, keep objects); filled from the index folder
+    rooms: str | None = AUTO  # rooms.csv that "goes well with" learns from (catalog.rooms); "auto": found; None: none
 
     def __post_init__(self):
         """Refuse counts that cannot be meant."""
@@ -96,7 +98,8 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
     images_dir = Path(images_dir).resolve()
     table = read_products(images_dir, products_csv)
     frame, problems = edited_table(out_dir, table.frame)
-    report = BuildReport(images=len(frame), problems=table.problems + problems)
+    frame, rooms = with_rooms(frame, find_rooms_csv(config.rooms, images_dir, products_csv))
+    report = BuildReport(images=len(frame), problems=table.problems + problems + rooms.problems)
     report.gaps = describe_gaps(data_gaps(frame), frame["product_id"].nunique())
     detector = Detector(weights or default_weights(), config.detector)
     files = ImageFiles.of_index(images_dir, out_dir)
@@ -125,6 +128,7 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
         report.viewed = len(set(view_todo) - {name for name, _ in report.failures})
         report.seconds = time.perf_counter() - started
         index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
+        index.manifest["rooms"] = rooms.facts
         index.save(out_dir)
         report.vectors = len(index)
         report.thumbnails = fill_thumbnails(files, hashes, out_dir, progress, prune=True)  # the index is live

@@ -9,6 +9,7 @@ import streamlit as st
 import engine
 from catalog.products import data_gaps, describe_gaps
 from pages.box_editor import box_editor
+from pages.goes_with import goes_with_row
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
 from pages.shared import (
@@ -52,6 +53,7 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     matches = service.search_product(product_id, k=k, filters=filters)
     target = engine.load_image(service.image_path(product["image"]))
     result_grid(target, display_name(product["name"]), matches, service)
+    goes_with_row(service, [product_id])
     box_editor(service, product_id, product["image"])
 
 

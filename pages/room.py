@@ -13,6 +13,7 @@ import streamlit as st
 import engine
 from engine.draw import crop
 from engine.search import check_query_photo, room_hotspots
+from pages.goes_with import goes_with_row, lookalike_anchors
 from pages.hotspots import hotspot_view
 from pages.loading import service_or_stop
 from pages.navigation import routed_through_app
@@ -116,6 +117,7 @@ def hotspot_grid(service: engine.Lookalike, state: dict, picked: int) -> None:
     k, filters = search_controls(service, key="room")
     matches = service.search(hotspot.vector, k, filters, hotspot.kind)
     result_grid(crop(state["image"], hotspot.box), hotspot.label, matches, service)
+    goes_with_row(service, lookalike_anchors(matches))
 
 
 if routed_through_app():

@@ -16,6 +16,7 @@ from engine.images import was_downscaled
 from engine.search import check_query_photo, is_product_shot, whole_image
 from pages.click_photo import click_photo
 from pages.curation import curation_panel
+from pages.goes_with import goes_with_row, lookalike_anchors
 from pages.handoff import handed_frame
 from pages.loading import service_or_stop
 from pages.media import served_url
@@ -79,6 +80,7 @@ def photo_and_grid(service: engine.Lookalike, state: dict) -> None:
     matches = refined_grid(
         service, state["analysis"], selected["box"], target, selected["label"], matches, k, filters, "shop"
     )
+    goes_with_row(service, lookalike_anchors(matches))
     curation_panel(service, target, selected["box"], matches)
 
 

@@ -93,6 +93,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--index-param", action="append", default=[], metavar="NAME=VALUE", help="search parameter, e.g. efSearch=96"
     )
+    parser.add_argument(
+        "--rooms",
+        default="auto",
+        help="rooms.csv (image, products) that 'goes well with' learns from; 'auto': beside --products or in "
+        "--images; 'none': no room photos (style cues only)",
+    )
     parser.add_argument("--compact", action="store_true", help="rebuild the vector index (drop removed, retrain)")
     parser.add_argument("--rebuild", action="store_true", help="ignore the existing index, embed every image again")
     parser.add_argument("--ray", action="store_true", help="detect and embed on Ray (a local instance by default)")
@@ -150,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         compact=args.compact,
         rebuild=args.rebuild,
         ray=(args.ray_address or "local") if args.ray or args.ray_address else None,
+        rooms=args.rooms,
     )
     report_progress = background.progress_writer(args.out) if args.report_progress else None
     try:

@@ -48,6 +48,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "rerank": ("bench_rerank", "query expansion, DBA and k-reciprocal re-ranking on the held-out rooms"),
     "search": ("bench_search", "search latency of indexes side by side on the same replayed queries"),
     "crop-network": ("bench_crop_network", "crop networks, input contracts and pooling on rooms and synthetic queries"),
+    "goes-with": ("bench_goes_with", "'goes well with' recall on held-out room photos against popularity"),
 }
 SCREENSHOTS: dict[str, tuple[str, str]] = {
     "demo": ("screenshot_demo", "the shop page: a sample room, a click, the grid (a running app)"),
@@ -58,6 +59,7 @@ COMMANDS: dict[str, tuple[str | dict | Callable, str]] = {
     "serve": (serve, SERVE_ABOUT),
     "build": ("build_catalog", "build or update a catalogue index (--demo: a demo catalogue)"),
     "search": ("search", "search an index with a photo, or a box in it"),
+    "goes-with": ("goes_with", "products of other kinds that go with given products (learned from room photos)"),
     "search-video": ("search_video", "search an index with a video: each object once, with its lookalikes"),
     "set-box": ("set_box", "set a product's own box and re-embed it, or go back to detection"),
     "compact": ("compact_index", "compact an index: drop removed vectors, change its type or parameters"),

@@ -60,6 +60,7 @@ class Manifest(TypedDict, total=False):
     index_auto: bool  # True: the factory was chosen by catalogue size (updates may change it)
     max_id: int  # Milvus: the highest id ever used
     meta_columns: dict[str, str]  # Milvus: metadata column dtypes
+    rooms: NotRequired[dict[str, Any]]  # catalog.rooms: the room photos "goes well with" learned from
     head: NotRequired[dict[str, Any]]  # re-embedded indexes: the head's path, sha256 and loss
     base_index: NotRequired[str]
     reembed_seconds: NotRequired[float]

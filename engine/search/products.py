@@ -13,7 +13,10 @@ from engine.index.protocol import VectorIndex
 
 FILTER_COLUMNS = ("product_id", "category", "price")  # what `SearchFilters.mask` and the one-per-product step read
 SHOWN_FIELDS = ("product_id", "name", "category", "price", "currency", "url", "image")
-INTERNAL_FIELDS = ("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash", "colors")
+INTERNAL_FIELDS = (
+    *("id", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "content_hash", "colors"),
+    "room_photos",  # engine.search.goes_with.ROOMS_COLUMN
+)
 
 
 @dataclass(frozen=True)
