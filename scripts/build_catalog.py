@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         report = build_catalog(
             args.images, args.out, args.products, args.weights, config, not args.quiet, on_progress=report_progress
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, ModuleNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         if report_progress:
             report_progress(0, 0, background.FAILED, str(err))
