@@ -6,7 +6,7 @@ matches = search_products(index, vector, k=10, filters=SearchFilters(max_price=5
 from engine.search.duplicates import DEFAULT_K as NEAR_DUPLICATE_K
 from engine.search.duplicates import near_duplicates
 from engine.search.products import Match, SearchFilters, search_products
-from engine.search.query import check_query_photo, is_product_shot, whole_image
+from engine.search.query import check_query_photo, is_product_shot, product_shot_box, whole_image
 from engine.search.refine import parse_refinement, refined_search, stores_colors
 from engine.search.rerank import QueryKind, RankingConfig, search_on_topic
 from engine.search.room import Hotspot, room_hotspots
@@ -20,6 +20,7 @@ __all__ = [
     "SearchFilters",
     "check_query_photo",
     "is_product_shot",
+    "product_shot_box",
     "near_duplicates",
     "parse_refinement",
     "refined_search",
