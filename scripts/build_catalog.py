@@ -14,6 +14,7 @@ written here. LOOKALIKE_INDEX_BACKEND=milvus writes the index to Milvus instead 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -103,7 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--owner-pid",
         type=at_least(1),
-        help="stop (recording 'stopped') when this process ends, e.g. the app server; with --background too",
+        help="stop (recording 'stopped') when this process ends, e.g. the app server, and run at a lower CPU "
+        "priority than it; with --background too",
     )
     args = parser.parse_args(argv)
     if args.demo:
@@ -145,16 +147,9 @@ def _without_option(args: list[str], option: str) -> list[str]:
     return kept
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the build and print a summary of what happened, including every skipped file."""
-    args = parse_args(argv)
-    if args.background:
-        build_args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--background"]
-        build_args = _without_option(build_args, "--owner-pid")
-        state = background.start(args.out, build_args, owner=args.owner_pid).state
-        print(f"Catalogue build {state} in the background for {args.out} (log: {args.out / background.LOG_FILE})")
-        return 0
-    config = BuildConfig(
+def build_config(args: argparse.Namespace) -> BuildConfig:
+    """The build's configuration from the command line."""
+    return BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
         embedding=EmbeddingConfig(name=args.embedding, shrink=args.shrink).with_head(chosen_head(args)),
         batch=args.batch,
@@ -167,9 +162,23 @@ def main(argv: list[str] | None = None) -> int:
         rebuild=args.rebuild,
         ray=(args.ray_address or "local") if args.ray or args.ray_address else None,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the build and print a summary of what happened, including every skipped file."""
+    args = parse_args(argv)
+    if args.background:
+        build_args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--background"]
+        build_args = _without_option(build_args, "--owner-pid")
+        state = background.start(args.out, build_args, owner=args.owner_pid).state
+        print(f"Catalogue build {state} in the background for {args.out} (log: {args.out / background.LOG_FILE})")
+        return 0
+    config = build_config(args)
     report_progress = background.progress_writer(args.out) if args.report_progress else None
-    background.stop_on_signals(args.owner_pid)
     try:
+        background.stop_on_signals(args.owner_pid)  # inside the try: a stop that comes at once is recorded too
+        if args.owner_pid:
+            os.nice(background.BUILDER_NICENESS)  # the app's own build: its shoppers' searches come first
         report = build_catalog(
             args.images, args.out, args.products, args.weights, config, not args.quiet, on_progress=report_progress
         )
