@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,9 +28,6 @@ from engine.index.factories import keeps_factory
 from engine.index.manifest import DetectorInfo, Manifest, new_manifest
 from engine.index.store import CatalogIndex
 from engine.settings import index_backend
-
-if TYPE_CHECKING:
-    from catalog.build import BuildConfig
 
 ENTRIES = "product-shot-box"  # how photos become entries (`catalog.embed_images`); an index made otherwise is redone
 PUBLISH_PHOTOS = 256  # a growing build publishes a searchable version after at least this many more photos …
@@ -54,7 +50,7 @@ class Growing:
     hashes: dict
     frame: pd.DataFrame
     detector: Detector
-    config: BuildConfig
+    config: object  # catalog.build.BuildConfig (not imported: build imports this module)
     report: BuildReport
     source: tuple  # (images_dir, products_csv), for the manifest
     started: float
@@ -110,7 +106,7 @@ class Growing:
             self.report.thumbnails += fill_thumbnails(self.files, done_hashes, self.out_dir)
 
 
-def _parts(images: list[str], config: BuildConfig) -> list[list[str]]:
+def _parts(images: list[str], config) -> list[list[str]]:
     """`images` in parts of `PUBLISH_PART`; one part on Ray (it spreads a whole list over its workers) and Milvus."""
     if config.ray or index_backend() == "milvus" or not images:
         return [images] if images else []
@@ -122,7 +118,7 @@ def _no_rows(index: CatalogIndex) -> tuple[pd.DataFrame, np.ndarray]:
     return index.meta.iloc[:0].reindex(columns=OBJECT_COLUMNS), np.zeros((0, index.dim), dtype=np.float32)
 
 
-def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig, report) -> CatalogIndex:
+def _updated_index(previous, current, new_rows, new_vectors, config, report) -> CatalogIndex:
     """The previous index updated in place (stale rows removed, new ones added), or a new one when it must be."""
     n_after = int(current.sum()) + len(new_rows)
     if previous is None or not _can_update(previous, config, n_after):
@@ -146,7 +142,7 @@ def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig
     return previous
 
 
-def _can_update(previous: CatalogIndex, config: BuildConfig, n_after: int) -> bool:
+def _can_update(previous: CatalogIndex, config, n_after: int) -> bool:
     """Whether the previous vector index can take the update: same type, still the right one for the size."""
     if config.index_factory:
         return config.index_factory == previous.factory
