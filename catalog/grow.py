@@ -84,6 +84,8 @@ class Growing:
         bar.close()
         if not parts:  # nothing to embed (only removals): the update still applies
             index = _updated_index(previous, current, *_no_rows(previous), config, report)
+        elif previous is None:
+            report.index = f"{index.factory} (built)"  # in parts, but from nothing
         return index
 
     def _time_to_publish(self, since: int, live: bool) -> bool:
