@@ -1,9 +1,10 @@
 """The catalogue builder's embedding step: decode image batches, find the boxes to index, embed them, one row each.
 
-A product shot (one product on white, `engine.search.query.product_shot_box`) is indexed by one entry: the box of
-its non-white pixels, with the class of its catalogue category; the detector never sees it. Other photos go through
-the detector: their top detections plus the whole photo. Crops of every photo in a batch go through the crop
-network together. Shared by the single-process build (`catalog.build`) and the Ray one (`catalog.build_ray`).
+A product shot (one product on white, `engine.search.query.product_shot_box`) is indexed by two entries: the box
+of its non-white pixels, with the class of its catalogue category, and the whole photo; the detector never sees it.
+Other photos go through the detector: their top detections plus the whole photo. Crops of every photo in a batch go
+through the crop network together. Shared by the single-process build (`catalog.build`) and the Ray one
+(`catalog.build_ray`).
 """
 
 from __future__ import annotations
@@ -155,18 +156,21 @@ def _entries(analysis, max_objects: int, curated=None):
 
 
 def _shot_entries(analysis, shot, max_objects: int, curated=None, cls: str = ""):
-    """Boxes to index for a product shot: the product's box (with the class of its category), a curated box first.
+    """Boxes to index for a product shot: the product's box (with the class of its category) and the whole photo,
+    a curated box first.
 
-    With a curated box the product's box stays only when the curator kept the objects (and `max_objects` > 0).
+    With a curated box the product's box stays only when the curator kept the objects (and `max_objects` > 0); a
+    product's box that is nearly the whole photo is not indexed twice. The whole photo pays on real rooms
+    (docs/BENCHMARKS.md, "Catalogue build").
     """
-    own = _curated_box(curated, analysis.letterbox.source_size)
-    product = [] if own and not (curated[1] and max_objects > 0) else [Detection(tuple(map(float, shot)), cls, 1.0)]
-    boxes = own + [d.box for d in product]
-    return (
-        np.array(boxes, dtype=np.float32),
-        [CURATED] * len(own) + ["object"] * len(product),
-        [None] * len(own) + product,
-    )
+    width, height = analysis.letterbox.source_size
+    whole = (0.0, 0.0, float(width), float(height))
+    own = _curated_box(curated, (width, height))
+    keep = (not own or curated[1]) and max_objects > 0 and box_iou(shot, whole) < SAME_AS_WHOLE
+    product = [Detection(tuple(map(float, shot)), cls, 1.0)] if keep else []
+    boxes = own + [d.box for d in product] + [whole]
+    kinds = [CURATED] * len(own) + ["object"] * len(product) + ["image"]
+    return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + product + [None]
 
 
 def _curated_box(curated, size: tuple[int, int]) -> list[tuple[float, ...]]:

@@ -29,7 +29,7 @@ from engine.index.manifest import DetectorInfo, Manifest, new_manifest
 from engine.index.store import CatalogIndex
 from engine.settings import index_backend
 
-ENTRIES = "product-shot-box"  # how photos become entries (`catalog.embed_images`); an index made otherwise is redone
+ENTRIES = "product-shot-box+photo"  # how photos become entries (`catalog.embed_images`); others: rebuilt
 PUBLISH_PHOTOS = 256  # a growing build publishes a searchable version after at least this many more photos …
 PUBLISH_SECONDS = 30.0  # … and (once one is live) at least this long after the last
 PUBLISH_PART = 64  # photos embedded between two looks at whether to publish

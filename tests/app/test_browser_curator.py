@@ -84,7 +84,7 @@ def test_draw_a_product_box_on_its_catalogue_page_and_save_it(page, curator_serv
     assert saved.who == "Ana"
     assert saved.box == pytest.approx(tuple(v * scale for v in DRAWN), abs=1.5)
     meta = engine.CatalogIndex.load(index).meta
-    assert sorted(meta.loc[meta["product_id"] == PRODUCT, "kind"]) == ["curated"]
+    assert sorted(meta.loc[meta["product_id"] == PRODUCT, "kind"]) == ["curated", "image"]
 
 
 def test_add_a_product_on_the_manage_page(page, curator_server, tmp_path):

@@ -115,7 +115,7 @@ def test_edit_a_product_box_with_a_drawn_box(curator_env):
     saved = CuratedBoxes(curator_env).get(PRODUCT)
     assert saved.box == (20.0, 60.0, 200.0, 200.0) and saved.who == "Ana"
     meta = engine.CatalogIndex.load(curator_env).meta
-    assert sorted(meta.loc[meta["product_id"] == PRODUCT, "kind"]) == ["curated"]
+    assert sorted(meta.loc[meta["product_id"] == PRODUCT, "kind"]) == ["curated", "image"]
     assert box_pick(at).options[0] == "saved box"
     at.button(key=f"box-clear-{PRODUCT}").click().run()
     assert "detected objects again" in at.success[0].value
