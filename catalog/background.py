@@ -1,15 +1,23 @@
 """Build a catalogue index in a background process, with progress that a page (or anyone) can read.
 
 The builder (`scripts/build_catalog.py --report-progress`) rewrites `INDEX_DIR/build-progress.json` atomically after
-each batch; `status` reads it and notices a builder that died. `start` launches at most one builder per index.
+each batch and logs a line to `INDEX_DIR/build.log` every few seconds; `status` reads the file and notices a
+builder that died. `start` launches at most one builder per index.
+
+A builder started for an app (`owner`: the server's pid) is tied to it: when the owner is gone, or the builder
+gets SIGTERM or SIGINT, it stops at once, records "stopped" (never a stale "running"), and releases the index's
+write lock. What it published stays live, and the next start goes on from there (`catalog.grow`). A builder
+started without an owner (`build_catalog.py --background` from a terminal) runs to the end.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +28,14 @@ from engine.files import atomic_write_text, file_lock, pid_alive
 PROGRESS_FILE = "build-progress.json"
 LOG_FILE = "build.log"
 CHECKOUT = Path(__file__).resolve().parent.parent  # the folder holding engine/, catalog/ and scripts/
-RUNNING, DONE, FAILED, NONE = "running", "done", "failed", "none"
+RUNNING, DONE, FAILED, STOPPED, NONE = "running", "done", "failed", "stopped", "none"
+LOG_EVERY_SECONDS = 10.0  # a progress line in build.log at most this often
+OWNER_POLL_SECONDS = 1.0  # how often a builder checks that its owner is still there
+BUILDER_NICENESS = 10  # an app's builder yields the CPU to the app's searches (os.nice)
+
+
+class BuildStopped(BaseException):
+    """Raised in a builder's main thread by SIGTERM / SIGINT (or its owner's end): stop now, say so, exit."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +73,63 @@ def progress_path(index_dir: str | Path) -> Path:
 
 
 def progress_writer(index_dir: str | Path) -> Callable[..., None]:
-    """A `report(done, total, state=RUNNING, message="")` function that records this process's progress."""
+    """A `report(done, total, state=RUNNING, message="")` function that records this process's progress.
+
+    It also prints a line (to the builder's log) when the state changes and every `LOG_EVERY_SECONDS`;
+    `report.last` holds the last (done, total)."""
     path, started = progress_path(index_dir), time.time()
+    logged = {"at": 0.0, "state": ""}
 
     def report(done: int, total: int, state: str = RUNNING, message: str = "") -> None:
+        now = time.time()
         record = {"state": state, "pid": os.getpid(), "done": done, "total": total, "started": started}
-        atomic_write_text(path, json.dumps(record | {"updated": time.time(), "message": message}))
+        atomic_write_text(path, json.dumps(record | {"updated": now, "message": message}))
+        report.last = (done, total)
+        if state != logged["state"] or now - logged["at"] >= LOG_EVERY_SECONDS or (total and done == total):
+            status = BuildStatus(state, done, total, started, now, message)
+            print(f"{time.strftime('%H:%M:%S')} {state}: {log_line(status)}", flush=True)
+            logged.update(at=now, state=state)
 
+    report.last = (0, 0)
     return report
+
+
+def log_line(status: BuildStatus) -> str:
+    """'412 of 2,292 photos (6.1 per second)', or the message of a finished build."""
+    if status.state != RUNNING:
+        return status.message or f"{status.done:,} of {status.total:,} photos"
+    rate = status.images_per_second
+    return f"{status.done:,} of {status.total:,} photos" + (f" ({rate:.1f} per second)" if rate else "")
+
+
+def stop_on_signals(owner: int | None = None) -> None:
+    """Make SIGTERM and SIGINT raise `BuildStopped` in this (main) thread; with `owner`, also the owner's end."""
+
+    def stop(signum, _frame):
+        raise BuildStopped(
+            "the app that started it stopped" if _OWNER_GONE.is_set() else f"it got {signal.Signals(signum).name}"
+        )
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if owner:
+        threading.Thread(target=_watch_owner, args=(owner,), name="owner-watch", daemon=True).start()
+
+
+def _watch_owner(owner: int) -> None:
+    """Send this process SIGTERM once `owner` is gone (polled every `OWNER_POLL_SECONDS`)."""
+    while pid_alive(owner):
+        time.sleep(OWNER_POLL_SECONDS)
+    _OWNER_GONE.set()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stopped_message(why: BuildStopped) -> str:
+    """What the progress file says about a build that was stopped."""
+    return f"The build stopped: {why}. The next start goes on from the photos already indexed."
+
+
+_OWNER_GONE = threading.Event()  # set by the owner watch just before it stops the build
 
 
 def status(index_dir: str | Path) -> BuildStatus:
@@ -89,14 +153,18 @@ def builder(build_args: list[str]) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "scripts.build_catalog", *build_args], os.environ | {"PYTHONPATH": path}
 
 
-def start(index_dir: str | Path, build_args: list[str]) -> BuildStatus:
-    """Launch `build_catalog.py BUILD_ARGS --out INDEX_DIR` detached, unless a build of that index is running."""
+def start(index_dir: str | Path, build_args: list[str], owner: int | None = None) -> BuildStatus:
+    """Launch `build_catalog.py BUILD_ARGS --out INDEX_DIR` detached, unless a build of that index is running.
+
+    With `owner` (a pid, e.g. the app server's) the build stops when that process ends; without, it runs to the end.
+    """
     root = Path(index_dir)
     with file_lock(root / ".start.lock"):  # two sessions asking at once start one builder
         current = status(root)
         if current.state == RUNNING:
             return current
-        command, env = builder([*build_args, "--out", str(root), "--quiet", "--report-progress"])
+        tie = ["--owner-pid", str(owner)] if owner else []
+        command, env = builder([*build_args, "--out", str(root), "--quiet", "--report-progress", *tie])
         with open(root / LOG_FILE, "w") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         record = {"state": RUNNING, "pid": process.pid, "done": 0, "total": 0, "started": time.time()}

@@ -12,34 +12,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from catalog.edits import curated_entries, edited_table, out_of_step
 from catalog.embed_images import (
-    OBJECT_COLUMNS,
     BuildReport,
-    appended,
     catalog_imgsz,
-    embed_files,
-    with_photo_colors,
 )
+from catalog.grow import ENTRIES, Growing, with_products
 from catalog.products import data_gaps, describe_gaps, read_products
 from catalog.rooms import AUTO, find_rooms_csv, with_rooms
+from catalog.taxonomy import coarse_class
 from catalog.thumbnails import fill_thumbnails
-from catalog.views import embed_views, plan_views
+from catalog.views import plan_views
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
 from engine.detection.detector import Detector, DetectorConfig
-from engine.embedding import EmbeddingConfig, make_embedder
-from engine.index.backends import index_class, load_index
-from engine.index.factories import keeps_factory
-from engine.index.manifest import DetectorInfo, IndexMismatchError, Manifest, new_manifest
+from engine.embedding import EmbeddingConfig
+from engine.index.backends import load_index
+from engine.index.manifest import IndexMismatchError
 from engine.index.store import CatalogIndex, IndexNotFoundError, current_version, writer_lock
 from engine.service import check_index
 from engine.settings import default_weights
 
 log = logging.getLogger(__name__)
-
-COMPACT_ABOVE = 0.2  # an update compacts the vector index when more than this share of it is tombstones
 
 
 @dataclass
@@ -58,6 +52,7 @@ class BuildConfig:
     rebuild: bool = False  # ignore the existing index and embed every image again
     ray: str | None = None  # embed on Ray (catalog.build_ray): "local", "auto" or a cluster address; None: here
     curated: dict = field(default_factory=dict)  # image -> (curated box, keep objects); filled from the index folder
+    classes: dict = field(default_factory=dict)  # image -> coarse class of its category (product shots' entries)
     rooms: str | None = AUTO  # rooms.csv that "goes well with" learns from (catalog.rooms); "auto": found; None: none
 
     def __post_init__(self):
@@ -114,24 +109,14 @@ def _build(images_dir, out_dir, products_csv, weights, config: BuildConfig, prog
             previous.close()
             report.thumbnails = fill_thumbnails(files, hashes, out_dir, progress, prune=True)
             return report  # no new version: a running app keeps its loaded index
-        next_id = previous.next_id if previous is not None else 0
-        total = len(todo) + len(view_todo)  # photos to detect and embed, then photos to render views of
-        bar = tqdm(total=total, desc="Embedding catalogue", unit="img", disable=not progress)
-        step = _progress_step(bar, total, on_progress)
-        new_rows, new_vectors = _embed_images(files, todo, hashes, detector, config, report, next_id, step)
-        views = _embed_views(files, view_todo, hashes, detector, config, report, next_id + len(new_rows), step)
-        new_rows, new_vectors = appended((new_rows, new_vectors), views)
-        bar.close()
-        index = _updated_index(previous, current, new_rows, new_vectors, config, report)
-        index.replace_meta(with_photo_colors(_with_products(index.meta, frame), files, progress))
+        build = Growing(out_dir, files, hashes, frame, detector, config, report, (images_dir, products_csv), started)
+        build.manifest_extra["rooms"] = rooms.facts
+        index = build.grow(previous, current, todo, view_todo, progress, on_progress)
         report.embedded = len(todo) - len(report.failures)
         report.viewed = len(set(view_todo) - {name for name, _ in report.failures})
-        report.seconds = time.perf_counter() - started
-        index.manifest.update(_manifest(detector, config, images_dir, products_csv, index.meta, index.dim, report))
-        index.manifest["rooms"] = rooms.facts
-        index.save(out_dir)
+        build.publish(index, pending=0)
         report.vectors = len(index)
-        report.thumbnails = fill_thumbnails(files, hashes, out_dir, progress, prune=True)  # the index is live
+        report.thumbnails += fill_thumbnails(files, hashes, out_dir, progress, prune=True)  # the index is live
         for opened in {id(x): x for x in (previous, index) if x is not None}.values():
             opened.close()  # Milvus Lite: one process per database file
     return report
@@ -168,7 +153,7 @@ def _up_to_date(previous, todo: list[str], report: BuildReport, config: BuildCon
     if config.index_factory and config.index_factory != previous.factory:
         return False
     stored = previous.meta.reset_index(drop=True)  # rows removed in place leave gaps in its row labels
-    return _with_products(previous.meta, products).equals(stored)
+    return with_products(previous.meta, products).equals(stored)
 
 
 def _plan(out_dir, previous, frame: pd.DataFrame, hashes: dict[str, str], config: BuildConfig, report: BuildReport):
@@ -180,7 +165,15 @@ def _plan(out_dir, previous, frame: pd.DataFrame, hashes: dict[str, str], config
     todo = [image for image in frame["image"] if (image, hashes[image]) not in kept]
     report.unchanged = len(frame) - len(todo)
     report.removed = _count_removed(previous, hashes)
-    return replace(config, curated=curated), current, todo
+    return replace(config, curated=curated, classes=category_classes(frame)), current, todo
+
+
+def category_classes(frame: pd.DataFrame) -> dict[str, str]:
+    """image -> the coarse class (`catalog.taxonomy`) of its product's category, for the rows that have one."""
+    if "category" not in frame:
+        return {}
+    named = frame[frame["category"].fillna("").astype(str).str.strip() != ""]
+    return {image: coarse_class(str(category)) for image, category in zip(named["image"], named["category"])}
 
 
 def _current_mask(previous: CatalogIndex | None, hashes: dict[str, str], curated: dict) -> np.ndarray:
@@ -190,45 +183,6 @@ def _current_mask(previous: CatalogIndex | None, hashes: dict[str, str], curated
     known = previous.meta["image"].map(hashes)
     stale = previous.meta["image"].isin(out_of_step(previous.meta, curated))
     return ((known == previous.meta["content_hash"]) & ~stale).to_numpy(dtype=bool)
-
-
-def _updated_index(previous, current, new_rows, new_vectors, config: BuildConfig, report) -> CatalogIndex:
-    """The previous index updated in place (stale rows removed, new ones added), or a new one when it must be."""
-    n_after = int(current.sum()) + len(new_rows)
-    if previous is None or not _can_update(previous, config, n_after):
-        kept = previous.meta[current].reindex(columns=OBJECT_COLUMNS) if previous is not None else new_rows.iloc[:0]
-        stored = previous.vectors(kept["id"].to_numpy()) if previous is not None else new_vectors[:0]
-        meta = pd.concat([kept, new_rows], ignore_index=True)
-        vectors = np.concatenate([stored.reshape(-1, new_vectors.shape[1]), new_vectors])
-        factory, params = config.index_factory, config.index_params  # no factory: by size
-        index = index_class().from_vectors(vectors, meta, {"dim": vectors.shape[1]}, factory, params)
-        report.index = f"{index.factory} ({'built' if previous is None else 'rebuilt from stored vectors'})"
-        return index
-    previous.remove(previous.meta["id"].to_numpy()[~current])
-    previous.add(new_vectors, new_rows)
-    if config.index_params:
-        previous.set_params(config.index_params)
-    action = "updated in place"
-    if config.compact or previous.tombstone_fraction > COMPACT_ABOVE:
-        previous.compact(retrain=config.compact)
-        action += ", compacted"
-    report.index = f"{previous.factory} ({action})"
-    return previous
-
-
-def _can_update(previous: CatalogIndex, config: BuildConfig, n_after: int) -> bool:
-    """Whether the previous vector index can take the update: same type, still the right one for the size."""
-    if config.index_factory:
-        return config.index_factory == previous.factory
-    if not previous.manifest.get("index_auto", True):
-        return True  # an explicit choice sticks until another is given
-    return keeps_factory(previous.factory, n_after)
-
-
-def _with_products(objects: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """Object rows joined with the current product table (product columns always come from the table)."""
-    meta = objects.reindex(columns=OBJECT_COLUMNS).merge(products, on="image", how="inner")
-    return meta.drop_duplicates("id").reset_index(drop=True)
 
 
 def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> CatalogIndex | None:
@@ -243,9 +197,14 @@ def _reusable_index(out_dir, detector: Detector, config: BuildConfig) -> Catalog
         return None
     if previous.manifest["detector"].get("config") != asdict(config.detector):
         return None
-    if (previous.manifest.get("max_objects"), previous.manifest.get("catalog_imgsz")) != (
+    if (
+        previous.manifest.get("max_objects"),
+        previous.manifest.get("catalog_imgsz"),
+        previous.manifest.get("entries"),
+    ) != (
         config.max_objects,
         catalog_imgsz(config),
+        ENTRIES,
     ):
         return None
     return previous
@@ -269,76 +228,3 @@ def _count_removed(previous: CatalogIndex | None, hashes: dict[str, str]) -> int
     if previous is None:
         return 0
     return len(set(previous.meta["image"]) - set(hashes))
-
-
-def _progress_step(bar, total: int, on_progress: Callable[[int, int], None] | None) -> Callable[[int], None]:
-    """A function that advances the console bar and tells `on_progress` how many images are done so far."""
-    done = 0  # counted here: a disabled (quiet) tqdm bar does not count
-    if on_progress:
-        on_progress(0, total)
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        bar.update(n)
-        if on_progress:
-            on_progress(done, total)
-
-    return step
-
-
-def _embed_images(files, todo, hashes, detector, config, report, next_id, step):
-    """Detect and embed images in batches (decoding the next batch while the model runs), or on Ray."""
-    if config.ray and todo:
-        return _on_ray(files, todo, hashes, detector, config, report, next_id, views=False)
-    embedder = make_embedder(config.embedding, detector)
-    return embed_files(files, todo, hashes, detector, embedder, config, report, next_id, step)
-
-
-def _embed_views(files, images, hashes, detector, config, report, first_id, step):
-    """(rows, vectors) of the gallery views of `images` (`catalog.views`), or on Ray; none when views are off."""
-    if config.ray and images and config.views:
-        return _on_ray(files, images, hashes, detector, config, report, first_id, views=True)
-    embedder = make_embedder(config.embedding, detector) if images and config.views else None
-    return embed_views(files, images, hashes, detector, embedder, config, report, first_id, step)
-
-
-def _on_ray(files, images, hashes, detector, config, report, first_id, views: bool):
-    """`catalog.build_ray.embed_images_ray` with this build's detector weights."""
-    from catalog.build_ray import embed_images_ray
-
-    weights = str(detector.weights_path) if detector.weights_path.is_file() else detector.weights_name
-    return embed_images_ray(files, images, hashes, weights, config, report, first_id, views)
-
-
-def _manifest(detector, config, images_dir, products_csv, meta, dim, report) -> Manifest:
-    """The manifest describing how the index was built."""
-    used = DetectorInfo(
-        weights=detector.weights_name,
-        weights_path=str(detector.weights_path),
-        weights_sha256=detector.weights_sha256,
-        config=asdict(config.detector),
-        class_names=[detector.names[i] for i in sorted(detector.names)],
-        input=detector.describe_input(),
-    )
-    return new_manifest(
-        used,
-        config.embedding.to_dict(),
-        dim,
-        build_seconds=round(report.seconds, 2),
-        images_root=str(images_dir),
-        products_csv=str(Path(products_csv).resolve()) if products_csv else None,
-        max_objects=config.max_objects,
-        views=config.views,
-        catalog_imgsz=catalog_imgsz(config),
-        **catalogue_counts(meta),
-    )
-
-
-def catalogue_counts(meta: pd.DataFrame) -> dict:
-    """The manifest's counts of images, products and detected objects."""
-    return {
-        "n_images": int(meta["image"].nunique()),
-        "n_products": int(meta["product_id"].nunique()),
-        "n_objects": int((meta["kind"] == "object").sum()),
-    }

@@ -73,7 +73,13 @@ def embed_images_ray(files, todo: list[str], hashes: dict, weights: str, config,
     """Detect and embed `todo` on Ray; returns (object rows, (N, D) vectors) exactly as `catalog.build` would.
 
     `views`: render and embed the photos' gallery views instead (`catalog.views.embed_views`)."""
-    import ray
+    try:
+        import ray
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            "--ray needs the optional scale-out packages: pip install -r requirements-scale.txt "
+            "(or scripts/setup.sh --scale)"
+        ) from err
 
     from catalog.embed_images import OBJECT_COLUMNS
 

@@ -68,7 +68,7 @@ def _current_photo(updater: Updater, image: str, content_hash: str):
 def _reembed(index, updater: Updater, old, curated: dict) -> None:
     """Replace a product's entries by the ones its build would make now (with or without a curated box)."""
     image = old["image"].iloc[0]
-    rows, vectors, failures = updater.embed([image], index.next_id, curated)
+    rows, vectors, failures = updater.embed([image], index.next_id, curated, products=old)
     if failures:
         raise UpdateError(f"Cannot embed '{image}': {failures[0][1]}")
     product = old.iloc[0].drop(labels=OBJECT_COLUMNS).to_dict()

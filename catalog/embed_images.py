@@ -1,6 +1,10 @@
-"""The catalogue builder's embedding step: decode image batches, detect, embed every indexed box, one row each.
+"""The catalogue builder's embedding step: decode image batches, find the boxes to index, embed them, one row each.
 
-Shared by the single-process build (`catalog.build`) and the Ray one (`catalog.build_ray`).
+A product shot (one product on white, `engine.search.query.product_shot_box`) is indexed by two entries: the box
+of its non-white pixels, with the class of its catalogue category, and the whole photo; the detector never sees it.
+Other photos go through the detector: their top detections plus the whole photo. Crops of every photo in a batch go
+through the crop network together. Shared by the single-process build (`catalog.build`) and the Ray one
+(`catalog.build_ray`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from tqdm import tqdm
 
 from catalog.edits import CURATED
 from engine.curation.catalogue_files import ImageFiles, OutsideCatalogueError
+from engine.detection.detector import Analysis, Detection
 from engine.embedding import embed_many
-from engine.geometry import box_iou
+from engine.geometry import box_iou, plan_letterbox
 from engine.images import ImageLoadError, load_image
 from engine.search.colors import dominant_colors, format_colors
+from engine.search.query import product_shot_box
 
 OBJECT_COLUMNS = ["id", "image", "content_hash", "kind", "x0", "y0", "x1", "y1", "class_name", "confidence", "colors"]
 SAME_AS_WHOLE = 0.9  # an object box overlapping the whole photo this much is not indexed again
@@ -83,13 +89,24 @@ def embed_files(files: ImageFiles, todo, hashes, detector, embedder, config, rep
     return pd.DataFrame(rows, columns=OBJECT_COLUMNS), stacked
 
 
+def crop_based(embedder) -> bool:
+    """Whether the embedder (or the one under its head) embeds box crops of the photo, without the detector's maps."""
+    return hasattr(getattr(embedder, "base", embedder), "embed_crops")
+
+
 def embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple[list[dict], list[np.ndarray]]:
     """Rows and (n, D) vector blocks for one decoded batch; ids count up from `first_id`."""
     if not decoded:
         return [], []
     names, images = zip(*decoded)
-    analyses = detector.analyse(list(images), square=True, imgsz=catalog_imgsz(config))
-    entries = [_entries(a, config.max_objects, config.curated.get(name)) for a, name in zip(analyses, names)]
+    shots = [product_shot_box(image) if crop_based(embedder) else None for image in images]
+    analyses = _analyses(images, shots, detector, catalog_imgsz(config))
+    entries = [
+        _shot_entries(analysis, shot, config.max_objects, config.curated.get(name), config.classes.get(name, ""))
+        if shot is not None
+        else _entries(analysis, config.max_objects, config.curated.get(name))
+        for analysis, shot, name in zip(analyses, shots, names)
+    ]
     vectors = embed_many(embedder, analyses, [boxes for boxes, _, _ in entries])  # one crop batch for all images
     rows = []
     for name, image, (boxes, kinds, found) in zip(names, images, entries):
@@ -97,6 +114,17 @@ def embed_batch(decoded, detector, embedder, config, hashes, first_id) -> tuple[
         for box, kind, det in zip(boxes, kinds, found):
             rows.append({**entry_row(first_id + len(rows), name, hashes[name], kind, box, det), "colors": colors})
     return rows, vectors
+
+
+def _analyses(images, shots, detector, imgsz: int) -> list[Analysis]:
+    """One analysis per image: the detector's for photos that are not product shots, a bare one (no detector) else."""
+    detect = [i for i, shot in enumerate(shots) if shot is None]
+    found = iter(detector.analyse([images[i] for i in detect], square=True, imgsz=imgsz) if detect else [])
+    stride = int(max(detector.strides))
+    return [
+        next(found) if shot is None else Analysis([], [], [], plan_letterbox(image.size, imgsz, stride, True), image)
+        for image, shot in zip(images, shots)
+    ]
 
 
 def decode_batch(files: ImageFiles, names: list[str], report: BuildReport) -> list:
@@ -119,14 +147,38 @@ def _entries(analysis, max_objects: int, curated=None):
     whole = (0.0, 0.0, float(width), float(height))
     found = sorted(analysis.detections, key=lambda d: -d.confidence)[:max_objects]
     found = [d for d in found if box_iou(d.box, whole) < SAME_AS_WHOLE]  # the whole-image entry already covers it
-    own = []
-    if curated is not None:
-        box, keep = curated
-        own = [tuple(float(v) for v in np.clip(box, 0, [width, height, width, height]))]
-        found = found if keep else []
+    own = _curated_box(curated, (width, height))
+    if curated is not None and not curated[1]:
+        found = []  # the curator did not keep the detected objects
     boxes = own + [d.box for d in found] + [whole]
     kinds = [CURATED] * len(own) + ["object"] * len(found) + ["image"]
     return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + [*found, None]
+
+
+def _shot_entries(analysis, shot, max_objects: int, curated=None, cls: str = ""):
+    """Boxes to index for a product shot: the product's box (with the class of its category) and the whole photo,
+    a curated box first.
+
+    With a curated box the product's box stays only when the curator kept the objects (and `max_objects` > 0); a
+    product's box that is nearly the whole photo is not indexed twice. The whole photo pays on real rooms
+    (docs/BENCHMARKS.md, "Catalogue build").
+    """
+    width, height = analysis.letterbox.source_size
+    whole = (0.0, 0.0, float(width), float(height))
+    own = _curated_box(curated, (width, height))
+    keep = (not own or curated[1]) and max_objects > 0 and box_iou(shot, whole) < SAME_AS_WHOLE
+    product = [Detection(tuple(map(float, shot)), cls, 1.0)] if keep else []
+    boxes = own + [d.box for d in product] + [whole]
+    kinds = [CURATED] * len(own) + ["object"] * len(product) + ["image"]
+    return np.array(boxes, dtype=np.float32), kinds, [None] * len(own) + product + [None]
+
+
+def _curated_box(curated, size: tuple[int, int]) -> list[tuple[float, ...]]:
+    """[the curated box clipped to the (w, h) photo], or [] without one."""
+    if curated is None:
+        return []
+    width, height = size
+    return [tuple(float(v) for v in np.clip(curated[0], 0, [width, height, width, height]))]
 
 
 def entry_row(row_id: int, image: str, content_hash: str, kind: str, box, detection) -> dict:

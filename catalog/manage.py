@@ -34,7 +34,9 @@ def add_products(index_dir: str | Path, products: list[dict], who: str = "", upd
     with editing(index_dir) as index:
         fresh = _addable(products, index.meta, report)
         ManagedProducts(index_dir).add(fresh, who)
-        rows, vectors, failures = updater.embed([p["image"] for p in fresh], index.next_id, progress=progress)
+        rows, vectors, failures = updater.embed(
+            [p["image"] for p in fresh], index.next_id, progress=progress, products=fresh
+        )
         failed = {image for image, _ in failures}
         for product in fresh:
             if product["image"] in failed:

@@ -17,20 +17,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from catalog.build import BuildConfig, catalogue_counts
+from catalog import background
+from catalog.build import BuildConfig, category_classes
 from catalog.embed_images import OBJECT_COLUMNS, BuildReport, appended, embed_files, fill_photo_colors
+from catalog.grow import catalogue_counts
 from catalog.thumbnails import fill_thumbnails
 from catalog.views import embed_views
 from engine.curation.catalogue_files import ImageFiles
 from engine.detection.detector import Detector, DetectorConfig
 from engine.embedding import Embedder, make_embedder
 from engine.index.backends import load_index, load_manifest
-from engine.index.store import writer_lock
+from engine.index.store import IndexBusyError, writer_lock
 from engine.service import check_index, check_weights_file, recorded_embedding, recorded_weights
+
+BUSY_WAIT_SECONDS = 3.0  # an edit waits this long for the index's write lock, then says who holds it
 
 
 class UpdateError(ValueError):
     """An edit that cannot be applied; the message is meant for the curator."""
+
+
+class CatalogueBusyError(UpdateError):
+    """A background build (or another edit) is writing the index: nothing was changed, try again later."""
 
 
 @dataclass
@@ -72,11 +80,14 @@ class Updater:
         files = ImageFiles.of_index(manifest["images_root"], index_dir)
         return replace(self, index_dir=Path(index_dir), files=files)
 
-    def embed(self, images: list[str], next_id: int, curated: dict | None = None, progress=None):
-        """(object rows, vectors, failures) for catalogue images, ids from `next_id`; `curated` as in a build."""
+    def embed(self, images: list[str], next_id: int, curated: dict | None = None, progress=None, products=None):
+        """(object rows, vectors, failures) for catalogue images, ids from `next_id`; `curated` as in a build.
+
+        `products` (rows with `image` and `category`) give product shots' entries the class of their category."""
         hashes = {image: file_sha1(self.files.path(image)) for image in images}
         report = BuildReport()
-        config = replace(self.config, curated=curated or {})
+        classes = category_classes(pd.DataFrame(products)) if products is not None else {}
+        config = replace(self.config, curated=curated or {}, classes=classes)
         done = [0]
 
         def step(n: int) -> None:
@@ -107,13 +118,38 @@ class Updater:
         return sorted(analysis.detections, key=lambda d: -d.confidence)[: self.config.max_objects]
 
 
+def busy_message(index_dir: str | Path) -> str:
+    """Why the index cannot be changed right now, for the curator: the running build's progress, if any."""
+    build = background.status(index_dir)
+    if build.state != background.RUNNING:
+        return "Another change to this catalogue is being saved. Nothing was changed: try again in a moment."
+    left = build.seconds_left
+    when = f", about {max(1, round(left / 60))} min left" if left is not None else ""
+    done = f" ({build.done:,} of {build.total:,} photos{when})" if build.total else ""
+    return f"The catalogue is being rebuilt in the background{done}. Nothing was changed: try again when it is done."
+
+
+def index_busy(index_dir: str | Path) -> str | None:
+    """`busy_message` when the index's write lock is taken right now, else None (checked, not held)."""
+    try:
+        with writer_lock(index_dir, timeout=0):
+            return None
+    except IndexBusyError:
+        return busy_message(index_dir)
+
+
 @contextlib.contextmanager
-def editing(index_dir: str | Path):
+def editing(index_dir: str | Path, wait: float = BUSY_WAIT_SECONDS):
     """Yield the live index, loaded for writing under the writer lock; saved as a new version when the block ends.
 
-    An error inside the block leaves the live version as it was.
+    An error inside the block leaves the live version as it was. When the lock stays taken for `wait` seconds
+    (a background build holds it), `CatalogueBusyError` says so and nothing is changed: an edit never waits forever.
     """
-    with writer_lock(index_dir):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(writer_lock(index_dir, timeout=wait))
+        except IndexBusyError as err:
+            raise CatalogueBusyError(busy_message(index_dir)) from err
         index = load_index(index_dir, mmap=False)
         try:
             yield index

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from catalog.embed_images import OBJECT_COLUMNS, catalog_imgsz, decode_batch, entry_row
+from catalog.embed_images import OBJECT_COLUMNS, catalog_imgsz, crop_based, decode_batch, entry_row
 from engine.embedding import embed_many
 from training.head.data import render_cutout
 from training.scenes import cutout
@@ -110,7 +110,7 @@ def embed_views(files, images: list[str], hashes, detector, embedder, config, re
 def view_vectors(renders: list[Image.Image], boxes: list[np.ndarray], detector, embedder, config) -> np.ndarray:
     """(N, D) vectors of the renderings' product boxes: straight from the crops for crop-based embeddings, else
     through the detector's features like a photo."""
-    if hasattr(getattr(embedder, "base", embedder), "embed_crops"):
+    if crop_based(embedder):
         return embedder.embed_crops(renders, boxes)
     analyses = detector.analyse(renders, square=True, imgsz=catalog_imgsz(config))
     return np.concatenate(embed_many(embedder, analyses, [box.reshape(1, 4) for box in boxes]))

@@ -66,11 +66,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | Path) -> Iterator[Path]:
-    """Hold an exclusive lock on `path` (created if missing), blocking until it is free; across processes."""
+def file_lock(path: str | Path, timeout: float | None = None) -> Iterator[Path]:
+    """Hold an exclusive lock on `path` (created if missing), across processes: waiting until it is free, or at most
+    `timeout` seconds (then `filelock.Timeout`, a `TimeoutError`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path):
+    with FileLock(path, timeout=-1 if timeout is None else timeout):
         yield path
 
 

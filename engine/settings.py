@@ -12,7 +12,7 @@ RANDOM_DETECTOR = "yolo11n.yaml"
 QUERY_CONF = 0.01  # best recall on held-out real rooms (BENCHMARKS.md); the few distinct boxes are drawn
 QUERY_MAX_DET = 25  # the budget of objects per room photo
 TRAINED_HEAD = PROJECT_ROOT / "models" / "head-effnet.pt"
-CATALOG_VIEWS = 2  # gallery views per catalogue photo in command-line builds (BENCHMARKS.md, "Gallery views")
+CATALOG_VIEWS = 0  # gallery views per catalogue photo by default: opt-in, they do not pay on real rooms (BENCHMARKS.md)
 
 
 def default_weights() -> str:

@@ -11,7 +11,7 @@ import streamlit as st
 import engine
 from catalog import background
 from engine.curation import writes_allowed
-from engine.index import current_version
+from engine.index import current_version, load_manifest
 from engine.settings import DEMO_CATALOGS, catalog_choices, demo_catalog_dir
 from pages.shared import markdown_text
 
@@ -63,7 +63,10 @@ def service_or_stop() -> engine.Lookalike:
     name, index_dir = chosen_catalog()
     try:
         version = current_version(index_dir).name
-        return get_service(str(index_dir), os.environ.get("LOOKALIKE_WEIGHTS"), version)
+        service = get_service(str(index_dir), os.environ.get("LOOKALIKE_WEIGHTS"), version)
+        if service.index.manifest.get("pending_images"):  # a first build published what it has so far
+            _growing(str(index_dir))
+        return service
     except engine.IndexNotFoundError as err:
         if _buildable(name, index_dir):
             build_progress(name, index_dir)
@@ -100,7 +103,7 @@ def build_progress(name: str, index_dir: Path) -> None:
     if not writes_allowed():
         raise PermissionError("A shop never builds a catalogue at a visitor's request.")  # _buildable says no first
     st.title(f"Preparing the {name} catalogue")
-    st.caption(f"{DEMO_CATALOGS[name]}. This happens once; searching starts as soon as it is done.")
+    st.caption(f"{DEMO_CATALOGS[name]}. This happens once; searching starts with the first few hundred photos.")
     status = background.status(index_dir)
     if status.state == background.FAILED:
         st.error("Building the catalogue stopped. What it said:")
@@ -108,7 +111,7 @@ def build_progress(name: str, index_dir: Path) -> None:
         if not st.button("Try again", key="build-retry"):
             return
     if status.state != background.RUNNING:
-        background.start(index_dir, ["--demo", name])
+        background.start(index_dir, ["--demo", name], owner=os.getpid())  # stops when this server stops
     _live_progress(str(index_dir))
 
 
@@ -118,9 +121,29 @@ def _live_progress(index_dir: str) -> None:
     status = background.status(index_dir)
     if (Path(index_dir) / "CURRENT").is_file():  # live: the build may go on adding gallery views
         st.rerun(scope="app")
-    if status.state == background.FAILED:
-        st.rerun(scope="app")  # the page shows the failure and a retry button
+    if status.state in (background.FAILED, background.STOPPED):
+        st.rerun(scope="app")  # the page shows the failure and a retry button, or starts a stopped build again
     st.progress(status.fraction, text=_progress_text(status))
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _growing(index_dir: str) -> None:
+    """How much of a catalogue that is still being built is searchable now (redrawn as new versions go live)."""
+    try:
+        manifest = load_manifest(index_dir)
+    except (engine.IndexNotFoundError, OSError, ValueError):
+        return
+    st.info(growing_text(manifest.get("n_images", 0), manifest.get("pending_images", 0)))
+
+
+def growing_text(searchable: int, pending: int) -> str:
+    """'1,024 of 2,292 catalogue photos are searchable so far; …', or that all are once none is pending."""
+    if not pending:
+        return f"All {searchable:,} catalogue photos are searchable now; your next search uses them all."
+    return (
+        f"{searchable:,} of {searchable + pending:,} catalogue photos are searchable so far; the rest are being "
+        "added, and each search uses all that are ready."
+    )
 
 
 def _progress_text(status: background.BuildStatus) -> str:

@@ -6,6 +6,7 @@ import streamlit as st
 
 import engine
 from catalog.manage import EditReport, add_products, remove_products
+from catalog.updater import UpdateError, index_busy
 from catalog.uploads import UploadError, one_product, read_batch
 from engine.curation import curator_tools_offered
 from engine.images import IMAGE_SUFFIXES, ImageLoadError
@@ -31,6 +32,9 @@ def manage_page() -> None:
         st.info("Unlock curator mode in the sidebar to add or remove products.")
         return
     _show_result()
+    busy = index_busy(service.index_dir)
+    if busy:
+        st.warning(markdown_text(busy))
     one, many, gone, boxes = st.tabs(["Add one product", "Add many", "Remove products", "Product boxes"])
     with one:
         add_one(service)
@@ -56,7 +60,7 @@ def add_one(service: engine.Lookalike) -> None:
             "product_id": right.text_input("Product id (optional)", key="add-id"),
         }
         submitted = st.form_submit_button("Add product", key="add-one-button")
-    if not submitted:
+    if not submitted or _busy(service):
         return
     if photo is None:
         _outcome("error", "Choose a product photo first.")
@@ -79,7 +83,7 @@ def add_many(service: engine.Lookalike) -> None:
         table = st.file_uploader("Product table (CSV)", type=["csv"], key="add-csv")
         photos = st.file_uploader("Photos (zip)", type=["zip"], key="add-zip")
         submitted = st.form_submit_button("Add products", key="add-many-button")
-    if not submitted:
+    if not submitted or _busy(service):
         return
     if table is None or photos is None:
         _outcome("error", "Choose both the CSV and the zip of photos.")
@@ -107,8 +111,12 @@ def remove_some(service: engine.Lookalike) -> None:
         who = _writer()
         if who is None:
             return
-        with st.spinner("Removing…"):
-            report = remove_products(service.index_dir, chosen, who=who)
+        try:
+            with st.spinner("Removing…"):
+                report = remove_products(service.index_dir, chosen, who=who)
+        except UpdateError as err:  # a build holds the index: said at once, nothing changed
+            _outcome("error", str(err))
+            return
         _finish("removed", report, [])
 
 
@@ -128,14 +136,26 @@ def _add(service: engine.Lookalike, products: list[dict], problems: list[str]) -
     report = EditReport()
     if products:
         bar = st.progress(0.0, text=f"Adding {len(products)} products…")
-        report = add_products(
-            service.index_dir,
-            products,
-            who=who,
-            updater=updater_for(service),
-            progress=lambda done, total: bar.progress(done / total, text=f"Embedded {done} of {total} photos"),
-        )
+        try:
+            report = add_products(
+                service.index_dir,
+                products,
+                who=who,
+                updater=updater_for(service),
+                progress=lambda done, total: bar.progress(done / total, text=f"Embedded {done} of {total} photos"),
+            )
+        except UpdateError as err:  # a build holds the index: said at once, nothing changed
+            _outcome("error", str(err))
+            return
     _finish("added", report, problems)
+
+
+def _busy(service: engine.Lookalike) -> bool:
+    """Whether a build is writing the index now; if so the curator is told at once (before any photo is stored)."""
+    busy = index_busy(service.index_dir)
+    if busy:
+        _outcome("error", busy)
+    return busy is not None
 
 
 def _writer() -> str | None:

@@ -13,7 +13,7 @@ from engine.detection import distinct_detections
 from engine.draw import crop, draw_boxes
 from engine.geometry import box_at_click
 from engine.images import was_downscaled
-from engine.search import check_query_photo, is_product_shot, whole_image
+from engine.search import check_query_photo, product_shot_box
 from pages.click_photo import click_photo
 from pages.curation import curation_panel
 from pages.goes_with import goes_with_row, lookalike_anchors
@@ -128,8 +128,9 @@ def analysed(service: engine.Lookalike, photo: tuple[str, bytes]) -> dict | None
     state = {"digest": digest, "image": image, "analysis": analysis, "detect_ms": detect_ms, "events": 0}
     state |= {"boxes": boxes, "labels": labels, "n_shown": len(shown), "selected": None, "handled": {}}
     state["note"] = _downscale_note(image)
-    if is_product_shot(image):
-        state["boxes"].insert(0, whole_image(image.size))
+    shot = product_shot_box(image)  # the product's box, as the catalogue indexes product shots
+    if shot is not None:
+        state["boxes"].insert(0, shot)
         state["labels"].insert(0, WHOLE_PHOTO)
         state |= {"n_shown": len(shown) + 1, "selected": 0}
     st.session_state["photo"] = state

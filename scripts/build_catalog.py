@@ -14,6 +14,7 @@ written here. LOOKALIKE_INDEX_BACKEND=milvus writes the index to Milvus instead 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=at_least(0),
         default=CATALOG_VIEWS,
         help=f"gallery views per photo: renderings of the product on other backdrops, indexed beside it "
-        f"(default {CATALOG_VIEWS}; 0 for none; changing it renders only the views; docs/BENCHMARKS.md)",
+        f"(default {CATALOG_VIEWS}: opt-in, e.g. 2; they lift synthetic queries, not real rooms; changing it renders "
+        "only the views; docs/BENCHMARKS.md)",
     )
     parser.add_argument(
         "--embedding", default=EmbeddingConfig.name, help="embedding method (see engine.embedding.registry)"
@@ -110,6 +112,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--report-progress", action="store_true", help="keep OUT/build-progress.json up to date (the app reads it)"
     )
+    parser.add_argument(
+        "--owner-pid",
+        type=at_least(1),
+        help="stop (recording 'stopped') when this process ends, e.g. the app server, and run at a lower CPU "
+        "priority than it; with --background too",
+    )
     args = parser.parse_args(argv)
     if args.demo:
         demo = demo_catalog_dir(args.demo)
@@ -134,15 +142,22 @@ def chosen_head(args: argparse.Namespace) -> str | None:
     return default_head_for(EmbeddingConfig(name=args.embedding, network=args.network))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the build and print a summary of what happened, including every skipped file."""
-    args = parse_args(argv)
-    if args.background:
-        build_args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--background"]
-        state = background.start(args.out, build_args).state
-        print(f"Catalogue build {state} in the background for {args.out} (log: {args.out / background.LOG_FILE})")
-        return 0
-    config = BuildConfig(
+def _without_option(args: list[str], option: str) -> list[str]:
+    """`args` without `option` and its value (as "--option VALUE" or "--option=VALUE")."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(option + "="):
+            kept.append(arg)
+    return kept
+
+
+def build_config(args: argparse.Namespace) -> BuildConfig:
+    """The build's configuration from the command line."""
+    return BuildConfig(
         detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf),
         embedding=EmbeddingConfig(
             name=args.embedding, shrink=args.shrink, network=args.network, crop_size=args.crop_size
@@ -158,12 +173,33 @@ def main(argv: list[str] | None = None) -> int:
         ray=(args.ray_address or "local") if args.ray or args.ray_address else None,
         rooms=args.rooms,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the build and print a summary of what happened, including every skipped file."""
+    args = parse_args(argv)
+    if args.background:
+        build_args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--background"]
+        build_args = _without_option(build_args, "--owner-pid")
+        state = background.start(args.out, build_args, owner=args.owner_pid).state
+        print(f"Catalogue build {state} in the background for {args.out} (log: {args.out / background.LOG_FILE})")
+        return 0
+    config = build_config(args)
     report_progress = background.progress_writer(args.out) if args.report_progress else None
     try:
+        background.stop_on_signals(args.owner_pid)  # inside the try: a stop that comes at once is recorded too
+        if args.owner_pid:
+            os.nice(background.BUILDER_NICENESS)  # the app's own build: its shoppers' searches come first
         report = build_catalog(
             args.images, args.out, args.products, args.weights, config, not args.quiet, on_progress=report_progress
         )
-    except (FileNotFoundError, ValueError) as err:
+    except background.BuildStopped as why:
+        print(background.stopped_message(why), file=sys.stderr, flush=True)
+        if report_progress:
+            done, total = report_progress.last
+            report_progress(done, total, background.STOPPED, background.stopped_message(why))
+        return 1
+    except (FileNotFoundError, ValueError, ModuleNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         if report_progress:
             report_progress(0, 0, background.FAILED, str(err))

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Create .venv, install the pinned requirements and the project itself (re-runs are instant when nothing changed).
 #   scripts/setup.sh          the app
-#   scripts/setup.sh --dev    the app plus test tools (pytest, playwright, ruff, Debian chromium)
+#   scripts/setup.sh --scale  the app plus the optional scale-out backends (Milvus, Ray: requirements-scale.txt)
+#   scripts/setup.sh --dev    all that plus test tools (pytest, playwright, ruff, Debian chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=requirements.txt
-[[ "${1:-}" == "--dev" ]] && requirements=requirements-dev.txt
+case "${1:-}" in
+  --dev) requirements=requirements-dev.txt ;;
+  --scale) requirements=requirements-scale.txt ;;
+esac
 
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then

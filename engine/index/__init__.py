@@ -7,12 +7,13 @@ scores, rows = index.search(vectors, k)            # numpy in, numpy out
 from engine.index.backends import index_class, load_index, load_manifest
 from engine.index.manifest import IndexMismatchError, Manifest, check_compatible
 from engine.index.protocol import VectorIndex
-from engine.index.store import CatalogIndex, IndexNotFoundError, current_version
+from engine.index.store import CatalogIndex, IndexBusyError, IndexNotFoundError, current_version
 
 __all__ = [
     "CatalogIndex",
     "Manifest",
     "VectorIndex",
+    "IndexBusyError",
     "IndexMismatchError",
     "IndexNotFoundError",
     "check_compatible",

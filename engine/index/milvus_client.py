@@ -34,7 +34,13 @@ def milvus_index_spec(factory: str, params: dict) -> tuple[str, dict, dict]:
 
 def connect(index_dir: str | Path):
     """A Milvus client for the catalogue of `index_dir` (Milvus Lite when the URI is a file)."""
-    from pymilvus import MilvusClient
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            "LOOKALIKE_INDEX_BACKEND=milvus needs the optional scale-out packages: "
+            "pip install -r requirements-scale.txt (or scripts/setup.sh --scale)"
+        ) from err
 
     uri = milvus_uri(index_dir)
     if "://" not in uri:

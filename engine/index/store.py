@@ -45,6 +45,10 @@ STALE_PARTIAL_SECONDS = 3600  # partial folders of other hosts' writers are remo
 LEGACY_INFO = {"kind": "FaissAnn", "factory": "Flat", "params": {}}  # format 1: IndexIDMap2(IndexFlatIP)
 
 
+class IndexBusyError(TimeoutError):
+    """The index's writer lock stayed taken (a build or another edit is writing it) for as long as asked."""
+
+
 class IndexNotFoundError(FileNotFoundError):
     """No built index at the given directory."""
 
@@ -229,10 +233,16 @@ class CatalogIndex:
 
 
 @contextlib.contextmanager
-def writer_lock(index_dir: str | Path):
-    """Hold the index directory's writer lock (blocking): one build, update or compaction at a time."""
+def writer_lock(index_dir: str | Path, timeout: float | None = None):
+    """Hold the index directory's writer lock: one build, update or compaction at a time.
+
+    Waits until it is free, or at most `timeout` seconds, then raises `IndexBusyError`."""
     root = Path(index_dir)
-    with file_lock(root / LOCK):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(file_lock(root / LOCK, timeout))
+        except TimeoutError as err:
+            raise IndexBusyError(f"Another process is writing the index at '{root}'.") from err
         yield root
 
 

@@ -10,7 +10,7 @@ from engine.search.examples import refinement_examples
 from engine.search.goes_with import SHOW_ROW as GOES_WITH_SHOWN
 from engine.search.goes_with import GoesWith, Suggestion, goes_with_for
 from engine.search.products import Match, SearchFilters, search_products
-from engine.search.query import check_query_photo, is_product_shot, whole_image
+from engine.search.query import check_query_photo, is_product_shot, product_shot_box, whole_image
 from engine.search.refine import parse_refinement, refined_search, stores_colors
 from engine.search.rerank import QueryKind, RankingConfig, search_on_topic
 from engine.search.room import Hotspot, room_hotspots
@@ -28,6 +28,7 @@ __all__ = [
     "check_query_photo",
     "goes_with_for",
     "is_product_shot",
+    "product_shot_box",
     "near_duplicates",
     "parse_refinement",
     "refined_search",

@@ -1,8 +1,9 @@
-"""What to search when nobody chose a box: a product shot is searched whole, a room by its largest object.
+"""What to search when nobody chose a box: a product shot by its product's outline, a room by its largest object.
 
 A catalogue photo (one product on a plain white studio background), or a shopper's resized copy of one, is
-recognised by its border: nearly all of it is near-white. Such a photo is searched as a whole, which is how
-the catalogue indexed it too (every product has a whole-photo entry), so a product finds itself.
+recognised by its border: nearly all of it is near-white. Such a photo is searched by the box of its non-white
+pixels (`product_shot_box`), which is how the catalogue builder indexes product shots too (without the
+detector), so a product finds itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ WHITE = 235  # a pixel whose smallest channel is at least this is background (as
 BORDER = 0.04  # the frame examined: this fraction of each side
 PLAIN_SHARE = 0.9  # share of near-white frame pixels that makes a product shot
 SAMPLE_SIDE = 256  # the check runs on a thumbnail of at most this side
-PRODUCT_PHOTO = "product photo"  # how `default_query_box` says it chose the whole photo of a product shot
+PRODUCT_PHOTO = "product photo"  # how `default_query_box` says it chose the product's box in a product shot
+MASK_MIN_PIXELS = 2  # a thumbnail row or column holds the product when this many of its pixels are not white
 COPY_SIDE = 128  # copies are compared as blurred thumbnails of this side
 COPY_MAD = 5.0  # mean absolute difference (0-255) under which a catalogue photo counts as the query's original
 COPY_CANDIDATES = 20  # matches compared with the query photo
@@ -38,9 +40,41 @@ def check_query_photo(image: Image.Image) -> None:
 
 def is_product_shot(image: Image.Image) -> bool:
     """True for one product on a plain white background (a catalogue-style photo)."""
+    return _white_border(_sample(image))
+
+
+def product_shot_box(image: Image.Image) -> tuple[float, float, float, float] | None:
+    """The xyxy box (source pixels) of the product in a product shot: its non-white pixels; None for other photos.
+
+    Rows and columns of a thumbnail with at least `MASK_MIN_PIXELS` pixels whose smallest channel is below `WHITE`
+    are the product (a lone JPEG speck is not); a shot that is all white is its own box.
+    """
+    pixels = _sample(image)
+    if not _white_border(pixels):
+        return None
+    product = pixels.min(axis=2) < WHITE  # (h, w) bool
+    rows = np.flatnonzero(product.sum(axis=1) >= MASK_MIN_PIXELS)
+    cols = np.flatnonzero(product.sum(axis=0) >= MASK_MIN_PIXELS)
+    if not len(rows) or not len(cols):
+        return whole_image(image.size)
+    sx, sy = image.width / pixels.shape[1], image.height / pixels.shape[0]
+    return (
+        float(max(0.0, np.floor(cols[0] * sx))),
+        float(max(0.0, np.floor(rows[0] * sy))),
+        float(min(image.width, np.ceil((cols[-1] + 1) * sx))),
+        float(min(image.height, np.ceil((rows[-1] + 1) * sy))),
+    )
+
+
+def _sample(image: Image.Image) -> np.ndarray:
+    """(h, w, 3) uint8: the photo as a thumbnail of at most `SAMPLE_SIDE` a side (the product-shot checks run on it)."""
     thumb = image.convert("RGB")
     thumb.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE))
-    pixels = np.asarray(thumb)  # (H, W, 3) uint8
+    return np.asarray(thumb)
+
+
+def _white_border(pixels: np.ndarray) -> bool:
+    """Whether nearly all of a (h, w, 3) thumbnail's frame is near-white."""
     h, w = pixels.shape[:2]
     bh, bw = max(1, round(h * BORDER)), max(1, round(w * BORDER))
     frame = np.concatenate(
@@ -56,9 +90,10 @@ def whole_image(size: tuple[int, int]) -> tuple[float, float, float, float]:
 
 
 def default_query_box(image: Image.Image, detections: Sequence) -> tuple[tuple[float, ...], str]:
-    """(box, why): the whole photo for a product shot, else the largest detection, else the whole photo."""
-    if is_product_shot(image):
-        return whole_image(image.size), f"{PRODUCT_PHOTO}: the whole photo"
+    """(box, why): the product's box in a product shot, else the largest detection, else the whole photo."""
+    box = product_shot_box(image)
+    if box is not None:
+        return box, f"{PRODUCT_PHOTO}: the product on white"
     if detections:
         best = max(detections, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
         return tuple(best.box), f"largest detection: {best.class_name} {best.confidence:.2f}"

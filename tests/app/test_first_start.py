@@ -3,6 +3,7 @@ searching starts when it is done. Both demo catalogues are offered, each with it
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.index.store import current_version
 from tests.conftest import CATALOG
 
 pytestmark = pytest.mark.slow
@@ -41,7 +43,7 @@ def test_a_missing_demo_index_is_built_with_live_progress_then_the_shop_opens(fr
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     assert at.title[0].value == "Preparing the ikea-rooms catalogue"
-    assert "searching starts as soon as it is done" in at.caption[0].value
+    assert "searching starts with the first few hundred photos" in at.caption[0].value
     deadline = time.monotonic() + BUILD_TIMEOUT
     while at.title[0].value != "Shop the look":
         assert time.monotonic() < deadline, (fresh_install / "build.log").read_text()
@@ -73,4 +75,23 @@ def test_both_demo_catalogues_are_offered_and_the_choice_is_in_the_link(monkeypa
     assert not at.exception
     assert at.query_params["catalogue"] == "ikea-rooms"  # the address bar names the catalogue: a link shares it
     assert at.sidebar.selectbox(key="catalogue-choice").value == "ikea-rooms"
+    st.cache_resource.clear()
+
+
+def test_a_partly_built_catalogue_says_how_much_of_it_is_searchable(monkeypatch, built_index, tmp_path):
+    index = Path(shutil.copytree(built_index[0], tmp_path / "index"))
+    manifest = current_version(index) / "manifest.json"
+    record = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(record | {"pending_images": 40}))  # as a growing first build publishes it
+    monkeypatch.setenv("LOOKALIKE_INDEX", str(index))
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    shown = record["n_images"]
+    assert f"{shown} of {shown + 40} catalogue photos are searchable so far" in "\n".join(i.value for i in at.info)
+    manifest.write_text(json.dumps(record | {"pending_images": 0}))
+    at.run()
+    assert not any("searchable so far" in i.value for i in at.info)  # the whole catalogue: no notice
     st.cache_resource.clear()

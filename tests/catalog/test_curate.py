@@ -56,7 +56,7 @@ def test_set_box_cli_then_search_finds_the_product_first_and_a_rebuild_keeps_it(
     assert "re-embedded" in capsys.readouterr().out
     after = engine.CatalogIndex.load(index_copy)
     kinds = sorted(after.meta.loc[after.meta["product_id"] == product, "kind"])
-    assert kinds == ["curated", "image", "view", "view"]  # its detected objects went; the photo's views stay
+    assert kinds == ["curated", "image"]  # the curated box replaces the product's own box; the photo stays
     assert after.meta[after.meta["product_id"] != product]["id"].tolist() == others["id"].tolist()  # ids stable
     assert top(index_copy, product, BOX, capsys)[0] == product
     assert top(index_copy, product, BOX, capsys)[1] >= 0.99
@@ -72,7 +72,7 @@ def test_a_full_rebuild_applies_the_curated_box_again(index_copy, tmp_path, upda
     product = product_with_objects(index_copy)
     set_box(index_copy, product, BOX, who="ana", keep_objects=True, updater=updater)
     kinds = engine.CatalogIndex.load(index_copy).meta.query("product_id == @product")["kind"]
-    assert sorted(set(kinds)) == ["curated", "image", "object", "view"]  # kept on request
+    assert sorted(set(kinds)) == ["curated", "image", "object"]  # the product's own box kept on request
     from catalog.build import BuildConfig
     from engine.embedding import EmbeddingConfig
     from engine.settings import default_head, default_weights

@@ -42,7 +42,8 @@ def test_add_then_remove_in_place_and_a_rebuild_keeps_both_edits(index_copy, tmp
     service = engine.load(index_copy)
     assert read_manifest(index_copy)["n_products"] == 62
     added = service.index.meta[service.index.meta["product_id"] == "room/" + photos[0].stem]
-    assert (added["kind"] == "view").sum() == 2 and added["colors"].notna().all()  # the index's gallery views too
+    assert sorted(added["kind"]) == ["image", "object"] and added["colors"].notna().all()  # a product shot
+    assert added.loc[added["kind"] == "object", "class_name"].iloc[0] == "lamp"  # the class of its category
     analysis = service.analyse(engine.load_image(photos[0]))
     matches, _, _ = service.search_photo(analysis, k=3)
     assert matches[0].product_id == "room/" + photos[0].stem and matches[0].price == 100.0

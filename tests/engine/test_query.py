@@ -1,10 +1,10 @@
-"""A product shot is searched whole; a room photo by its largest detection."""
+"""A product shot is searched by its product's box (its non-white pixels); a room photo by its largest detection."""
 
 import pytest
 from PIL import Image, ImageDraw
 
 from engine.detection.detector import Detection
-from engine.search.query import default_query_box, is_product_shot
+from engine.search.query import default_query_box, is_product_shot, product_shot_box
 from engine.settings import shared_data_dir
 
 DATA = shared_data_dir()
@@ -15,14 +15,26 @@ def test_catalogue_photos_are_product_shots_and_rooms_are_not():
     shot = Image.open(next((DATA / "ikea-catalog" / "sofas").glob("*.jpg")))
     room = Image.open(next((DATA / "ikea-rooms" / "rooms").glob("*.jpg")))
     assert is_product_shot(shot)
-    assert not is_product_shot(room)
+    assert not is_product_shot(room) and product_shot_box(room) is None
+    x0, y0, x1, y1 = product_shot_box(shot)
+    assert (
+        0 <= x0 < x1 <= shot.width and 0 <= y0 < y1 <= shot.height and (x1 - x0) * (y1 - y0) < shot.width * shot.height
+    )
 
 
-def test_default_box_whole_photo_for_a_shot_else_largest_detection():
+def test_an_all_white_shot_is_its_own_box():
+    assert product_shot_box(Image.new("RGB", (120, 80), "white")) == (0.0, 0.0, 120.0, 80.0)
+
+
+def test_default_box_the_product_in_a_shot_else_largest_detection():
     shot = Image.new("RGB", (300, 200), "white")
-    ImageDraw.Draw(shot).rectangle((100, 50, 200, 150), fill=(90, 60, 30))
+    ImageDraw.Draw(shot).rectangle((100, 50, 200, 150), fill=(90, 60, 30))  # pixels 100..200 inclusive
+    shot.putpixel((20, 20), (0, 0, 0))  # a lone speck is not the product
     small, large = Detection((0, 0, 10, 10), "chair", 0.9), Detection((100, 50, 200, 150), "table", 0.4)
-    assert default_query_box(shot, [small, large])[0] == (0.0, 0.0, 300.0, 200.0)
+    box, why = default_query_box(shot, [small, large])
+    assert why.startswith("product photo")
+    assert box[0] <= 100 and box[1] <= 50 and box[2] >= 201 and box[3] >= 151  # the whole product …
+    assert box == pytest.approx((100, 50, 201, 151), abs=3)  # … and little more
     busy = Image.new("RGB", (300, 200), (120, 100, 90))
     assert default_query_box(busy, [small, large])[0] == large.box
     assert default_query_box(busy, [])[0] == (0.0, 0.0, 300.0, 200.0)
