@@ -47,6 +47,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "heads": ("bench_heads", "embedding heads side by side: one index per head, the same rooms or queries"),
     "rerank": ("bench_rerank", "query expansion, DBA and k-reciprocal re-ranking on the held-out rooms"),
     "search": ("bench_search", "search latency of indexes side by side on the same replayed queries"),
+    "click": ("bench_click", "one shopper's real wait in headless Chromium, this checkout against another"),
+    "protocol": ("bench_protocol", "N shoppers with no browser (Streamlit's websocket protocol): the server alone"),
     "crop-network": ("bench_crop_network", "crop networks, input contracts and pooling on rooms and synthetic queries"),
     "goes-with": ("bench_goes_with", "'goes well with' recall on held-out room photos against popularity"),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import threading
 from dataclasses import dataclass
@@ -83,6 +84,27 @@ def _safe_unpickling():
 
 
 _SAFE_LOAD_LOCK = threading.Lock()
+PROJECT_LAYER_MODULES = ("engine.detection.backbones", "timm.")  # the EfficientNet-Lite backbone and its timm parts
+
+
+def _allow_project_layers(weights: str | Path) -> None:
+    """Add the layer classes of the project's own backbone (and the timm modules inside it) that a checkpoint names
+    to the restricted loader's allow-list: `nn.Module` subclasses only, so no function or other global gets in."""
+    if not Path(weights).is_file():
+        return
+    try:
+        needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(weights))
+    except (ValueError, RuntimeError):
+        return  # not a torch.save zip: the load itself reports it
+    allowed = []
+    for name in needed:
+        module, _, attr = name.rpartition(".")
+        if module.startswith(PROJECT_LAYER_MODULES):
+            layer = getattr(importlib.import_module(module), attr, None)
+            if isinstance(layer, type) and issubclass(layer, torch.nn.Module):
+                allowed.append(layer)
+    if allowed:
+        torch.serialization.add_safe_globals(allowed)
 
 
 def _open_checkpoint(weights: str | Path):
@@ -92,6 +114,7 @@ def _open_checkpoint(weights: str | Path):
 
     try:
         with _safe_unpickling():
+            _allow_project_layers(weights)
             return YOLO(str(weights))  # official names such as yolo11n.pt download when online
     except TypeError as err:  # Ultralytics: a damaged file, or types outside its allow-list
         raise ValueError(f"Detector weights '{weights}' were refused: {err}") from err

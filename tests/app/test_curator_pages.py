@@ -49,8 +49,9 @@ def downloads(monkeypatch) -> list[tuple[bytes, str, str | None]]:
 
 
 def open_page(page: str) -> AppTest:
-    """A curator's session (signed in through the sidebar) on a page."""
+    """A curator's session (signed in through the About page's sidebar form) on a page."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/about.py").run()
     at.text_input(key="curator-password").input(PASSWORD)
     at.button(key="curator-unlock-button").click().run()
     at.switch_page(page).run()

@@ -91,12 +91,14 @@ def test_password_guesses_are_limited_per_server_not_per_session(curator_env):  
     outcomes = []
     for _ in range(PASSWORD_GUESSES.burst + 1):  # a fresh session for every guess
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        at.switch_page("pages/about.py").run()  # where a curator signs in
         at.text_input(key="curator-password").input("guess")
         at.button(key="curator-unlock-button").click().run()
         outcomes.append(at.error[0].value)
     assert outcomes[:-1] == ["Wrong password."] * PASSWORD_GUESSES.burst
     assert outcomes[-1].startswith("Too many password attempts on this server")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/about.py").run()
     at.text_input(key="curator-password").input(PASSWORD)
     at.button(key="curator-unlock-button").click().run()
     assert "Too many password attempts" in at.error[0].value  # even the right one waits its turn

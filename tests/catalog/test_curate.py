@@ -36,7 +36,7 @@ def product_with_objects(index_dir) -> str:
 
 
 def top(index_dir, product_id, box, capsys) -> tuple[str, float]:
-    """scripts/search.py on the product's photo with --box: (first product, its score)."""
+    """scripts/search.py on the product's photo with --box: (first product, its plain cosine similarity)."""
     import json
 
     meta = engine.CatalogIndex.load(index_dir).meta
@@ -44,7 +44,7 @@ def top(index_dir, product_id, box, capsys) -> tuple[str, float]:
     args = ["--index", str(index_dir), "--image", str(image), "--box", ",".join(map(str, box)), "--json"]
     assert search.main(args) == 0
     first = json.loads(capsys.readouterr().out)[0]
-    return first["product_id"], first["score"]
+    return first["product_id"], first["similarity"]
 
 
 def test_set_box_cli_then_search_finds_the_product_first_and_a_rebuild_keeps_it(index_copy, tmp_path, capsys):
@@ -75,9 +75,10 @@ def test_a_full_rebuild_applies_the_curated_box_again(index_copy, tmp_path, upda
     assert sorted(set(kinds)) == ["curated", "image", "object"]  # the product's own box kept on request
     from catalog.build import BuildConfig
     from engine.embedding import EmbeddingConfig
-    from engine.settings import default_head, default_weights
+    from engine.embedding.head import default_head_for
+    from engine.settings import default_weights
 
-    config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head()), rebuild=True)
+    config = BuildConfig(embedding=EmbeddingConfig().with_head(default_head_for(EmbeddingConfig())), rebuild=True)
     report = build_catalog(CATALOG, index_copy, tmp_path / "products.csv", default_weights(), config, progress=False)
     assert report.embedded == 60
     rebuilt = engine.CatalogIndex.load(index_copy).meta.query("product_id == @product")

@@ -128,7 +128,8 @@ def test_unknown_method_is_a_value_error():
 
 @pytest.mark.parametrize("head", [False, True])
 @pytest.mark.integration
-def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, head, tmp_path):
+def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, head, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(tmp_path))  # heads made by this test are trusted
     from engine.embedding import embed_many
     from engine.embedding.head import ProjectionHead, save_head
 
@@ -136,7 +137,9 @@ def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, hea
     if head:
         torch.manual_seed(0)
         save_head(
-            ProjectionHead(1280, hidden=32, out_dim=16), tmp_path / "h.pt", {"name": "effnet-crop", "crop_size": 224}
+            ProjectionHead(1280, hidden=32, out_dim=16),
+            tmp_path / "h.pt",
+            {"name": "effnet-crop", "crop_size": 224, "network": config.network},
         )
         config = config.with_head(tmp_path / "h.pt")
     embedder = make_embedder(config, detector)

@@ -71,7 +71,10 @@ def test_config_records_the_head_and_round_trips(heads):
 
 
 @pytest.mark.integration
-def test_reembedded_index_matches_a_build_with_the_head_and_refuses_other_heads(base_index, heads, tmp_path):
+def test_reembedded_index_matches_a_build_with_the_head_and_refuses_other_heads(
+    base_index, heads, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(heads))  # heads made by this test are trusted
     out = reembed_index(base_index, tmp_path / "headed", heads / "a.pt")
     base = CatalogIndex.load(base_index)
     head = load_head(heads / "a.pt")
@@ -112,7 +115,8 @@ def test_reembedding_keeps_an_explicit_index_type_and_refuses_compressed_vectors
 
 
 @pytest.mark.integration
-def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path):
+def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(tmp_path))  # heads made by this test are trusted
     write_head(tmp_path / "h.pt", 0)
     reembed_index(base_index, tmp_path / "headed", tmp_path / "h.pt")
     write_head(tmp_path / "h.pt", 2)  # retrained in place: same path, other weights

@@ -95,7 +95,8 @@ def tiny_effnet_index(tmp_path):
     return tmp_path
 
 
-def test_reembedding_with_a_tail_reads_the_photos_again_and_refuses_changed_ones(tiny_effnet_index):
+def test_reembedding_with_a_tail_reads_the_photos_again_and_refuses_changed_ones(tiny_effnet_index, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(tiny_effnet_index))  # heads made by this test are trusted
     from catalog.reembed import reembed_index
     from engine.index.manifest import IndexMismatchError
     from engine.index.store import CatalogIndex

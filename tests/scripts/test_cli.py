@@ -112,7 +112,7 @@ def test_search_json_lists_ranked_products(built_index, small_catalog, capsys):
     assert search.main(["--index", str(built_index[0]), "--image", str(image), "--k", "3", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert [r["rank"] for r in results] == [1, 2, 3]
-    assert set(results[0]) == {"rank", "product_id", "score", "image", "name", "category", "price", "url"}
+    assert set(results[0]) == {"rank", "product_id", "score", "similarity", "image", "name", "category", "price", "url"}
     assert results[0]["product_id"] == "sofas/1"  # whole image (no detection with random weights) finds itself
     assert results[0]["score"] >= results[1]["score"] >= results[2]["score"]
 

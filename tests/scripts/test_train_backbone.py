@@ -15,7 +15,8 @@ from tests.conftest import CATALOG
 from training.backbone.train import TuneConfig
 
 
-def test_script_resumes_a_time_boxed_run_and_reembeds_from_the_photos(effnet_index, tmp_path, capsys):
+def test_script_resumes_a_time_boxed_run_and_reembeds_from_the_photos(effnet_index, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(tmp_path))  # heads made by this test are trusted
     base = engine.load(effnet_index)
     meta = base.index.meta.drop_duplicates("product_id")
     store = FeedbackStore(tmp_path / "marks")

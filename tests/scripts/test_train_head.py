@@ -62,7 +62,8 @@ def test_every_loss_trains(loss, shot_cache):
     assert np.isfinite(losses).all() and np.mean(losses[-5:]) < np.mean(losses[:5])
 
 
-def test_script_writes_head_curves_and_a_reembedded_index(effnet_index, tmp_path, capsys):
+def test_script_writes_head_curves_and_a_reembedded_index(effnet_index, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(tmp_path))  # heads made by this test are trusted
     out, index_out = tmp_path / "head.pt", tmp_path / "headed"
     args = ["--index", str(effnet_index), "--cache", str(tmp_path / "cache"), "--shots", "2", "--steps", "40"]
     args += ["--P", "6", "--K", "3", "--hidden", "32", "--out-dim", "16", "--out", str(out)]
@@ -82,7 +83,8 @@ def rank_of(service, image, product_id: str) -> int:
     return [m.product_id for m in matches].index(product_id)
 
 
-def test_curator_marks_move_the_ranking_their_way(effnet_index, tmp_path):
+def test_curator_marks_move_the_ranking_their_way(effnet_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_TRUSTED_MODELS", str(tmp_path))  # heads made by this test are trusted
     base = engine.load(effnet_index)
     meta = base.index.meta
     photo = engine.load_image(CATALOG / meta[meta["category"] == "chairs"]["image"].iloc[0])
