@@ -20,7 +20,7 @@ from engine.index.protocol import VectorIndex
 from engine.search.products import Match, SearchFilters
 from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
 from engine.search.refine import Refinement, refined_search
-from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, main_entry, search_on_topic
+from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, product_entry, search_on_topic
 from engine.settings import index_mmap, query_detection
 from engine.thumbnails import THUMB_SIDE, Thumbnails, thumbnail_jpeg
 from engine.trusted_models import recorded_detector, recorded_head
@@ -127,9 +127,7 @@ class Lookalike:
         rows = self.index.meta[self.index.meta["product_id"] == product_id]
         if rows.empty:
             raise KeyError(f"Unknown product '{product_id}'")
-        curated = rows[rows["kind"] == "curated"]
-        row_id = int(curated["id"].iloc[0]) if len(curated) else main_entry(rows)
-        return self.index.vectors(np.array([row_id]))[0]
+        return self.index.vectors(np.array([product_entry(rows)]))[0]
 
     def search_product(self, product_id: str, k: int = 10, filters: SearchFilters | None = None) -> list[Match]:
         """Products like a catalogue product (itself excluded), its category's kind first ("like KLIPPAN")."""

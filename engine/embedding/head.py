@@ -155,12 +155,14 @@ def load_head(path: str | Path, expected_sha256: str = "", base_name: str = "") 
     (the head recorded in an index manifest was retrained or replaced since), or when it was trained on
     another base embedding than `base_name`.
     """
-    return _load_head(str(resolve_head_path(path)), expected_sha256, base_name)
+    resolved = resolve_head_path(path)
+    stamp = (resolved.stat().st_mtime_ns, resolved.stat().st_size) if resolved.is_file() else None
+    return _load_head(str(resolved), expected_sha256, base_name, stamp)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_head(path: str, expected_sha256: str, base_name: str) -> Head:
-    """Cached by (path, sha256, base): a process loads each head once."""
+def _load_head(path: str, expected_sha256: str, base_name: str, stamp: tuple | None) -> Head:
+    """Cached by (path, sha256, base, file stamp): a process loads each head once, and again if it was rewritten."""
     if not Path(path).is_file():
         raise HeadError(f"Embedding head '{path}' not found. Train one with scripts/train_head.py.")
     sha = file_sha256(path)

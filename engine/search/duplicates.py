@@ -12,19 +12,21 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from engine.search.rerank import product_entry
+
 DEFAULT_K = 10  # neighbours looked at per product: more near-duplicates than this per product is a bigger problem
 BLOCK = 4096  # queries per FAISS call
 
 
 def product_vectors(index) -> tuple[np.ndarray, np.ndarray]:
-    """(product ids, (P, D) float32 vectors): each product's whole-image vector, else its first object's."""
+    """(product ids, (P, D) float32 vectors): the vector each product's "More like this" searches with
+    (`product_entry`: its curated box, else its main object, else its photo), products sorted by id."""
     meta = index.meta
     if meta.empty:
         return np.array([], dtype=object), np.zeros((0, index.dim), dtype=np.float32)
-    ordered = meta.assign(_whole=(meta["kind"] != "image")).sort_values(["_whole", "id"], kind="stable")
-    first = ordered.drop_duplicates("product_id", keep="first").sort_values("product_id", kind="stable")
-    vectors = index.vectors(first["id"].to_numpy(np.int64))
-    return first["product_id"].astype(str).to_numpy(dtype=object), np.asarray(vectors, dtype=np.float32)
+    entries = {str(product): product_entry(rows) for product, rows in meta.groupby("product_id", sort=True)}
+    vectors = index.vectors(np.fromiter(entries.values(), dtype=np.int64, count=len(entries)))
+    return np.array(list(entries), dtype=object), np.asarray(vectors, dtype=np.float32)
 
 
 def near_duplicate_pairs(vectors: np.ndarray, threshold: float, k: int = DEFAULT_K) -> np.ndarray:

@@ -125,6 +125,13 @@ def rerank(matches: Sequence[Match], classes: Sequence[str], kind: QueryKind, co
     return [dataclasses.replace(matches[i], rank=rank, score=adjusted[i]) for rank, i in enumerate(order, start=1)]
 
 
+def product_entry(rows: pd.DataFrame) -> int:
+    """Id of the entry a product is searched from ("More like this", near duplicates): its curated box, else
+    its main object (`main_entry`), else its photo."""
+    curated = rows[rows["kind"] == "curated"]
+    return int(curated["id"].iloc[0]) if len(curated) else main_entry(rows)
+
+
 def main_entry(rows: pd.DataFrame) -> int:
     """Id of the index entry that stands for a product (its metadata `rows`): its main object, else its photo.
 

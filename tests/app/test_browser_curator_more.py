@@ -105,7 +105,7 @@ def test_a_duplicate_tile_opens_that_products_catalogue_page(page, curator_serve
     expect(page.get_by_role("heading", name=f"Like {name}")).to_be_visible(timeout=DETECT_TIMEOUT)
     assert page.url.endswith(f"/catalogue?product={best.product_b.replace('/', '%2F')}")
     expect(results(page).locator('[data-tag="T"]')).to_contain_text(name)
-    expect(results(page).locator('[data-tag="M1"] img')).to_have_attribute("src", re.compile(f"^{DATA_JPEG}"))
+    expect(results(page).locator('[data-tag="M1"] img')).to_have_attribute("src", re.compile(r"/media/\w+\.jpg$"))
 
 
 def test_a_removed_product_leaves_the_duplicates_page(page, curator_server):

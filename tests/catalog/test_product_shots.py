@@ -66,4 +66,4 @@ def test_a_product_photo_finds_itself_first_through_the_same_box(mixed_catalogue
         analysis = service.analyse(engine.load_image(images / image))
         matches, box, why = service.search_photo(analysis, k=3)
         assert why.startswith("product photo") and matches[0].product_id == product_id
-        assert matches[0].score == pytest.approx(1.0, abs=1e-3)  # the very entry the build made
+        assert matches[0].similarity == pytest.approx(1.0, abs=1e-3)  # the very entry the build made

@@ -120,8 +120,11 @@ def test_a_retrained_head_file_is_refused_by_its_index(base_index, tmp_path, mon
     write_head(tmp_path / "h.pt", 0)
     reembed_index(base_index, tmp_path / "headed", tmp_path / "h.pt")
     write_head(tmp_path / "h.pt", 2)  # retrained in place: same path, other weights
-    with pytest.raises(HeadError, match="retrained or replaced"):
-        engine.load(tmp_path / "headed")
+    with pytest.raises(IndexMismatchError, match="not among the trusted checkpoints"):
+        engine.load(tmp_path / "headed")  # found by the recorded sha256 only: the changed file is not it
+    recorded = CatalogIndex.load(tmp_path / "headed").manifest["embedding"]["head_sha256"]
+    with pytest.raises(HeadError, match="retrained or replaced"):  # the file named directly: its sha256 is checked
+        load_head(tmp_path / "h.pt", expected_sha256=recorded)
 
 
 def test_a_malicious_head_is_never_unpickled_even_with_a_matching_sha256(tmp_path):
