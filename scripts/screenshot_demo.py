@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 import engine
 from engine.detection.distinct import distinct_detections
 from engine.geometry import smallest_box_at
@@ -22,14 +24,26 @@ CANVAS_WIDTH = 820  # pages/shop.py
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
-def largest_box_centre(index_dir: Path, photo: Path) -> tuple[float, float, str]:
-    """Canvas point that selects the largest box the app draws on the photo, and that box's label."""
+def listed_products(photo: Path) -> set[str]:
+    """The product ids the demo's rooms.csv lists for a room photo (empty when it lists none)."""
+    rooms = pd.read_csv(photo.parent.parent / "rooms.csv", dtype=str, keep_default_na=False)
+    row = rooms[rooms["image"].map(lambda image: Path(image).name) == photo.name]
+    return {Path(p).stem for p in row["products"].iloc[0].split()} if len(row) else set()
+
+
+def largest_box_centre(index_dir: Path, photo: Path, listed_first: bool = False) -> tuple[float, float, str]:
+    """Canvas point that selects the largest box the app draws on the photo (with `listed_first`, the largest whose
+    first match is a product the room's photo lists), and that box's label."""
     service = engine.load(index_dir)
     image = engine.load_image(photo)
-    found = service.analyse(image).detections
+    analysis = service.analyse(image)
+    found = analysis.detections
     shown, _ = distinct_detections(found)
+    if listed_first:
+        listed = listed_products(photo)
+        shown = [i for i in shown if service.search_box(analysis, found[i].box, k=1)[0].product_id in listed]
     if not shown:
-        raise SystemExit(f"no detection in {photo.name}: nothing to click")
+        raise SystemExit(f"no {'rightly matched ' if listed_first else ''}detection in {photo.name}: nothing to click")
     boxes = [found[i].box for i in shown]
     scale = min(1.0, CANVAS_WIDTH / image.width)
     for n in sorted(range(len(shown)), key=lambda n: -(boxes[n][2] - boxes[n][0]) * (boxes[n][3] - boxes[n][1])):
@@ -52,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=default_index_dir())
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot-shop.png"))
     parser.add_argument("--room", default=None, help="sample room file name (default: the page's default sample)")
+    parser.add_argument("--listed", action="store_true", help="click a box whose first match the room's photo lists")
     args = parser.parse_args(argv)
     samples = sorted(sample_rooms_dir().glob("*.jpg"))
     photo = sample_rooms_dir() / args.room if args.room else samples[0]  # default: the page's default sample
-    x, y, label = largest_box_centre(args.index, photo)
+    x, y, label = largest_box_centre(args.index, photo, args.listed)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2300})  # Streamlit scrolls inside; show it all
