@@ -37,7 +37,7 @@ def room_rows(index_dir: Path) -> pd.DataFrame:
 
 def test_the_build_stores_each_products_room_photos_and_an_update_keeps_them(room_index, tmp_path):
     facts = read_manifest(room_index["index"])["rooms"]
-    assert facts["rooms_csv"] == str(ROOMS / "rooms.csv") and facts["room_photos"] > 1
+    assert Path(facts["rooms_csv"]).resolve() == (ROOMS / "rooms.csv").resolve() and facts["room_photos"] > 1
     listed = set(pd.read_csv(ROOMS / "rooms.csv").set_index("image").loc[TEST_ROOM, "products"].split())
     assert set(room_rows(room_index["index"])["image"]) == listed
     copy = Path(shutil.copytree(room_index["index"], tmp_path / "index"))
