@@ -63,10 +63,6 @@ class PretrainedNet:
     contract: InputContract
     width: int = 1280  # pooled feature width
 
-    def describe(self) -> dict:
-        """What an index records about the network: its name, architecture and input contract."""
-        return {"network": self.name, "arch": self.arch, "input": self.contract.to_dict()}
-
 
 def _lite(n: int, size: int) -> PretrainedNet:
     """EfficientNet-Lite`n` as its TensorFlow weights were trained."""

@@ -32,10 +32,10 @@ from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.crop import CROP_BATCH, effnet_inputs
 from engine.images import load_image
 from engine.pretrained import crop_network
+from engine.search.query import product_shot_box, whole_image
 from training import metrics as ev
 from training.detector.rooms import room_split
 
-WHITE = 235  # a pixel whose smallest channel is below this belongs to the product (../shared/README.md)
 K = 10
 GEM_P = 3.0
 DETECTOR_METHODS = ("yolo-roi", "yolo-roi-level", "yolo-native", "yolo-crop")  # no crop network: the detector's
@@ -56,12 +56,8 @@ class Variant:
 
 
 def product_box(image: Image.Image) -> tuple[float, float, float, float]:
-    """The xyxy box of the non-white pixels of a product shot (the whole photo when it is all white)."""
-    pixels = np.asarray(image.convert("RGB"))  # (H, W, 3)
-    ys, xs = np.nonzero(pixels.min(axis=2) < WHITE)
-    if not len(xs):
-        return 0.0, 0.0, float(image.width), float(image.height)
-    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+    """The box a catalogue build indexes a product shot by (`product_shot_box`), else the whole photo."""
+    return product_shot_box(image) or whole_image(image.size)
 
 
 def pooled(maps: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -66,11 +66,6 @@ class EmbeddingConfig:
         data = {key: value for key, value in data.items() if key != "input"}
         return cls(**{"network": LEGACY_NETWORK, **data, "levels": tuple(data["levels"])})
 
-    @property
-    def contract(self):
-        """The crop network's input contract (`engine.pretrained.InputContract`)."""
-        return pretrained_net(self.network).contract
-
     def with_head(self, path: str | Path | None) -> EmbeddingConfig:
         """This config with the head at `path` (its sha256 recorded), or without a head for None / ""."""
         if not path:
