@@ -11,9 +11,9 @@ from catalog.products import data_gaps, describe_gaps
 from pages.box_editor import box_editor
 from pages.goes_with import goes_with_row
 from pages.loading import service_or_stop
+from pages.media import image_src
 from pages.navigation import routed_through_app
 from pages.shared import (
-    data_uri,
     display_name,
     html_text,
     markdown_text,
@@ -89,8 +89,8 @@ def data_problems(products) -> None:
 def _gallery_html(products, service: engine.Lookalike) -> str:
     """Linked thumbnails: clicking one opens ?product=ID on this page."""
     cells = []
-    for row in products.itertuples(index=False):
-        src = data_uri(product_thumbnail(service, row.image, getattr(row, "content_hash", ""), 200))
+    for i, row in enumerate(products.itertuples(index=False)):  # by URL, as the shop grid
+        src = image_src(product_thumbnail(service, row.image, getattr(row, "content_hash", ""), 200), f"gallery-{i}")
         name = html_text(display_name(row.name))
         cells.append(
             f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'

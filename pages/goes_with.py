@@ -6,7 +6,8 @@ import streamlit as st
 
 import engine
 from engine.search import GOES_WITH_SHOWN, Suggestion, goes_with_for
-from pages.shared import data_uri, display_name, html_text, markdown_text, product_thumbnail, quote_param
+from pages.media import image_src
+from pages.shared import display_name, html_text, markdown_text, product_thumbnail, quote_param
 
 ROW_SIZE = 8
 ANCHORS = 3  # a clicked object goes by its best lookalikes, weighted by their score
@@ -34,8 +35,8 @@ def lookalike_anchors(matches: list[engine.Match]) -> dict[str, float]:
 def _row_html(service: engine.Lookalike, suggestions: list[Suggestion]) -> str:
     """Linked tiles: thumbnail, name, kind and why; each opens the product's own lookalikes and row."""
     cells = []
-    for s in suggestions:
-        src = data_uri(product_thumbnail(service, s.image, s.content_hash, 200))
+    for i, s in enumerate(suggestions):  # by URL: fetched once by the browser, not resent in every run's message
+        src = image_src(product_thumbnail(service, s.image, s.content_hash, 200), f"goes-with-{i}")
         name, kind, why = html_text(display_name(s.name)), html_text(s.category), html_text(s.why)
         cells.append(
             f'<a class="gw-item" href="catalogue?product={quote_param(s.product_id)}" target="_self" '

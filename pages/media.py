@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -24,12 +24,19 @@ def served_url(jpeg: bytes, slot: str) -> str | None:
     """An absolute http(s) URL of the JPEG in the media store, or None outside a served app (AppTest, bare mode)."""
     from streamlit import runtime
 
-    base = st.context.url  # the app's address in this shopper's browser, page path trimmed
-    if not base or not base.startswith(("http://", "https://")) or not runtime.exists():
+    page = st.context.url  # this shopper's address of the page: on a page other than the first it ends in its path
+    if not page or not page.startswith(("http://", "https://")) or not runtime.exists():
         return None
     manager = runtime.get_instance().media_file_mgr
     path = manager.add(jpeg, MIME, f"lookalike:{slot}", file_name=f"{slot}.jpg", is_for_static_download=True)
-    return urljoin(base.rstrip("/") + "/", path.lstrip("/"))
+    return app_root(page) + path.lstrip("/")
+
+
+def app_root(page_url: str) -> str:
+    """The app's root URL ("http://host:port/" plus the configured base path) from any of its pages' URLs."""
+    parts = urlsplit(page_url)
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{parts.scheme}://{parts.netloc}/" + (f"{base}/" if base else "")
 
 
 def image_src(jpeg: bytes, slot: str) -> str:

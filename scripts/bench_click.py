@@ -1,11 +1,12 @@
 """One shopper's real wait in headless Chromium, this checkout against a baseline checkout, in the same run.
 
-    python scripts/bench_click.py --index INDEX_DIR [--base /tmp/base] [--rooms DIR] [--photos 10] [--clicks 3]
-                                  [--json OUT] [--doc docs/BENCHMARKS.md] [--timeout 1200]
+    python scripts/bench_click.py --index INDEX_DIR [--base /tmp/base [--base-index DIR]] [--rooms DIR] \
+        [--photos 10] [--clicks 3] [--json OUT] [--doc docs/BENCHMARKS.md]
 
 Starts `streamlit run app.py` of this checkout (and of --base, another checkout such as a `git worktree` of an
-older commit) over the same index, and drives one headless-Chromium shopper on each, photo by photo in turn: upload
-a room photo, then click boxes the app drew (a click where an earlier one was cycles to the larger box under it).
+older commit) over the same index (or `--base-index`, a copy whose manifest an older checkout can read), and
+drives one headless-Chromium shopper on each, photo by photo in turn: upload a room photo, then click boxes the
+app drew (a click where an earlier one was cycles to the larger box under it).
 Timed in the page (performance.now): upload -> boxes painted (the photo drawn on the canvas, the caption naming
 its objects) and click (pointer released) -> grid painted (its heading, every tile's image loaded, one frame
 later). Per interaction the websocket frames give the bytes the server sent, the script runs and the server's
@@ -35,6 +36,7 @@ from training.report import write_section
 from training.timing import machine
 
 TARGETS = {"click_to_grid_p95_ms": 400, "upload_to_boxes_p95_ms": 1000}
+QUIET_LOAD = 2.0  # 1-minute load average below which the 2-core machine counts as quiet (the server and one browser)
 WAIT_MS = 60_000  # one interaction; a miss is recorded and the shopper goes on
 START_MS = 240_000  # the first page of a fresh server loads the models, on a busy 2-core machine
 
@@ -211,10 +213,13 @@ def markdown(results: dict) -> str:
         rows.append(_row(name, "upload → boxes painted", record["upload"]))
         rows.append(_row(name, "click → grid painted", record["click"]))
     errors = "; ".join(f"{n}: {len(r['errors'])}" for n, r in results["checkouts"].items())
+    peak = max(r[k]["load"]["max"] for r in results["checkouts"].values() for k in ("upload", "click") if r[k]["n"])
+    quiet = peak < QUIET_LOAD
+    machine_state = "a quiet machine" if quiet else "a machine shared with other jobs (**not a quiet machine**)"
     return f"""## One shopper's wait in a real browser (`scripts/bench_click.py`)
 
-Measured {results["date"]} on {results["machine"]}, a machine shared with other engineers' jobs (load average
-beside each row: **not a quiet machine**). One headless Chromium shopper per checkout, both servers up at once over
+Measured {results["date"]} on {results["machine"]}, {machine_state}: load average at most {peak:.1f}, beside
+each row. One headless Chromium shopper per checkout, both servers up at once over
 the same index (`{results["index"]}`, {results["n_products"]} products, no gallery views), photo by photo in turn:
 {results["n_photos"]} real ikea-rooms photos, each uploaded then clicked up to {results["clicks_per_photo"]} times
 (a click changes the selection; some click the same spot again to cycle to the larger box). Times are the page's
@@ -253,6 +258,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, required=True, help="the index both servers search")
     parser.add_argument("--base", type=Path, help="a baseline checkout (e.g. `git worktree add /tmp/base COMMIT`)")
+    parser.add_argument(
+        "--base-index", type=Path, help="the index the baseline searches (default --index): a copy it can read"
+    )
     parser.add_argument("--rooms", type=Path, default=sample_rooms_dir(), help="room photos")
     parser.add_argument("--photos", type=int, default=10)
     parser.add_argument("--clicks", type=int, default=3, help="clicks per photo")
@@ -268,11 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("no Chromium at /usr/bin/chromium (apt-get install chromium, or set LOOKALIKE_CHROMIUM)")
     args.index = args.index.resolve()  # the baseline server runs in its own folder
     rooms, n_products = rooms_to_plan(args.index, args.rooms, args.photos, args.clicks)
-    checkouts = {"this checkout": ROOT} | ({f"baseline ({args.base.name})": args.base} if args.base else {})
+    base_index = (args.base_index or args.index).resolve()
+    checkouts = {"this checkout": (ROOT, args.index)}
+    checkouts |= {f"baseline ({args.base.name})": (args.base, base_index)} if args.base else {}
     with tempfile.TemporaryDirectory() as logs, ExitStack() as stack:
         urls = {}
-        for i, (name, root) in enumerate(checkouts.items()):
-            urls[name] = stack.enter_context(running_server(args.index, Path(logs), root=root, name=f"s{i}")).url
+        for i, (name, (root, index)) in enumerate(checkouts.items()):
+            urls[name] = stack.enter_context(running_server(index, Path(logs), root=root, name=f"s{i}")).url
         raw = asyncio.run(drive(urls, rooms))
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "index": args.index.name}
     results |= {"n_products": n_products, "n_photos": len(rooms), "clicks_per_photo": args.clicks}

@@ -67,20 +67,22 @@ def time_build(checkout: Path, build_args: list[str], out: Path) -> dict:
 
 
 def plain_pass_seconds(images: list[Path]) -> float:
-    """Seconds for EfficientNet-Lite0 once over the photos: decode, letterbox to 224, batches of 16."""
+    """Seconds for the default crop network once over the photos: decode, letterbox to its size, batches of 16."""
     import torch
 
-    from engine.detection.backbones import effnet_model
     from engine.geometry import apply_letterbox, plan_letterbox
     from engine.images import load_image
+    from engine.pretrained import DEFAULT_NETWORK, crop_network, pretrained_net
 
-    model = effnet_model("cpu")
+    contract, model = pretrained_net(DEFAULT_NETWORK).contract, crop_network(DEFAULT_NETWORK)
     started = time.perf_counter()
     with torch.inference_mode():
         for i in range(0, len(images), PLAIN_BATCH):
             photos = [load_image(path) for path in images[i : i + PLAIN_BATCH]]
-            batch = np.stack([apply_letterbox(p, plan_letterbox(p.size, 224, 1, square=True)) for p in photos])
-            model.forward_head(model.forward_features(torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255))
+            plans = [plan_letterbox(p.size, contract.size, 1, square=True) for p in photos]
+            batch = np.stack([apply_letterbox(p, plan) for p, plan in zip(photos, plans)])  # (B, S, S, 3) uint8
+            x = contract.normalise(torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255)
+            model.forward_head(model.forward_features(x), pre_logits=True)  # (B, 1280)
     return time.perf_counter() - started
 
 

@@ -51,10 +51,17 @@ def test_catalogue_deep_link_on_a_fresh_server_then_gallery_click(browser, strea
     expect(page.get_by_role("heading", name="Catalogue", exact=True)).to_be_visible(timeout=DETECT_TIMEOUT)
     first = page.locator("a.ll-item").first
     name = first.get_attribute("title")
+    thumb = first.locator("img")  # served by URL from the media store, as the shop grid's tiles
+    assert thumb.get_attribute("src").startswith(streamlit_url), thumb.get_attribute("src")[:40]
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("i => i.naturalWidth > 0"), "a gallery thumbnail that does not decode"
     first.click()
     expect(page.get_by_role("heading", name=f"Like {name}")).to_be_visible(timeout=DETECT_TIMEOUT)
     expect(results(page).locator('[data-tag="T"]')).to_contain_text(name)
     expect(results(page).locator('[data-tag="M1"]')).to_be_visible()
+    match = results(page).locator('[data-tag="M1"] img')  # a grid on a page other than the first decodes too
+    expect(match).to_have_js_property("complete", True)
+    assert match.evaluate("i => i.naturalWidth > 0"), "a catalogue-page grid thumbnail that does not decode"
     page.context.close()
 
 

@@ -33,6 +33,10 @@ def test_clicking_an_object_shows_what_goes_with_it_and_a_tile_opens_its_own(bro
     kinds = row.locator(".gw-item i").all_inner_texts()
     grid_kind = results(page).locator('[data-tag="M1"] i').first.inner_text()
     assert grid_kind not in kinds, f"the row repeats the clicked kind {grid_kind}: {kinds}"
+    for img in row.locator(".gw-item img").all():  # by URL from the media store, not inlined, and each decodes
+        assert img.get_attribute("src").startswith(real_streamlit_url), img.get_attribute("src")[:40]
+        expect(img).to_have_js_property("complete", True)
+        assert img.evaluate("i => i.naturalWidth > 0"), "a thumbnail that does not decode"
 
     name = row.locator(".gw-item b").first.inner_text()
     row.locator(".gw-item").first.click()  # a tile opens that product's lookalikes, and its own row

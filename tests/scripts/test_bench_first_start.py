@@ -1,8 +1,14 @@
-"""The first-start benchmark's report: when searching starts, the whole build, its cost in plain passes."""
+"""The first-start and restart benchmarks: when searching starts, the build's cost in plain passes, a restart."""
 
 from __future__ import annotations
 
+import pytest
+
+from engine.settings import shared_data_dir
 from scripts import bench_first_start as bench
+from scripts import bench_restart
+
+ROOMS = shared_data_dir() / "ikea-rooms"
 
 
 def result(install=None) -> dict:
@@ -21,3 +27,17 @@ def test_the_report_compares_the_baseline_with_this_checkout_in_plain_passes():
 
 def test_the_whole_first_start_adds_the_install_to_searching():
     assert "whole first start to searching 175 s (target ≤ 300)" in bench.markdown(result(install=150.0))
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not (ROOMS / "products.csv").is_file(), reason="IKEA rooms catalogue not available")
+def test_the_plain_pass_runs_the_default_crop_network_over_real_photos():
+    photos = sorted((ROOMS / "products").glob("*.jpg"))[:3]
+    assert 0 < bench.plain_pass_seconds(photos) < 120
+
+
+def test_the_restart_report_names_each_run_and_the_target():
+    runs = [{"health_s": 0.7, "usable_s": 10.5, "builders_left": 0}]
+    text = bench_restart.markdown({"date": "2026-12-06", "machine": "2 cores", "load": 1.2, "runs": runs})
+    assert "| 1 | 0.7 | 10.5 | 0 |" in text
+    assert "within 10 s" in text
