@@ -21,7 +21,7 @@ from engine.search.products import Match, SearchFilters
 from engine.search.query import COPY_CANDIDATES, PRODUCT_PHOTO, default_query_box, promote_copy
 from engine.search.refine import Refinement, refined_search
 from engine.search.rerank import QueryKind, RankingConfig, kind_of_box, kind_of_category, product_entry, search_on_topic
-from engine.settings import index_mmap, query_detection
+from engine.settings import detector_replicas, index_mmap, query_detection
 from engine.thumbnails import THUMB_SIDE, Thumbnails, thumbnail_jpeg
 from engine.trusted_models import recorded_detector, recorded_head
 
@@ -144,6 +144,7 @@ def load(
     embedding: EmbeddingConfig | None = None,
     device: str = "cpu",
     mmap: bool | None = None,
+    replicas: int | None = None,
 ) -> Lookalike:
     """Load an index and the detector it was built with; refuse a mismatch.
 
@@ -154,6 +155,7 @@ def load(
     Raises `IndexNotFoundError` when no index is built and `IndexMismatchError` when the weights or embedding
     config differ from the ones the index was built with, or are not trusted (`UntrustedModelError`); a
     checkpoint file's sha256 is checked before it is loaded, and it is unpickled with Ultralytics' safe loader.
+    `replicas` detector copies serve concurrent queries (default `engine.settings.detector_replicas()`: 2).
     `mmap` maps the index read-only (default: `$LOOKALIKE_INDEX_MMAP`, else by size, see `CatalogIndex.load`).
     The backend (FAISS files or Milvus) comes from `$LOOKALIKE_INDEX_BACKEND` (`engine.index.backends`).
     """
@@ -162,7 +164,7 @@ def load(
     weights = weights or recorded_weights(built)
     check_weights_file(weights, built)
     config = dataclasses.replace(DetectorConfig(**built["config"]), **query_detection())
-    detector = Detector(weights, config, device=device)
+    detector = Detector(weights, config, device=device, replicas=replicas or detector_replicas())
     embedding = embedding or recorded_embedding(manifest)
     check_index(manifest, detector, embedding)
     embedder = make_embedder(embedding, detector)

@@ -10,6 +10,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRAINED_DETECTOR = PROJECT_ROOT / "models" / "furniture-yolov8n.pt"  # fine-tuned from COCO YOLOv8n (AGPL-3.0)
 RANDOM_DETECTOR = "yolo11n.yaml"
 QUERY_CONF = 0.01  # best recall on held-out real rooms (BENCHMARKS.md); the few distinct boxes are drawn
+DETECTOR_REPLICAS = 2  # `lookalike bench detector-pool`: 1 -> 2 copies, p95 797 -> 529 ms; 3 no better
 QUERY_MAX_DET = 25  # the issue's budget of objects per room photo
 TRAINED_HEAD = PROJECT_ROOT / "models" / "head-effnet.pt"
 CATALOG_VIEWS = 0  # gallery views per catalogue photo by default: opt-in, they do not pay on real rooms (BENCHMARKS.md)
@@ -110,6 +111,14 @@ def milvus_collection(index_dir: str | Path) -> str:
     """$LOOKALIKE_MILVUS_COLLECTION, else `lookalike_<index folder name>` (letters, digits, underscores)."""
     name = os.environ.get("LOOKALIKE_MILVUS_COLLECTION") or f"lookalike_{Path(index_dir).resolve().name}"
     return re.sub(r"\W", "_", name)
+
+
+def detector_replicas() -> int:
+    """Detector copies a served engine keeps for shoppers uploading at once: $LOOKALIKE_DETECTOR_REPLICAS, else 2.
+
+    Two replicas cut ten simultaneous uploads' wait p95 by a third on 2 cores for about 75 MB; more did not help there.
+    """
+    return max(1, int(os.environ.get("LOOKALIKE_DETECTOR_REPLICAS", DETECTOR_REPLICAS)))
 
 
 def query_detection() -> dict:

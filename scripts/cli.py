@@ -43,6 +43,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "self-retrieval": ("bench_self_retrieval", "does each catalogue photo find its own product first"),
     "video": ("bench_video", "video search speed on a video made from real room photos"),
     "first-start": ("bench_first_start", "first start: a fresh build of a demo catalogue"),
+    "detector-pool": ("bench_detector_pool", "one shared detector against a small pool, shoppers uploading at once"),
     "restart": ("bench_restart", "restart: seconds from ./run.sh to a usable page on a built demo index"),
     "query-tricks": ("bench_query_tricks", "query-side crop context, flip and two scales on the held-out rooms"),
     "heads": ("bench_heads", "embedding heads side by side: one index per head, the same rooms or queries"),

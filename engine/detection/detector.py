@@ -16,6 +16,7 @@ from PIL import Image
 
 from engine.detection.backbones import register_yolo_modules
 from engine.detection.labels import display_labels
+from engine.detection.replicas import ReplicaPool
 from engine.files import file_sha256
 from engine.geometry import PAD_VALUE, Letterbox, apply_letterbox, plan_letterbox
 from engine.pretrained import InputContract
@@ -128,7 +129,9 @@ def _open_checkpoint(weights: str | Path):
 class Detector:
     """A YOLO detection model in eval mode on the CPU (or `device`), with a hook on the Detect head inputs."""
 
-    def __init__(self, weights: str | Path = "yolo11n.yaml", config: DetectorConfig | None = None, device="cpu"):
+    def __init__(
+        self, weights: str | Path = "yolo11n.yaml", config: DetectorConfig | None = None, device="cpu", replicas=1
+    ):
         from ultralytics import YOLO
 
         register_yolo_modules()  # a yaml or checkpoint may use the EfficientNet-Lite0 backbone
@@ -152,13 +155,7 @@ class Detector:
         self.head = self.model.model[-1]
         self.strides = [float(s) for s in self.model.stride]
         self.channels = tuple(int(branch[0].conv.in_channels) for branch in self.head.cv2)  # C_l per level
-        self._captured: list[torch.Tensor] = []
-        self._lock = threading.Lock()  # one detector is shared by every app session
-        self.head.register_forward_pre_hook(self._capture)
-
-    def _capture(self, module, inputs) -> None:
-        """Keep references to the per-level maps; Detect replaces list items, so copy the list."""
-        self._captured = list(inputs[0])
+        self._pool = ReplicaPool(self.model, replicas)  # shared by every app session; `replicas` model copies
 
     @torch.inference_mode()
     def analyse(self, images: list[Image.Image], square: bool = False, imgsz: int | None = None) -> list[Analysis]:
@@ -192,9 +189,7 @@ class Detector:
     @torch.inference_mode()
     def forward(self, tensor: torch.Tensor) -> tuple:
         """(B, 3, H, W) in [0, 1] -> (raw head output, per-level (B, C_l, H/s, W/s) Detect-head inputs)."""
-        with self._lock:
-            raw = self.model(tensor)
-            return raw, self._captured
+        return self._pool.forward(tensor)
 
     def _nms(self, raw) -> list[torch.Tensor]:
         """Non-maximum suppression (or top-k for end-to-end heads) -> per image (N, 6) xyxy, conf, cls."""
