@@ -29,6 +29,7 @@ PROGRESS_FILE = "build-progress.json"
 LOG_FILE = "build.log"
 CHECKOUT = Path(__file__).resolve().parent.parent  # the folder holding engine/, catalog/ and scripts/
 RUNNING, DONE, FAILED, STOPPED, NONE = "running", "done", "failed", "stopped", "none"
+LOG_MAX_BYTES = 1_000_000  # build.log beyond this is moved to build.log.1 at the next start
 LOG_EVERY_SECONDS = 10.0  # a progress line in build.log at most this often
 OWNER_POLL_SECONDS = 1.0  # how often a builder checks that its owner is still there
 BUILDER_NICENESS = 10  # an app's builder yields the CPU to the app's searches (os.nice)
@@ -165,11 +166,22 @@ def start(index_dir: str | Path, build_args: list[str], owner: int | None = None
             return current
         tie = ["--owner-pid", str(owner)] if owner else []
         command, env = builder([*build_args, "--out", str(root), "--quiet", "--report-progress", *tie])
-        with open(root / LOG_FILE, "w") as log:
+        with open_log(root) as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         record = {"state": RUNNING, "pid": process.pid, "done": 0, "total": 0, "started": time.time()}
         atomic_write_text(progress_path(root), json.dumps(record | {"updated": record["started"], "message": ""}))
     return status(root)
+
+
+def open_log(index_dir: Path):
+    """build.log for appending, after a line marking this start; kept to about 1 MB (the older half goes to .1)."""
+    path = index_dir / LOG_FILE
+    if path.is_file() and path.stat().st_size > LOG_MAX_BYTES:
+        path.replace(path.with_suffix(".log.1"))
+    log = open(path, "a")  # noqa: SIM115 - handed to the builder process, closed by the caller's `with`
+    log.write(f"{time.strftime('%H:%M:%S')} build started {time.strftime('%Y-%m-%d')}\n")
+    log.flush()
+    return log
 
 
 def _alive(pid) -> bool:

@@ -76,6 +76,7 @@ DEFAULT_NETWORK = "efficientnet-lite0"
 LEGACY_NETWORK = "efficientnet-lite0-imagenet-norm"  # what indexes made before the contract was fixed used
 PRETRAINED: dict[str, PretrainedNet] = {
     "efficientnet-lite0": _lite(0, 224),
+    "efficientnet-lite1": _lite(1, 240),
     "efficientnet-lite2": _lite(2, 260),
     LEGACY_NETWORK: PretrainedNet(
         LEGACY_NETWORK,

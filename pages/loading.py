@@ -65,6 +65,7 @@ def service_or_stop() -> engine.Lookalike:
         version = current_version(index_dir).name
         service = get_service(str(index_dir), os.environ.get("LOOKALIKE_WEIGHTS"), version)
         if service.index.manifest.get("pending_images"):  # a first build published what it has so far
+            _resume_growing(name, index_dir)
             _growing(str(index_dir))
         return service
     except engine.IndexNotFoundError as err:
@@ -124,6 +125,20 @@ def _live_progress(index_dir: str) -> None:
     if status.state in (background.FAILED, background.STOPPED):
         st.rerun(scope="app")  # the page shows the failure and a retry button, or starts a stopped build again
     st.progress(status.fraction, text=_progress_text(status))
+
+
+def _resume_growing(name: str, index_dir: Path) -> None:
+    """A first build stopped with its server goes on from the photos it had indexed; one that failed says so."""
+    if not _buildable(name, index_dir):
+        return
+    status = background.status(index_dir)
+    if status.state == background.STOPPED:  # not NONE: a build run by hand records no progress and may be running
+        background.start(index_dir, ["--demo", name], owner=os.getpid())  # one builder: start() holds a lock
+    elif status.state == background.FAILED:
+        st.warning("Adding the rest of this catalogue stopped with an error; what is searchable stays searchable.")
+        st.code(status.message, language="text")
+        if st.button("Try again", key="grow-retry"):
+            background.start(index_dir, ["--demo", name], owner=os.getpid())
 
 
 @st.fragment(run_every=POLL_SECONDS)

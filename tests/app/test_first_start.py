@@ -95,3 +95,26 @@ def test_a_partly_built_catalogue_says_how_much_of_it_is_searchable(monkeypatch,
     at.run()
     assert not any("searchable so far" in i.value for i in at.info)  # the whole catalogue: no notice
     st.cache_resource.clear()
+
+
+def test_a_first_build_stopped_with_its_server_goes_on_when_the_page_opens_again(fresh_install, built_index):
+    """The catalogue a shopper chose was half built when the server stopped: the next page start resumes it."""
+    from catalog import background
+
+    index = Path(shutil.copytree(built_index[0], fresh_install))
+    manifest = current_version(index) / "manifest.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"pending_images": 40}))
+    stopped = {"state": background.STOPPED, "pid": 0, "done": 8, "total": 48, "message": "stopped"}
+    background.progress_path(index).write_text(json.dumps(stopped | {"started": time.time(), "updated": time.time()}))
+    (index / "build.log").write_text("12:00:00 stopped: the server stopped (an earlier start)\n")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and at.title[0].value == "Shop the look"
+    assert background.status(index).state in (background.RUNNING, background.DONE)  # started again at once
+    deadline = time.monotonic() + BUILD_TIMEOUT
+    while background.status(index).state == background.RUNNING:
+        assert time.monotonic() < deadline, (index / "build.log").read_text()
+        time.sleep(2)
+    assert background.status(index).state == background.DONE, (index / "build.log").read_text()
+    assert not json.loads((current_version(index) / "manifest.json").read_text()).get("pending_images")
+    log = (index / "build.log").read_text()
+    assert log.startswith("12:00:00 stopped") and "build started" in log, log  # a start appends, keeping history
