@@ -83,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--head",
         default="auto",
         help="embedding head checkpoint (scripts/train_head.py), 'none', or 'auto': $LOOKALIKE_HEAD, else "
-        "models/head-effnet.pt when present and the embedding is the one it was trained on",
+        "models/head-lite0.pt when present and the embedding is the one it was trained on",
     )
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
     parser.add_argument(

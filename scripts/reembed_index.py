@@ -1,6 +1,6 @@
 """Re-embed a catalogue index with an embedding head: its stored base vectors go through the head (seconds, no CNN).
 
-python scripts/reembed_index.py --index BASE_INDEX_DIR --head models/head-effnet.pt --out INDEX_DIR
+python scripts/reembed_index.py --index BASE_INDEX_DIR --head models/head-lite0.pt --out INDEX_DIR
 
 A head that carries a fine-tuned network tail (`lookalike train-backbone`) changes the base vectors too: then each
 entry is embedded again from its catalogue photo and box (minutes, with a progress bar).

@@ -1,7 +1,7 @@
 """Fine-tune the last stages of the crop network (EfficientNet-Lite0) together with the head; re-embed with it.
 
     python scripts/train_backbone.py --index INDEX_DIR [--index INDEX2] --cache CACHE_DIR [--scenes SCENES_DIR]
-        [--shots 2] [--start 6] [--init models/head-effnet.pt] [--steps 2000] [--minutes 30] [--device cuda]
+        [--shots 2] [--start 6] [--init models/head-lite0.pt] [--steps 2000] [--minutes 30] [--device cuda]
         [--out models/tuned-effnet.pt] [--plot docs/tail-training.png] [--reembed OUT_DIR [OUT_DIR2]]
 
 The same views as `train_head.py` (base-index entries, synthetic-scene crops, augmented shots; held-out families
@@ -39,7 +39,7 @@ from training.head.data import FeatureCache, SplitRule
 from training.head.sets import assemble, base_index, feedback_triplets
 from training.head.train import plot_history, summary
 
-DEFAULT_INIT = PROJECT_ROOT / "models" / "head-effnet.pt"
+DEFAULT_INIT = PROJECT_ROOT / "models" / "head-lite0.pt"
 DEFAULT_OUT = PROJECT_ROOT / "models" / "tuned-effnet.pt"
 
 

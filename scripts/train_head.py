@@ -2,7 +2,7 @@
 
     python scripts/train_head.py --index INDEX_DIR [--index INDEX2] --cache CACHE_DIR [--scenes SCENES_DIR]
         [--shots 2] [--loss triplet+softmax] [--steps 1500] [--family-margin 0.1] [--feedback INDEX_OR_DB]
-        [--out models/head-effnet.pt] [--plot docs/head-training.png] [--reembed OUT_DIR [OUT_DIR2]]
+        [--out models/head-lite0.pt] [--plot docs/head-training-lite0.png] [--reembed OUT_DIR [OUT_DIR2]]
 
 Views of each product: the entries of the base indexes (product shots and their detected objects), its crops in
 the synthetic scenes (`--scenes`: scenes.jsonl from scripts/synthesize_scenes.py, training split only) and
@@ -41,7 +41,7 @@ from training.head.sets import (
 )
 from training.head.train import TrainConfig, evaluate, plot_history, summary, train_head
 
-DEFAULT_OUT = PROJECT_ROOT / "models" / "head-effnet.pt"
+DEFAULT_OUT = PROJECT_ROOT / "models" / "head-lite0.pt"
 
 
 def add_view_options(ap: argparse.ArgumentParser) -> None:

@@ -33,17 +33,8 @@ def classes(matches) -> list[str]:
     return [coarse_class(m.category) for m in matches]
 
 
-FLORAL_WITHOUT_HEAD = pytest.mark.xfail(
-    strict=True,
-    reason="raw Lite0 features on the corrected input, no head (the committed one was trained on the old input and "
-    "waits to be retrained): the floral cover's KLIPPAN siblings fall out of its top 10 (docs/BENCHMARKS.md)",
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "product_id", [PATTERNED_KLIPPAN[0], pytest.param(PATTERNED_KLIPPAN[1], marks=FLORAL_WITHOUT_HEAD)]
-)
+@pytest.mark.parametrize("product_id", PATTERNED_KLIPPAN)
 def test_like_a_patterned_klippan_returns_sofas(sofa_service, product_id):
     matches = sofa_service.search_product(product_id, k=10)
     assert classes(matches)[:5] == ["sofa"] * 5

@@ -119,7 +119,7 @@ def test_a_head_is_found_by_its_sha256_not_by_the_manifests_path(built_index, tm
     from engine.service import recorded_embedding
 
     manifest = json.loads((index_copy(built_index, tmp_path)[1] / "manifest.json").read_text())
-    manifest["embedding"].update(head="/somewhere/else/head-effnet.pt", head_sha256=file_sha256(TRAINED_HEAD))
+    manifest["embedding"].update(head="/somewhere/else/head-lite0.pt", head_sha256=file_sha256(TRAINED_HEAD))
     assert Path(recorded_embedding(manifest).head) == TRAINED_HEAD
 
 
