@@ -6,8 +6,10 @@ import streamlit as st
 from PIL import Image
 
 import engine
-from engine.search import parse_refinement, refinement_examples, stores_colors
+from engine.search import has_prices, parse_refinement, refinement_examples, stores_colors
 from pages.shared import markdown_text, result_grid
+
+NO_PRICES = "This catalogue has no prices: the price words were left out."
 
 
 def refined_grid(
@@ -30,7 +32,9 @@ def refined_grid(
     grid = st.container()
     examples = " · ".join(refinement_examples(service.index.meta))  # words this catalogue has: no prices if it has none
     text = st.text_input("Refine with words", key=f"{key}-refine", placeholder=f"e.g. {examples}", max_chars=200)
-    refinement = parse_refinement(text)
+    refinement, unpriced = parse_refinement(text), ""
+    if refinement.has_prices and not has_prices(service.index.meta):  # else every product fails the price words
+        refinement, unpriced = refinement.without_prices(), f" {NO_PRICES}"
     if refinement:
         matches = service.search_box_refined(analysis, box, k, refinement, filters)
         note = (
@@ -38,7 +42,9 @@ def refined_grid(
             if stores_colors(service.index)
             else " Colours were computed from the photos now: rebuild the index to store them."
         )
-        st.caption(f"Refined by {markdown_text(refinement.describe())}.{note}")
+        st.caption(f"Refined by {markdown_text(refinement.describe())}.{note}{unpriced}")
+    elif unpriced:
+        st.caption(unpriced.strip() + " Showing the visual matches.")
     elif text.strip():
         st.caption("No colour, word or price recognised: showing the visual matches.")
     with grid:

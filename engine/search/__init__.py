@@ -6,7 +6,7 @@ suggestions = goes_with_for(index).suggest([product_id], k=10)   # products of o
 
 from engine.search.duplicates import DEFAULT_K as NEAR_DUPLICATE_K
 from engine.search.duplicates import near_duplicates
-from engine.search.examples import refinement_examples
+from engine.search.examples import has_prices, refinement_examples
 from engine.search.goes_with import SHOW_ROW as GOES_WITH_SHOWN
 from engine.search.goes_with import GoesWith, Suggestion, goes_with_for
 from engine.search.products import Match, SearchFilters, search_products
@@ -32,6 +32,7 @@ __all__ = [
     "near_duplicates",
     "parse_refinement",
     "refined_search",
+    "has_prices",
     "refinement_examples",
     "room_hotspots",
     "search_on_topic",

@@ -63,6 +63,11 @@ def common_materials(products: pd.DataFrame) -> list[str]:
     return sorted((w for w in MATERIALS if counts[w] >= 0.02 * len(products)), key=lambda w: -counts[w])
 
 
+def has_prices(meta: pd.DataFrame) -> bool:
+    """Whether any product of a catalogue (its index metadata) has a positive price."""
+    return price_limit(meta) is not None
+
+
 def price_limit(products: pd.DataFrame) -> float | None:
     """A round price under which about half the products lie (the median to one significant digit); None without
     prices."""

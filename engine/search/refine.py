@@ -67,6 +67,15 @@ class Refinement:
             parts.append("price: " + " and ".join(p for p in (low, high) if p))
         return " · ".join(parts)
 
+    def without_prices(self) -> Refinement:
+        """The same words and colours with the price limits dropped (for a catalogue that has no prices)."""
+        return dataclasses.replace(self, price_min=None, price_max=None)
+
+    @property
+    def has_prices(self) -> bool:
+        """Whether it asks for a price limit."""
+        return self.price_min is not None or self.price_max is not None
+
     def filters(self, base: SearchFilters | None = None) -> SearchFilters:
         """`base` with this refinement's price limits added (the tighter limit wins)."""
         base = base or SearchFilters()

@@ -7,7 +7,7 @@ import pytest
 
 import engine
 from engine.detection import distinct_detections
-from engine.search import parse_refinement, refinement_examples
+from engine.search import has_prices, parse_refinement, refinement_examples
 from engine.search.examples import price_limit
 
 README_EXAMPLES = ("white", "dark grey", "glass")  # README.md, "Refine with words": meant for every catalogue
@@ -22,6 +22,14 @@ def test_no_price_words_without_prices_and_a_round_limit_with_them():
     examples = refinement_examples(meta)
     assert "glass" in examples
     assert all(parse_refinement(text).price_max is None for text in examples)
+
+
+def test_price_words_on_a_catalogue_without_prices_are_left_out_not_failed():
+    assert not has_prices(pd.DataFrame({"price": [None, float("nan"), 0.0]})) and not has_prices(pd.DataFrame())
+    assert has_prices(pd.DataFrame({"price": [None, 499.0]}))
+    asked = parse_refinement("white under 2000")
+    assert asked.has_prices and asked.without_prices() == parse_refinement("white")
+    assert not parse_refinement("under 2000").without_prices()  # nothing left: the page shows the visual matches
 
 
 @pytest.fixture(scope="module", params=["ikea-rooms", "ikea-catalog"])
@@ -52,3 +60,7 @@ def test_each_example_finds_matches_on_each_demo_catalogue(demo):
         assert refinement and (prices or refinement.price_max is None), (name, text)  # no price words, no prices
         matches = service.search_box_refined(analysis, box, 10, refinement)
         assert matches, (name, text, examples)
+    if not prices:  # the README's priced example, as the page runs it on a catalogue without prices
+        refinement = parse_refinement(PRICED_EXAMPLES[0])
+        assert not service.search_box_refined(analysis, box, 10, refinement)  # what a shopper saw before
+        assert service.search_box_refined(analysis, box, 10, refinement.without_prices())
