@@ -23,7 +23,7 @@ from pages.shared import (
 )
 
 LOWEST = 0.80  # the slider's lowest threshold
-MAX_PAIRS = 100  # pairs drawn, best first
+PAGE_SIZES = (25, 50, 100)  # pairs drawn a page, best first
 THUMB = 200
 
 
@@ -42,14 +42,26 @@ def duplicates_page() -> None:
     every = candidate_pairs(str(service.index_dir), current_version(service.index_dir).name, service.index)
     pairs = every[every["score"] >= threshold]
     elapsed = (time.perf_counter() - started) * 1000
-    st.caption(
-        f"{len(pairs):,} pair{'s' * (len(pairs) != 1)} at or above {threshold:.3f} ({elapsed:.0f} ms)"
-        + (f" · the best {MAX_PAIRS} are shown" if len(pairs) > MAX_PAIRS else "")
-    )
+    st.caption(f"{len(pairs):,} pair{'s' * (len(pairs) != 1)} at or above {threshold:.3f} ({elapsed:.0f} ms)")
     if pairs.empty:
         st.info("No pair of products is this similar. Lower the threshold to see more.")
         return
-    st.markdown(pairs_html(pairs.head(MAX_PAIRS), service), unsafe_allow_html=True)
+    st.markdown(pairs_html(page_of(pairs), service), unsafe_allow_html=True)
+
+
+def page_of(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs of the page the curator chose, best first (a page picker when they do not fit on one)."""
+    per_page = int(st.selectbox("Pairs a page", PAGE_SIZES, index=len(PAGE_SIZES) - 1, key="dup-per-page"))
+    pages = -(-len(pairs) // per_page)
+    page = 1
+    if pages > 1:
+        st.session_state["dup-page"] = min(st.session_state.get("dup-page", 1), pages)  # a higher threshold: fewer
+        page = int(st.number_input("Page", 1, pages, key="dup-page", help=f"{pages} pages of {per_page} pairs"))
+    first = (page - 1) * per_page
+    shown = pairs.iloc[first : first + per_page]
+    if pages > 1:
+        st.caption(f"Pairs {first + 1:,}–{first + len(shown):,} of {len(pairs):,}, best first.")
+    return shown
 
 
 @st.cache_resource(max_entries=4, show_spinner="Comparing every product with its most similar…")

@@ -91,7 +91,8 @@ def moment(service: engine.Lookalike, result: VideoResult, track: VideoTrack, i:
         middle.image(product_thumbnail(service, best.image, best.content_hash))
     with right:
         if best is not None:
-            st.markdown(f"**{markdown_text(display_name(best.name))}** · {markdown_text(best.category)}")
+            kind = f" · {markdown_text(best.category)}" if best.category.strip() else ""  # no dangling separator
+            st.markdown(f"**{markdown_text(display_name(best.name))}**{kind}")
             others = ", ".join(markdown_text(display_name(m.name)) for m in track.matches[1:])
             st.caption(
                 f"Match {best.score:.3f} · seen {clock(track.first_s)}–{clock(track.last_s)}"

@@ -161,3 +161,23 @@ def test_an_unnamed_product_reads_unnamed_product_in_near_duplicates(index_copy)
     html = "\n".join(m.value for m in at.markdown if 'id="pairs"' in m.value)
     tile = html.split(f"catalogue?product={unnamed.replace('/', '%2F')}", 1)[1].split("</a>", 1)[0]
     assert 'title="Unnamed product"' in tile and "<b>Unnamed product</b>" in tile, tile
+
+
+def test_near_duplicates_beyond_the_first_page_are_reached_page_by_page(index_copy):
+    """The page drew only the best 100 pairs; a curator could never see the rest (an unnamed product's, often)."""
+    import engine.index.backends
+
+    index = engine.index.backends.load_index(index_copy)
+    expected = near_duplicates(index, 0.8, DEFAULT_K)
+    assert len(expected) > 50, len(expected)  # more pairs than two pages of 25 at 0.8
+    at = open_page("pages/duplicates.py")
+    at.slider(key="dup-threshold").set_value(0.8).run()
+    at.selectbox(key="dup-per-page").set_value(25).run()
+    at.number_input(key="dup-page").set_value(3).run()
+    html = "\n".join(m.value for m in at.markdown if 'id="pairs"' in m.value)
+    assert html.count('class="ll-pair"') == min(len(expected) - 50, 25)
+    assert f"catalogue?product={expected.iloc[50].product_a.replace('/', '%2F')}" in html
+    captions = "\n".join(c.value for c in at.caption)
+    assert f"Pairs 51–{50 + min(len(expected) - 50, 25)} of {len(expected):,}" in captions
+    at.slider(key="dup-threshold").set_value(0.95).run()  # fewer pairs: the page number follows, no error
+    assert not at.exception and at.markdown
