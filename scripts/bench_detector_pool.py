@@ -27,7 +27,7 @@ import numpy as np
 from engine.detection.detector import Detector, DetectorConfig
 from engine.images import load_image
 from engine.settings import default_weights, query_detection, sample_rooms_dir
-from training.report import write_section
+from training.report import publish
 from training.timing import machine
 
 
@@ -125,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(weights, photos, args.replicas, args.rounds)
     result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "load": load, "weights": Path(weights).name}
     result |= {"shoppers": args.shoppers, "rounds": args.rounds, "rows": rows}
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    if args.doc:
-        write_section(args.doc, "detector-pool", markdown(result))
+    publish(result, args.json, args.doc, "detector-pool", markdown)
     return 0
 
 

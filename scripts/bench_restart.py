@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from scripts.serverlib import CHROMIUM_ARGS, ROOT, chromium_path, free_port, healthy
-from training.report import write_section
+from training.report import publish
 from training.timing import machine
 
 TARGET_S = 10.0  # a usable page after a restart
@@ -104,10 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [one_restart(args.checkout) for _ in range(args.runs)]
     result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "load": load, "runs": runs}
     print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    if args.doc:
-        write_section(args.doc, "restart", markdown(result))
+    publish(result, args.json, args.doc, "restart", markdown)
     return 0
 
 

@@ -3,6 +3,7 @@ the marked section of docs/BENCHMARKS.md that a benchmark rewrites."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -114,3 +115,11 @@ def write_section(path: str | Path, name: str, markdown: str) -> None:
     pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     atomic_write_text(path, text)
+
+
+def publish(result: dict, json_path: Path | None, doc: Path | None, section: str, render) -> None:
+    """Write a benchmark's result as JSON (when asked) and its `section` of `doc` as `render(result)` (when asked)."""
+    if json_path:
+        atomic_write_text(json_path, json.dumps(result, indent=2))
+    if doc:
+        write_section(doc, section, render(result))
