@@ -14,11 +14,12 @@ from pages.loading import service_or_stop
 from pages.media import image_src
 from pages.navigation import routed_through_app
 from pages.shared import (
+    catalogue_href,
     display_name,
     html_text,
     markdown_text,
+    product_href,
     product_thumbnail,
-    quote_param,
     result_grid,
     search_controls,
     sidebar_facts,
@@ -44,11 +45,11 @@ def lookalikes(service: engine.Lookalike, product_id: str) -> None:
     products = service.index.meta.drop_duplicates("product_id").set_index("product_id")
     if product_id not in products.index:
         st.error(f"Unknown product “{markdown_text(product_id)}”. {NOT_HERE}")
-        st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
+        st.markdown(f'<a href="{catalogue_href()}" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
         return
     product = products.loc[product_id]
     st.title(f"Like {markdown_text(display_name(product['name']))}")
-    st.markdown('<a href="catalogue" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
+    st.markdown(f'<a href="{catalogue_href()}" target="_self">← Back to the catalogue</a>', unsafe_allow_html=True)
     k, filters = search_controls(service, key="similar")
     matches = service.search_product(product_id, k=k, filters=filters)
     target = engine.load_image(service.image_path(product["image"]))
@@ -93,7 +94,7 @@ def _gallery_html(products, service: engine.Lookalike) -> str:
         src = image_src(product_thumbnail(service, row.image, getattr(row, "content_hash", ""), 200), f"gallery-{i}")
         name = html_text(display_name(row.name))
         cells.append(
-            f'<a class="ll-item" href="?product={quote_param(row.product_id)}" target="_self" title="{name}">'
+            f'<a class="ll-item" href="{product_href(row.product_id, page="")}" target="_self" title="{name}">'
             f'<img src="{src}" alt="{name}"/><span>{name}</span></a>'
         )
     return GALLERY_CSS + f'<div class="ll-gallery">{"".join(cells)}</div>'

@@ -17,8 +17,8 @@ from pages.shared import (
     data_uri,
     display_name,
     html_text,
+    product_href,
     product_thumbnail,
-    quote_param,
     sidebar_facts,
 )
 
@@ -89,7 +89,7 @@ def _tile(product_id: str, products, service: engine.Lookalike) -> str:
     src = data_uri(product_thumbnail(service, row["image"], row.get("content_hash", ""), THUMB))
     name = html_text(display_name(row["name"]))
     return (
-        f'<a class="ll-side" href="catalogue?product={quote_param(product_id)}" target="_self" title="{name}">'
+        f'<a class="ll-side" href="{product_href(product_id)}" target="_self" title="{name}">'
         f'<img src="{src}" alt="{name}"/><span><b>{name}</b><br>{html_text(row["category"])}<br>'
         f"<code>{html_text(product_id)}</code></span></a>"
     )

@@ -165,7 +165,7 @@ def _caption(m: engine.Match) -> str:
     """HTML caption for a match tile; a field the catalogue lacks (price, category, link) is left out."""
     price = "" if m.price is None else f"{m.price:,.2f} {html_text(m.currency)}<br>"
     category = f"<i>{html_text(m.category)}</i><br>" if plain(m.category).strip() else ""
-    similar = f"catalogue?product={quote_param(m.product_id)}"
+    similar = product_href(m.product_id)
     href = live_href(m.url)
     link = f'<a href="{href}" target="_blank" rel="noopener noreferrer">View product ↗</a> · ' if href else ""
     extras = " · ".join(html_text(v) for v in list(m.extra.values())[:3] if len(str(v)) <= 40)
@@ -201,6 +201,24 @@ def _grid_html(tiles: list[tuple[str, str, str, str]]) -> str:
 def jpeg_bytes(image: Image.Image, max_side: int | None = None) -> bytes:
     """Encode an image as JPEG, shrunk to `max_side` first when given (the engine's encoder, as for thumbnails)."""
     return thumbnail_jpeg(image, max_side)
+
+
+def product_href(product_id: str, page: str = "catalogue") -> str:
+    """A link to a product's lookalikes on `page` ("" for this page) that keeps the catalogue this session searches.
+
+    A link replaces the whole query string: without `catalogue=` it would open the default catalogue."""
+    return f"{page}?product={quote_param(product_id)}" + _catalogue_param("&amp;")
+
+
+def catalogue_href() -> str:
+    """A link to the catalogue gallery of the catalogue this session searches."""
+    return "catalogue" + _catalogue_param("?")
+
+
+def _catalogue_param(joiner: str) -> str:
+    """'&amp;catalogue=NAME' (or '?catalogue=NAME') for the session's chosen catalogue, '' before one is chosen."""
+    chosen = st.session_state.get("catalogue")
+    return f"{joiner}catalogue={quote_param(chosen)}" if isinstance(chosen, str) and chosen else ""
 
 
 def quote_param(text: str) -> str:

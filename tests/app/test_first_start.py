@@ -78,6 +78,36 @@ def test_both_demo_catalogues_are_offered_and_the_choice_is_in_the_link(monkeypa
     st.cache_resource.clear()
 
 
+def test_product_links_keep_the_chosen_catalogue(monkeypatch, built_index, tmp_path):
+    """A link replaces the whole query string: gallery, "More like this" and "Goes well with" opened the default."""
+    import re
+    from urllib.parse import unquote
+
+    indexes = tmp_path / "indexes"
+    indexes.mkdir()
+    for name in ("ikea-rooms", "ikea-catalog"):
+        (indexes / name).symlink_to(built_index[0], target_is_directory=True)
+    monkeypatch.delenv("LOOKALIKE_INDEX", raising=False)
+    monkeypatch.setenv("LOOKALIKE_INDEXES", str(indexes))
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["catalogue"] = "ikea-catalog"
+    at.run()
+    at.switch_page("pages/catalogue.py").run()
+    html = "\n".join(m.value for m in at.markdown)
+    gallery = re.findall(r'class="ll-item" href="([^"]*)"', html)
+    assert gallery and all(h.endswith("&amp;catalogue=ikea-catalog") for h in gallery), gallery[:3]
+    at.query_params["product"] = unquote(gallery[0].split("product=", 1)[1].split("&amp;", 1)[0])
+    at.switch_page("pages/catalogue.py").run()
+    assert not at.exception
+    html = "\n".join(m.value for m in at.markdown)
+    links = re.findall(r'href="((?:catalogue)?\?[^"]*)"', html)  # grid "More like this", goes-with tiles, back link
+    assert links and all("catalogue=ikea-catalog" in h for h in links), links
+    st.cache_resource.clear()
+
+
 def test_a_partly_built_catalogue_says_how_much_of_it_is_searchable(monkeypatch, built_index, tmp_path):
     index = Path(shutil.copytree(built_index[0], tmp_path / "index"))
     manifest = current_version(index) / "manifest.json"
