@@ -127,7 +127,11 @@ def _open_checkpoint(weights: str | Path):
 
 
 class Detector:
-    """A YOLO detection model in eval mode on the CPU (or `device`), with a hook on the Detect head inputs."""
+    """A YOLO detection model in eval mode on the CPU (or `device`), with a hook on the Detect head inputs.
+
+    `replicas` copies of the model serve concurrent forwards, each with its own lock and captured maps
+    (`engine.detection.replicas`); the served engine keeps `engine.settings.detector_replicas()` of them.
+    """
 
     def __init__(
         self, weights: str | Path = "yolo11n.yaml", config: DetectorConfig | None = None, device="cpu", replicas=1
