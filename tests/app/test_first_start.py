@@ -54,35 +54,9 @@ def test_a_missing_demo_index_is_built_with_live_progress_then_the_shop_opens(fr
     assert "Products:** 8" in "\n".join(m.value for m in at.sidebar.markdown)
 
 
-def test_both_demo_catalogues_are_offered_and_the_choice_is_in_the_link(monkeypatch, built_index, tmp_path):
-    indexes = tmp_path / "indexes"
-    indexes.mkdir()
-    for name in ("ikea-rooms", "ikea-catalog"):  # both built (the same small index, for speed)
-        (indexes / name).symlink_to(built_index[0], target_is_directory=True)
-    monkeypatch.delenv("LOOKALIKE_INDEX", raising=False)
-    monkeypatch.setenv("LOOKALIKE_INDEXES", str(indexes))
-    import streamlit as st
-
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["catalogue"] = "ikea-catalog"
-    at.run()
-    assert not at.exception
-    choice = at.sidebar.selectbox(key="catalogue-choice")
-    assert choice.options == ["ikea-rooms", "ikea-catalog"] and choice.value == "ikea-catalog"
-    assert "Products:** 60" in "\n".join(m.value for m in at.sidebar.markdown)
-    choice.set_value("ikea-rooms").run()
-    assert not at.exception
-    assert at.query_params["catalogue"] == "ikea-rooms"  # the address bar names the catalogue: a link shares it
-    assert at.sidebar.selectbox(key="catalogue-choice").value == "ikea-rooms"
-    st.cache_resource.clear()
-
-
-def test_product_links_keep_the_chosen_catalogue(monkeypatch, built_index, tmp_path):
-    """A link replaces the whole query string: gallery, "More like this" and "Goes well with" opened the default."""
-    import re
-    from urllib.parse import unquote
-
+@pytest.fixture
+def on_the_second_catalogue(monkeypatch, built_index, tmp_path):
+    """Both demo catalogues built (the same small index, for speed); the app opened on ?catalogue=ikea-catalog."""
     indexes = tmp_path / "indexes"
     indexes.mkdir()
     for name in ("ikea-rooms", "ikea-catalog"):
@@ -94,7 +68,28 @@ def test_product_links_keep_the_chosen_catalogue(monkeypatch, built_index, tmp_p
     st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["catalogue"] = "ikea-catalog"
-    at.run()
+    yield at.run()
+    st.cache_resource.clear()
+
+
+def test_both_demo_catalogues_are_offered_and_the_choice_is_in_the_link(on_the_second_catalogue):
+    at = on_the_second_catalogue
+    assert not at.exception
+    choice = at.sidebar.selectbox(key="catalogue-choice")
+    assert choice.options == ["ikea-rooms", "ikea-catalog"] and choice.value == "ikea-catalog"
+    assert "Products:** 60" in "\n".join(m.value for m in at.sidebar.markdown)
+    choice.set_value("ikea-rooms").run()
+    assert not at.exception
+    assert at.query_params["catalogue"] == "ikea-rooms"  # the address bar names the catalogue: a link shares it
+    assert at.sidebar.selectbox(key="catalogue-choice").value == "ikea-rooms"
+
+
+def test_product_links_keep_the_chosen_catalogue(on_the_second_catalogue):
+    """A link replaces the whole query string: gallery, "More like this" and "Goes well with" opened the default."""
+    import re
+    from urllib.parse import unquote
+
+    at = on_the_second_catalogue
     at.switch_page("pages/catalogue.py").run()
     html = "\n".join(m.value for m in at.markdown)
     gallery = re.findall(r'class="ll-item" href="([^"]*)"', html)
@@ -105,7 +100,6 @@ def test_product_links_keep_the_chosen_catalogue(monkeypatch, built_index, tmp_p
     html = "\n".join(m.value for m in at.markdown)
     links = re.findall(r'href="((?:catalogue)?\?[^"]*)"', html)  # grid "More like this", goes-with tiles, back link
     assert links and all("catalogue=ikea-catalog" in h for h in links), links
-    st.cache_resource.clear()
 
 
 def test_a_partly_built_catalogue_says_how_much_of_it_is_searchable(monkeypatch, built_index, tmp_path):
