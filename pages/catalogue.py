@@ -17,6 +17,7 @@ from pages.shared import (
     catalogue_href,
     display_name,
     html_text,
+    linked_tile,
     markdown_text,
     product_href,
     product_thumbnail,
@@ -93,10 +94,7 @@ def _gallery_html(products, service: engine.Lookalike) -> str:
     for i, row in enumerate(products.itertuples(index=False)):  # by URL, as the shop grid
         src = image_src(product_thumbnail(service, row.image, getattr(row, "content_hash", ""), 200), f"gallery-{i}")
         name = html_text(display_name(row.name))
-        cells.append(
-            f'<a class="ll-item" href="{product_href(row.product_id, page="")}" target="_self" title="{name}">'
-            f'<img src="{src}" alt="{name}"/><span>{name}</span></a>'
-        )
+        cells.append(linked_tile("ll-item", product_href(row.product_id, page=""), src, name, f"<span>{name}</span>"))
     return GALLERY_CSS + f'<div class="ll-gallery">{"".join(cells)}</div>'
 
 

@@ -17,6 +17,7 @@ from pages.shared import (
     data_uri,
     display_name,
     html_text,
+    linked_tile,
     product_href,
     product_thumbnail,
     sidebar_facts,
@@ -88,11 +89,8 @@ def _tile(product_id: str, products, service: engine.Lookalike) -> str:
     row = products.loc[product_id]
     src = data_uri(product_thumbnail(service, row["image"], row.get("content_hash", ""), THUMB))
     name = html_text(display_name(row["name"]))
-    return (
-        f'<a class="ll-side" href="{product_href(product_id)}" target="_self" title="{name}">'
-        f'<img src="{src}" alt="{name}"/><span><b>{name}</b><br>{html_text(row["category"])}<br>'
-        f"<code>{html_text(product_id)}</code></span></a>"
-    )
+    body = f"<span><b>{name}</b><br>{html_text(row['category'])}<br><code>{html_text(product_id)}</code></span>"
+    return linked_tile("ll-side", product_href(product_id), src, name, body)
 
 
 PAIRS_CSS = """<style>

@@ -7,7 +7,7 @@ import streamlit as st
 import engine
 from engine.search import GOES_WITH_SHOWN, Suggestion, goes_with_for
 from pages.media import image_src
-from pages.shared import display_name, html_text, markdown_text, product_href, product_thumbnail
+from pages.shared import display_name, html_text, linked_tile, markdown_text, product_href, product_thumbnail
 
 ROW_SIZE = 8
 ANCHORS = 3  # a clicked object goes by its best lookalikes, weighted by their score
@@ -39,8 +39,9 @@ def _row_html(service: engine.Lookalike, suggestions: list[Suggestion]) -> str:
         src = image_src(product_thumbnail(service, s.image, s.content_hash, 200), f"goes-with-{i}")
         name, kind, why = html_text(display_name(s.name)), html_text(s.category), html_text(s.why)
         cells.append(
-            f'<a class="gw-item" href="{product_href(s.product_id)}" target="_self" '
-            f'title="{name}"><img src="{src}" alt="{name}"/><b>{name}</b><i>{kind}</i><span>{why}</span></a>'
+            linked_tile(
+                "gw-item", product_href(s.product_id), src, name, f"<b>{name}</b><i>{kind}</i><span>{why}</span>"
+            )
         )
     return ROW_CSS + f'<div class="gw-row" id="goes-with">{"".join(cells)}</div>'
 

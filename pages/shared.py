@@ -210,6 +210,13 @@ def product_href(product_id: str, page: str = "catalogue") -> str:
     return f"{page}?product={quote_param(product_id)}" + _catalogue_param("&amp;")
 
 
+def linked_tile(css_class: str, href: str, src: str, name: str, body: str) -> str:
+    """A product tile that opens `href`: its image then `body` (`name`, `body` and `src` already escaped)."""
+    return (
+        f'<a class="{css_class}" href="{href}" target="_self" title="{name}"><img src="{src}" alt="{name}"/>{body}</a>'
+    )
+
+
 def catalogue_href() -> str:
     """A link to the catalogue gallery of the catalogue this session searches."""
     return "catalogue" + _catalogue_param("?")
