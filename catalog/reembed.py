@@ -17,7 +17,7 @@ from catalog.updater import file_sha1
 from catalog.views import VIEW, render_views, view_numbers
 from engine.curation.catalogue_files import ImageFiles
 from engine.embedding import EmbeddingConfig, make_embedder
-from engine.embedding.head import load_head
+from engine.embedding.head import fits, load_head
 from engine.images import ImageLoadError, load_image
 from engine.index.backends import index_class
 from engine.index.manifest import IndexMismatchError
@@ -54,7 +54,7 @@ def reembed_index(
         raise IndexMismatchError(f"'{source_dir}' already has a head ({built.head}); re-embed its base index.")
     config = built.with_head(head_path)
     head = load_head(config.head, config.head_sha256)
-    if head.base.get("name") != built.name or head.base.get("crop_size", built.crop_size) != built.crop_size:
+    if not fits(head.base, built):
         raise IndexMismatchError(
             f"Head '{head_path}' was trained on {head.base}, but '{source_dir}' holds {built.name}."
         )

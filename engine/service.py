@@ -167,7 +167,7 @@ def load(
     detector = Detector(weights, config, device=device, replicas=replicas or detector_replicas())
     embedding = embedding or recorded_embedding(manifest)
     check_index(manifest, detector, embedding)
-    embedder = make_embedder(embedding, detector)
+    embedder = make_embedder(embedding, detector, queries=True)
     index = load_index(index_dir, mmap=index_mmap() if mmap is None else mmap)
     return Lookalike(detector, embedder, index, Path(index_dir))
 

@@ -12,7 +12,9 @@ RANDOM_DETECTOR = "yolo11n.yaml"
 QUERY_CONF = 0.01  # best recall on held-out real rooms (BENCHMARKS.md); the few distinct boxes are drawn
 DETECTOR_REPLICAS = 2  # `lookalike bench detector-pool`: 1 -> 2 copies, p95 797 -> 529 ms; 3 no better
 QUERY_MAX_DET = 25  # the budget of objects per room photo
-TRAINED_HEAD = PROJECT_ROOT / "models" / "head-lite0.pt"  # on Lite0 with its own input (head-effnet.pt: the old input)
+# head-lite0.pt blended with its centred Lite0 vector at 288 px (`lookalike blend-head`); head-lite0.pt alone and
+# head-effnet.pt (the old input) stay for the indexes built with them
+TRAINED_HEAD = PROJECT_ROOT / "models" / "head-lite0-blend.pt"
 CATALOG_VIEWS = 0  # gallery views per catalogue photo by default: opt-in, they do not pay on real rooms (BENCHMARKS.md)
 
 

@@ -32,7 +32,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", type=Path, required=True, help="folder with queries.json (lookalike make-queries)")
     ap.add_argument("--cache", type=Path, required=True, help="folder for the shared detections and product boxes")
-    ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), help="NETWORK:SIZE (engine.pretrained)")
+    ap.add_argument(
+        "--variants", nargs="+", default=list(DEFAULT_VARIANTS), help="NETWORK:SIZE[:flip] (engine.pretrained)"
+    )
     ap.add_argument("--data", type=Path, default=None, help="folder holding ikea-rooms and ikea-catalog")
     ap.add_argument("--weights", default=None, help="detector for the room proposals (default: the shipped one)")
     ap.add_argument("--no-detected", action="store_true", help="skip detecting the queries (no R@10 det column)")
@@ -46,9 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def parse_variant(text: str) -> Variant:
-    """NETWORK:SIZE -> Variant (SIZE defaults to 224)."""
-    network, _, size = text.partition(":")
-    return Variant(network, int(size or 224))
+    """NETWORK:SIZE[:flip] -> Variant (SIZE defaults to 224; ":flip" also embeds each crop mirrored)."""
+    network, _, rest = text.partition(":")
+    size, _, flip = rest.partition(":")
+    return Variant(network, int(size or 224), flip == "flip")
 
 
 def table(rows: list[dict]) -> str:

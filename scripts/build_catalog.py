@@ -83,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--head",
         default="auto",
         help="embedding head checkpoint (scripts/train_head.py), 'none', or 'auto': $LOOKALIKE_HEAD, else "
-        "models/head-lite0.pt when present and the embedding is the one it was trained on",
+        "models/head-lite0-blend.pt when present and the embedding is the one it was trained on",
     )
     parser.add_argument("--shrink", type=float, default=EmbeddingConfig.shrink, help="ROI shrink per side")
     parser.add_argument(
@@ -139,7 +139,7 @@ def chosen_head(args: argparse.Namespace) -> str | None:
         return None
     if args.head != "auto":
         return args.head
-    return default_head_for(EmbeddingConfig(name=args.embedding, network=args.network))
+    return default_head_for(EmbeddingConfig(name=args.embedding, network=args.network, crop_size=args.crop_size))
 
 
 def _without_option(args: list[str], option: str) -> list[str]:

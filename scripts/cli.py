@@ -74,6 +74,7 @@ COMMANDS: dict[str, tuple[str | dict | Callable, str]] = {
     "train-detector": ("train_detector", "train the furniture detector (Ultralytics YOLO)"),
     "mine-room-pairs": ("mine_room_pairs", "real room crop -> product pairs from the training room photos"),
     "train-head": ("train_head", "train the embedding head, then re-embed indexes with it"),
+    "blend-head": ("blend_head", "blend a trained head with its base vector, each side centred on its own mean"),
     "train-backbone": ("train_backbone", "fine-tune the crop network's last stages with the head; re-embed"),
     "eval-heads": ("eval_heads", "compare embedding heads on a query set, from cached vectors"),
     "bench": (BENCHMARKS, "measure speed and quality; writes docs/BENCHMARKS.md"),

@@ -38,6 +38,8 @@ from training.detector.rooms import room_split
 
 K = 10
 GEM_P = 3.0
+RMAC_LEVELS = 3
+POOLINGS = ("avg", "gem", "rmac")
 DETECTOR_METHODS = ("yolo-roi", "yolo-roi-level", "yolo-native", "yolo-crop")  # no crop network: the detector's
 SETS = ("gallery_rooms", "gallery_catalog", "proposals", "given", "detected")  # the boxes every variant embeds
 
@@ -48,11 +50,17 @@ class Variant:
 
     network: str
     size: int
+    flip: bool = False  # also embed each crop mirrored; poolings gain "+flip" rows (mean of both)
 
     @property
     def name(self) -> str:
         """How the row is labelled."""
-        return f"{self.network} @ {self.size}"
+        return f"{self.network} @ {self.size}" + (" + flip" if self.flip else "")
+
+    @property
+    def key(self) -> str:
+        """The variant's cache file stem."""
+        return f"{self.network}-{self.size}" + ("-flip" if self.flip else "")
 
 
 def product_box(image: Image.Image) -> tuple[float, float, float, float]:
@@ -60,25 +68,46 @@ def product_box(image: Image.Image) -> tuple[float, float, float, float]:
     return product_shot_box(image) or whole_image(image.size)
 
 
+def rmac(maps: torch.Tensor, levels: int = RMAC_LEVELS) -> torch.Tensor:
+    """(N, C, h, w) maps -> (N, C) R-MAC: unit max-pooled regions on a 1x1 .. LxL grid of each level, summed."""
+    _, _, h, w = maps.shape
+    total = torch.zeros(maps.shape[:2])
+    for level in range(1, levels + 1):
+        side_h, side_w = max(1, 2 * h // (level + 1)), max(1, 2 * w // (level + 1))
+        for top in np.linspace(0, h - side_h, level).round().astype(int):
+            for left in np.linspace(0, w - side_w, level).round().astype(int):
+                region = maps[:, :, top : top + side_h, left : left + side_w].amax(dim=(2, 3))  # (N, C)
+                total += F.normalize(region, dim=1)
+    return total
+
+
 def pooled(maps: torch.Tensor) -> dict[str, torch.Tensor]:
-    """(N, C, h, w) non-negative maps -> {"avg": (N, C), "gem": (N, C)} unit vectors."""
+    """(N, C, h, w) non-negative maps -> {"avg", "gem", "rmac": (N, C)} unit vectors."""
     avg = maps.mean(dim=(2, 3))
     gem = maps.clamp(min=1e-6).pow(GEM_P).mean(dim=(2, 3)).pow(1.0 / GEM_P)
-    return {"avg": F.normalize(avg, dim=1), "gem": F.normalize(gem, dim=1)}
+    return {"avg": F.normalize(avg, dim=1), "gem": F.normalize(gem, dim=1), "rmac": F.normalize(rmac(maps), dim=1)}
+
+
+def with_flip(plain: dict[str, torch.Tensor], mirrored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Pooled vectors of crops and their mirror images -> the plain ones plus "<pooling>+flip" (their mean)."""
+    return plain | {f"{k}+flip": F.normalize(plain[k] + mirrored[k], dim=1) for k in plain}
 
 
 @torch.inference_mode()
 def embed_boxes(variant: Variant, items: list[tuple[Path, list]], desc: str) -> dict[str, np.ndarray]:
     """(photo, boxes) pairs -> per pooling (sum N_i, 1280) float32 unit vectors, in order."""
     model = crop_network(variant.network)
-    parts: dict[str, list] = {"avg": [], "gem": []}
+    parts: dict[str, list] = {}
     pending: list[torch.Tensor] = []
 
     def flush():
         if pending:
-            features = model.forward_features(torch.cat(pending))  # (n, 1280, h, w)
-            for pooling, vectors in pooled(features).items():
-                parts[pooling].append(vectors.numpy())
+            batch = torch.cat(pending)  # (n, 3, S, S)
+            vectors = pooled(model.forward_features(batch))  # (n, 1280, h, w) maps -> (n, 1280) each
+            if variant.flip:
+                vectors = with_flip(vectors, pooled(model.forward_features(batch.flip(3))))
+            for pooling, rows in vectors.items():
+                parts.setdefault(pooling, []).append(rows.numpy())
             pending.clear()
 
     for path, boxes in tqdm(items, desc=f"{desc} {variant.name}", unit="photo"):
@@ -89,7 +118,8 @@ def embed_boxes(variant: Variant, items: list[tuple[Path, list]], desc: str) -> 
         if sum(len(p) for p in pending) >= CROP_BATCH:
             flush()
     flush()
-    return {k: np.concatenate(v) if v else np.zeros((0, 1280), np.float32) for k, v in parts.items()}
+    names = [f"{k}{suffix}" for suffix in ("", "+flip")[: 1 + variant.flip] for k in POOLINGS]
+    return {k: np.concatenate(parts[k]) if parts else np.zeros((0, 1280), np.float32) for k in names}
 
 
 @torch.inference_mode()
@@ -232,7 +262,7 @@ def scores(vectors: dict[str, dict[str, np.ndarray]], pooling: str, data: dict) 
 
 def saved_vectors(variant: Variant, data: dict, cache: Path | None) -> dict[str, dict[str, np.ndarray]]:
     """`variant_vectors`, kept in `cache` (one .npz per variant) so heads can be ranked later without the network."""
-    path = cache / f"vectors-{variant.network}-{variant.size}.npz" if cache else None
+    path = cache / f"vectors-{variant.key}.npz" if cache else None
     if path and path.is_file():
         stored = np.load(path)
         return {
@@ -248,7 +278,7 @@ def saved_vectors(variant: Variant, data: dict, cache: Path | None) -> dict[str,
 def measure(variant: Variant, data: dict, head=None, cache: Path | None = None) -> list[dict]:
     """One row per pooling for `variant` (plus one with `head` applied to its average-pooled vectors)."""
     vectors = saved_vectors(variant, data, cache)
-    poolings = [p for p in ("avg", "gem") if p in vectors["proposals"]]
+    poolings = list(vectors["proposals"])
     rows = [
         {"network": variant.network, "size": variant.size, "pooling": p} | scores(vectors, p, data) for p in poolings
     ]

@@ -41,7 +41,7 @@ class EmbeddingConfig:
     output_size: int = 4  # ROI-align grid per level, averaged afterwards
     sampling_ratio: int = 2
     shrink: float = 0.05  # fraction of width/height trimmed from each side, to drop background
-    crop_size: int = 224  # crop-based methods: side of the square network input
+    crop_size: int = 288  # crop-based methods: side of the square network input (BENCHMARKS: 288 beat 224)
     network: str = DEFAULT_NETWORK  # the pretrained crop network (engine.pretrained), with its input contract
     roi_weight: float = 0.3  # `effnet-roi`: the ROI part's share of the cosine
     head: str = ""  # learned projection head applied after the method (engine/embedding/head.py); "" for none

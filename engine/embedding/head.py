@@ -15,6 +15,10 @@ before it was recorded was trained on `LEGACY_NETWORK` features (ImageNet mean/s
 
 Format 2 adds `"tail": {"start", "state_dict"}`: the fine-tuned last stages of the base network
 (`engine.embedding.tail`), so one file holds the whole learned part of the model.
+
+Format 3 adds `"blend": {"base_share", "base", "head"}` (`engine.embedding.domains.Blend`): the output is the
+head's vector beside the base vector, each centred on the mean of its side (catalogue or room), so `apply` takes
+the side of the photo the vectors come from.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.embedding.base import embed_many, resolve_head_path, split_rows
+from engine.embedding.domains import CATALOGUE, Blend, photo_domain
 from engine.embedding.tail import load_tail
 from engine.files import atomic_writer, file_sha256
 from engine.index.manifest import IndexMismatchError
@@ -38,6 +43,7 @@ from engine.pretrained import LEGACY_NETWORK
 
 HEAD_FORMAT = 1
 TAIL_FORMAT = 2  # a head that carries a fine-tuned backbone tail
+BLEND_FORMAT = 3  # a head whose output is blended with its centred base vector (engine.embedding.domains.Blend)
 DEFAULT_HIDDEN = 1024
 DEFAULT_OUT = 256
 
@@ -68,16 +74,22 @@ def cpu_state(module: nn.Module) -> dict:
 
 
 def save_head(
-    head: ProjectionHead, path: str | Path, base: dict, trained: dict[str, Any] | None = None, tail=None
+    head: ProjectionHead,
+    path: str | Path,
+    base: dict,
+    trained: dict[str, Any] | None = None,
+    tail=None,
+    blend: Blend | None = None,
 ) -> str:
     """Write a head checkpoint; `base` names the embedding it sits on ({"name", "crop_size"}). Returns its sha256.
 
-    With `tail` (an `engine.embedding.tail.EffnetTail`), the fine-tuned stages are saved with it (format 2).
+    With `tail` (an `engine.embedding.tail.EffnetTail`), the fine-tuned stages are saved with it (format 2); with
+    `blend`, the output is blended with the centred base vector (format 3).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "format": HEAD_FORMAT if tail is None else TAIL_FORMAT,
+        "format": BLEND_FORMAT if blend else HEAD_FORMAT if tail is None else TAIL_FORMAT,
         "state_dict": cpu_state(head),
         "arch": head.arch,
         "base": base,
@@ -85,6 +97,8 @@ def save_head(
     }
     if tail is not None:
         payload["tail"] = {"start": tail.start, "state_dict": cpu_state(tail)}
+    if blend is not None:
+        payload["blend"] = blend.to_payload()
     with atomic_writer(path) as out:
         torch.save(payload, out)
     return file_sha256(path)
@@ -100,17 +114,31 @@ class Head:
     base: dict
     trained: dict
     tail: Any = None  # engine.embedding.tail.EffnetTail: fine-tuned last stages of the base network, or None
+    blend: Blend | None = None  # the output joined with the centred base vector (format 3), or None
 
     @property
     def dim(self) -> int:
-        """Output dimension."""
-        return int(self.module.arch["out_dim"])
+        """Output dimension: the head's, plus the base vector's when blended."""
+        arch = self.module.arch
+        return int(arch["out_dim"]) + (int(arch["in_dim"]) if self.blend else 0)
 
     @torch.inference_mode()
-    def apply(self, vectors: np.ndarray) -> np.ndarray:
-        """(N, in_dim) base vectors -> (N, out_dim) float32 unit vectors."""
+    def apply(self, vectors: np.ndarray, domain: str = CATALOGUE) -> np.ndarray:
+        """(N, in_dim) base vectors of photos of one side (`engine.embedding.domains`) -> (N, dim) unit vectors.
+
+        `domain` matters only for a blended head: index entries are CATALOGUE, a room photo's boxes ROOM.
+        """
         x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).reshape(-1, self.module.arch["in_dim"])
-        return self.module(x).numpy().astype(np.float32)
+        projected = self.module(x).numpy().astype(np.float32)  # (N, out_dim)
+        return self.blend.join(x.numpy(), projected, domain) if self.blend else projected
+
+    def apply_by_domain(self, vectors: np.ndarray, domains: list[str]) -> np.ndarray:
+        """(N, in_dim) base vectors, each of its row's side -> (N, dim): `apply` once per side."""
+        out = np.zeros((len(vectors), self.dim), dtype=np.float32)
+        for domain in set(domains):
+            rows = np.flatnonzero(np.asarray(domains) == domain)
+            out[rows] = self.apply(vectors[rows], domain)
+        return out
 
 
 def head_network(base: dict) -> str:
@@ -119,11 +147,14 @@ def head_network(base: dict) -> str:
 
 
 def fits(base: dict, config) -> bool:
-    """Whether a head's recorded base is `config`'s method (and crop network, for methods that run one)."""
+    """Whether a head's recorded base is `config`'s method (and crop network and crop side, for methods that run
+    one)."""
     from engine.embedding.base import CROP_NETWORK_METHODS
 
-    same_network = config.name not in CROP_NETWORK_METHODS or head_network(base) == config.network
-    return base.get("name") == config.name and same_network
+    crops = config.name in CROP_NETWORK_METHODS
+    same_network = not crops or head_network(base) == config.network
+    same_side = not crops or int(base.get("crop_size", config.crop_size)) == config.crop_size
+    return base.get("name") == config.name and same_network and same_side
 
 
 def check_head_base(head: Head, config) -> None:
@@ -131,7 +162,8 @@ def check_head_base(head: Head, config) -> None:
     if not fits(head.base, config):
         raise HeadError(
             f"Embedding head '{head.path}' was trained on {head.base.get('name')} features of "
-            f"{head_network(head.base)}, not {config.name} features of {config.network}: retrain or drop the head."
+            f"{head_network(head.base)} at {head.base.get('crop_size')} px, not {config.name} features of "
+            f"{config.network} at {config.crop_size} px: retrain or drop the head."
         )
 
 
@@ -185,7 +217,8 @@ def _load_head(path: str, expected_sha256: str, base_name: str, stamp: tuple | N
         raise HeadError(f"Embedding head '{path}' cannot be loaded: {err}") from err  # weights_only refuses code
     if base_name and payload["base"].get("name") != base_name:
         raise HeadError(f"Embedding head '{path}' was trained on '{payload['base'].get('name')}', not '{base_name}'.")
-    return Head(module.eval(), Path(path), sha, dict(payload["base"]), dict(payload.get("trained", {})), tail)
+    blend = Blend.from_payload(payload["blend"]) if "blend" in payload else None
+    return Head(module.eval(), Path(path), sha, dict(payload["base"]), dict(payload.get("trained", {})), tail, blend)
 
 
 @dataclass
@@ -195,23 +228,29 @@ class HeadEmbedder:
     config: Any  # engine.embedding.base.EmbeddingConfig (with head and head_sha256 set)
     base: Any  # engine.embedding.base.Embedder
     head: Head
+    queries: bool = False  # embeds shoppers' photos: each on its own side (photo_domain), else the catalogue side
 
     @property
     def dim(self) -> int:
         """The head's output width."""
         return self.head.dim
 
+    def domain(self, image) -> str:
+        """The side a photo's vectors are put on: its own for a query photo, the catalogue's for an index entry."""
+        return photo_domain(image) if self.queries and self.head.blend else CATALOGUE
+
     def embed(self, analysis, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) source-pixel boxes -> (N, head dim) float32 unit vectors."""
-        return self.head.apply(self.base.embed(analysis, boxes))
+        return self.head.apply(self.base.embed(analysis, boxes), self.domain(analysis.image))
 
     def embed_crops(self, images: list, boxes: list) -> np.ndarray:
         """One box per photo through a crop-based base (`embed_crops`), then the head: (N, head dim)."""
-        return self.head.apply(self.base.embed_crops(images, boxes))
+        return self.head.apply_by_domain(self.base.embed_crops(images, boxes), [self.domain(i) for i in images])
 
     def embed_many(self, analyses: list, boxes: list[np.ndarray]) -> list[np.ndarray]:
-        """Per image (N_i, head dim) vectors: the base embeds across images, the head runs once on all rows."""
+        """Per image (N_i, head dim) vectors: the base embeds across images, the head runs once per side."""
         base = embed_many(self.base, analyses, boxes)
         if not base:
             return []
-        return split_rows(self.head.apply(np.concatenate(base)), [len(b) for b in base])
+        domains = [self.domain(a.image) for a, b in zip(analyses, base) for _ in range(len(b))]
+        return split_rows(self.head.apply_by_domain(np.concatenate(base), domains), [len(b) for b in base])

@@ -52,12 +52,15 @@ EMBEDDERS: dict[str, Callable[[EmbeddingConfig, Any], Embedder]] = {
 }
 
 
-def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
+def make_embedder(config: EmbeddingConfig, detector=None, queries: bool = False) -> Embedder:
     """The embedder named by `config.name`, followed by `config.head` when set (`HeadEmbedder`).
 
-    `detector` is passed to methods that reuse its network. A head is loaded and verified against
-    `config.head_sha256` and its base embedding (`engine.embedding.head.HeadError` otherwise); a head that carries
-    a fine-tuned backbone tail (`engine.embedding.tail`) replaces the base network's last stages with it.
+    `detector` is passed to methods that reuse its network. `queries` makes the embedder of a search service:
+    with a blended head (`engine.embedding.domains`) each query photo's vectors are centred on its own side
+    (a room photo on the room side), where an index's entries are all on the catalogue side.
+    A head is loaded and verified against `config.head_sha256` and its base embedding
+    (`engine.embedding.head.HeadError` otherwise); a head that carries a fine-tuned backbone tail
+    (`engine.embedding.tail`) replaces the base network's last stages with it.
     """
     if config.name not in EMBEDDERS:
         raise ValueError(f"Unknown embedding '{config.name}'; known: {', '.join(sorted(EMBEDDERS))}")
@@ -66,7 +69,7 @@ def make_embedder(config: EmbeddingConfig, detector=None) -> Embedder:
     head = load_head(config.head, config.head_sha256, config.name)
     check_head_base(head, config)
     if head.tail is None:
-        return HeadEmbedder(config, EMBEDDERS[config.name](config.base, detector), head)
+        return HeadEmbedder(config, EMBEDDERS[config.name](config.base, detector), head, queries)
     if config.name != "effnet-crop":
         raise ValueError(f"Head '{config.head}' carries a fine-tuned EfficientNet tail; it needs 'effnet-crop'.")
-    return HeadEmbedder(config, EffnetCropEmbedder(config.base, _device(detector), tail=head.tail), head)
+    return HeadEmbedder(config, EffnetCropEmbedder(config.base, _device(detector), tail=head.tail), head, queries)

@@ -83,5 +83,5 @@ def test_a_head_trained_on_old_features_is_refused_on_new_ones(tmp_path):
     save_head(ProjectionHead(1280, hidden=8, out_dim=4), tmp_path / "old.pt", {"name": "effnet-crop", "crop_size": 224})
     with pytest.raises(HeadError, match=LEGACY_NETWORK):
         make_embedder(EmbeddingConfig().with_head(tmp_path / "old.pt"))
-    legacy = EmbeddingConfig(network=LEGACY_NETWORK).with_head(tmp_path / "old.pt")
+    legacy = EmbeddingConfig(network=LEGACY_NETWORK, crop_size=224).with_head(tmp_path / "old.pt")
     assert make_embedder(legacy).dim == 4

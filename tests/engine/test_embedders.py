@@ -139,7 +139,7 @@ def test_embedding_many_images_at_once_equals_one_by_one(detector, analysis, hea
         save_head(
             ProjectionHead(1280, hidden=32, out_dim=16),
             tmp_path / "h.pt",
-            {"name": "effnet-crop", "crop_size": 224, "network": config.network},
+            {"name": "effnet-crop", "crop_size": config.crop_size, "network": config.network},
         )
         config = config.with_head(tmp_path / "h.pt")
     embedder = make_embedder(config, detector)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from scripts.bench_crop_network import parse_variant, table
-from training.crop_inputs import Variant, pooled, product_box, room_scores, top_k
+from training.crop_inputs import Variant, pooled, product_box, rmac, room_scores, top_k, with_flip
 
 
 def test_product_box_is_the_non_white_region():
@@ -25,9 +25,28 @@ def test_average_and_gem_pooling_give_unit_vectors_that_differ_on_peaky_maps():
     maps[1, 1, 0, 0] = 9.0  # one hot cell: GeM weighs it more than the average does
     maps[1, 2] = 1.0
     out = pooled(maps)
-    assert set(out) == {"avg", "gem"} and out["avg"].shape == (2, 4)
+    assert set(out) == {"avg", "gem", "rmac"} and out["avg"].shape == (2, 4)
     assert torch.allclose(out["gem"].norm(dim=1), torch.ones(2))
     assert out["gem"][1, 1] > out["avg"][1, 1]
+
+
+def test_rmac_sums_unit_region_maxima_over_three_grids():
+    maps = torch.zeros(1, 2, 6, 6)
+    maps[0, 0, 0, 0] = 5.0  # a corner peak in channel 0: in 1 + 1 + 1 of the 14 regions
+    maps[0, 1] = 1.0  # channel 1 is everywhere: in all 14 regions, each region's unit vector leans on it
+    total = rmac(maps)
+    assert total.shape == (1, 2)
+    assert total[0, 1] > total[0, 0] > 0  # the average would favour the peak channel far less evenly
+    uniform = rmac(torch.ones(1, 3, 7, 7))
+    assert torch.allclose(uniform / uniform.norm(), torch.full((1, 3), 3**-0.5))
+
+
+def test_flip_rows_are_the_normalised_mean_of_plain_and_mirrored():
+    plain = {"avg": torch.tensor([[1.0, 0.0]])}
+    mirrored = {"avg": torch.tensor([[0.0, 1.0]])}
+    out = with_flip(plain, mirrored)
+    assert set(out) == {"avg", "avg+flip"}
+    assert torch.allclose(out["avg+flip"], torch.tensor([[2**-0.5, 2**-0.5]]))
 
 
 def test_top_k_is_exact_cosine_order():
@@ -51,6 +70,8 @@ def test_room_scores_count_found_products_precision_and_chance():
 def test_variants_parse_and_render():
     assert parse_variant("efficientnet-lite2:260") == Variant("efficientnet-lite2", 260)
     assert parse_variant("efficientnet-lite0") == Variant("efficientnet-lite0", 224)
+    assert parse_variant("efficientnet-lite0:288:flip") == Variant("efficientnet-lite0", 288, flip=True)
+    assert Variant("efficientnet-lite0", 288, flip=True).key == "efficientnet-lite0-288-flip"
     assert "| efficientnet-lite0 | 224 | avg |" in table(
         [{"network": "efficientnet-lite0", "size": 224, "pooling": "avg"}]
     )
