@@ -95,3 +95,17 @@ def test_a_head_for_another_crop_side_is_refused(tmp_path):
     check_head_base(head, EmbeddingConfig(name="effnet-crop", crop_size=288))
     with pytest.raises(HeadError, match="at 288 px"):
         check_head_base(head, EmbeddingConfig(name="effnet-crop", crop_size=224))
+
+
+@pytest.mark.integration
+def test_the_shipped_default_searches_a_room_photo_from_the_room_side(room_index):
+    import engine
+
+    service = engine.load(room_index["index"])
+    assert service.embedder.queries and service.embedder.head.blend is not None  # the default head is blended
+    analysis = service.analyse(load_image(room_index["room"]))
+    box = analysis.detections[0].box
+    base = service.embedder.base.embed(analysis, np.asarray([box], np.float32))
+    expected = service.embedder.head.apply(base, ROOM)[0]
+    assert np.allclose(service.embed(analysis, box), expected, atol=1e-5)
+    assert not np.allclose(expected, service.embedder.head.apply(base, CATALOGUE)[0], atol=1e-3)
