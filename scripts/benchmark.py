@@ -12,6 +12,7 @@ searched. `training.benchmark` says what each figure is. The last printed line i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -44,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--query-weights", default=None, help="another detector for the queries (crop embeddings only)")
     ap.add_argument("--max-det", type=int, default=None, help="query-time cap on detections per photo")
     ap.add_argument("--query-imgsz", type=int, default=None, help="query-time detector input size")
+    ap.add_argument("--bonus", type=float, default=None, help="class bonus of the ranking (default: RankingConfig's)")
     ap.add_argument("--doc", type=Path, help="Markdown file to write a section into (e.g. docs/BENCHMARKS.md)")
     ap.add_argument("--section", default="retrieval", help="section name in --doc")
     args = ap.parse_args(argv)
@@ -61,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.doc:
             write_section(args.doc, args.section, markdown)
         return 0
+    service = engine.load(args.index)
+    if args.bonus is not None:
+        service.ranking = dataclasses.replace(service.ranking, bonus=args.bonus)
     result = run_benchmark(
-        engine.load(args.index), args.index, args.queries, args.rooms,
+        service, args.index, args.queries, args.rooms,
         query_weights=args.query_weights, conf=args.conf, max_det=args.max_det, query_imgsz=args.query_imgsz,
         family_column_name=args.family_column, split_seed=args.split_seed, val_fraction=args.val_fraction,
         limit=args.limit, room_part=args.room_split, fallback_windows=args.fallback_windows,
