@@ -6,7 +6,7 @@
 
 The catalogue side's mean comes from every product photo of the --catalogue folders, the room side's from the
 detector's proposals in the training-split photos of --rooms. Indexes built with the result record it like any
-head; the benchmark that chose the recipe is `docs/BENCHMARKS.md`, "The crop network's input".
+head; the benchmark that chose the recipe is `docs/BENCHMARKS.md`, "Every embedding choice".
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.embedding.domains import CATALOGUE, ROOM
 from engine.embedding.head import load_head
 from training.benchmark import family_column, image_ids, product_table
 from training.head.compare import HEADER, figures, head_ms, query_vectors, row
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(row("raw (no head)", {}, figures(product_ranking(vectors, gallery, keys), truth, products)))
     for path in args.heads:
         head = load_head(path)
-        ranked = product_ranking(head.apply(vectors), head.apply(gallery), keys)
+        ranked = product_ranking(head.apply(vectors, ROOM), head.apply(gallery, CATALOGUE), keys)  # scenes: room side
         cost = head_ms(head, vectors.shape[1])
         lines.append(row(Path(path).stem, head.trained, figures(ranked, truth, products), cost))
     table = "\n".join(lines)

@@ -117,5 +117,5 @@ class QueryTricks:
         vectors = stacked.mean(axis=0)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
         if isinstance(self.inner, HeadEmbedder):
-            return self.inner.head.apply(vectors.astype(np.float32))
+            return self.inner.head.apply(vectors.astype(np.float32), self.inner.domain(image))
         return vectors.astype(np.float32)

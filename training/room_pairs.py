@@ -70,7 +70,7 @@ def analyse_room(service, detector: Detector, rooms_dir: Path, image: str) -> Ro
     embedder = service.embedder
     base_embedder = embedder.base if isinstance(embedder, HeadEmbedder) else embedder
     base = base_embedder.embed(analysis, boxes) if len(boxes) else np.zeros((0, base_embedder.dim), np.float32)
-    vectors = embedder.head.apply(base) if isinstance(embedder, HeadEmbedder) else base
+    vectors = embedder.head.apply(base, embedder.domain(analysis.image)) if isinstance(embedder, HeadEmbedder) else base
     return RoomBoxes(image, boxes, [d.class_name for d in kept], np.array([d.confidence for d in kept]), base, vectors)
 
 

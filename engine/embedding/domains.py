@@ -4,7 +4,7 @@ A catalogue is photographed on white; shoppers photograph rooms. Every crop-netw
 component shared by all photos of its kind, and the two kinds' components differ, so a room crop sits closer to
 other room crops than to its own product's studio shot. Centring each side on its own mean (measured on crops of
 that kind: product shots of the demo catalogues, detector proposals in training room photos) takes that off:
-`docs/BENCHMARKS.md`, "The crop network's input". An index is the catalogue side; a query is the room side
+`docs/BENCHMARKS.md`, "Every embedding choice". An index is the catalogue side; a query is the room side
 unless the query photo is itself a product shot (one product on white).
 """
 

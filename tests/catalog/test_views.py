@@ -8,6 +8,7 @@ from PIL import Image
 from catalog.build import BuildConfig, build_catalog
 from catalog.views import VIEW, images_missing_views, plan_views, render_view, view_numbers
 from engine.embedding import EmbeddingConfig, make_embedder
+from engine.embedding.head import default_head_for
 from engine.index.store import CatalogIndex, current_version
 from tests.conftest import CATALOG, copied_catalogue
 
@@ -79,9 +80,9 @@ def photo_catalogue(tmp_path) -> dict:
     return {"images": tmp_path / "photos", "csv": tmp_path / "products.csv", "out": tmp_path / "index"}
 
 
-def build(catalogue: dict, views: int):
-    """Build (or update) the catalogue's effnet-crop index with `views` gallery views per photo."""
-    config = BuildConfig(embedding=EmbeddingConfig(name="effnet-crop"), views=views)
+def build(catalogue: dict, views: int, embedding: EmbeddingConfig = EmbeddingConfig(name="effnet-crop")):
+    """Build (or update) the catalogue's index (default: effnet-crop) with `views` gallery views per photo."""
+    config = BuildConfig(embedding=embedding, views=views)
     return build_catalog(catalogue["images"], catalogue["out"], catalogue["csv"], "yolo11n.yaml", config, False)
 
 
@@ -115,9 +116,10 @@ def test_views_are_indexed_beside_each_photo_and_follow_the_setting(photo_catalo
 
 @pytest.mark.integration
 def test_each_product_finds_itself_first_from_a_new_view(photo_catalogue):
-    build(photo_catalogue, 2)
+    shipped = EmbeddingConfig().with_head(default_head_for(EmbeddingConfig()))  # what a shopper searches with
+    build(photo_catalogue, 2, shipped)
     index = CatalogIndex.load(photo_catalogue["out"])
-    embedder = make_embedder(EmbeddingConfig(name="effnet-crop"))
+    embedder = make_embedder(shipped, queries=True)  # a rendering on a backdrop is searched from the room side
     photos = index.meta[index.meta["kind"] != VIEW]  # each product shot's own entry
     for row in photos.itertuples():
         photo = Image.open(photo_catalogue["images"] / row.image).convert("RGB")

@@ -11,7 +11,7 @@ from engine.embedding.head import HeadEmbedder, ProjectionHead, load_head, save_
 from engine.embedding.tail import EffnetTail, new_tail, prefix_maps
 from engine.pretrained import DEFAULT_NETWORK, crop_network
 
-EFFNET = {"name": "effnet-crop", "crop_size": 224, "network": DEFAULT_NETWORK}
+EFFNET = {"name": "effnet-crop", "crop_size": EmbeddingConfig.crop_size, "network": DEFAULT_NETWORK}
 pytestmark = pytest.mark.integration  # each test runs EfficientNet-Lite0 on the CPU: seconds, not milliseconds
 
 

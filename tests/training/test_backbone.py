@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from engine.embedding import EmbeddingConfig
 from engine.embedding.head import ProjectionHead
 from engine.embedding.tail import new_tail
 from engine.index.store import CatalogIndex
@@ -17,6 +18,8 @@ from training.head.data import FeatureCache, SplitRule
 from training.head.train import TrainData
 
 ALL_TRAIN = SplitRule(val_fraction=0.0)  # every family trains
+CROP = EmbeddingConfig.crop_size  # the side the effnet_index fixture's crops are embedded at
+MAP_SIZE = int(np.prod(new_tail(6).map_shape(CROP)))  # one cached map, flattened: 192 x 9 x 9 at 288 px
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def map_data(effnet_index, tmp_path_factory) -> TrainData:
     root = fill_map_cache(tmp_path_factory.mktemp("maps"), [CatalogIndex.load(effnet_index)], 6, ALL_TRAIN, shots=4)
     gallery_views, gallery = FeatureCache(root, "index-ikea-catalog").load()
     views, maps = FeatureCache(root, "shot-ikea-catalog-4x").load()
-    assert maps.shape[1] == 192 * 7 * 7 and len(gallery) == len(CatalogIndex.load(effnet_index))
+    assert maps.shape[1] == MAP_SIZE and len(gallery) == len(CatalogIndex.load(effnet_index))
     held = views.groupby("key").cumcount().to_numpy() == 3
     evals = {"new views": (maps[held], views["key"].to_numpy()[held])}
     return TrainData(
@@ -36,7 +39,7 @@ def map_data(effnet_index, tmp_path_factory) -> TrainData:
 def fresh_model(seed: int = 0, hidden: int = 64, out_dim: int = 32) -> TunedModel:
     torch.manual_seed(seed)
     tail = new_tail(6)
-    return TunedModel(tail, ProjectionHead(1280, hidden, out_dim), tail.map_shape(224))
+    return TunedModel(tail, ProjectionHead(1280, hidden, out_dim), tail.map_shape(CROP))
 
 
 def test_tuning_the_tail_lowers_the_loss_and_improves_retrieval_of_new_views(map_data):
@@ -108,8 +111,8 @@ def test_room_pairs_and_room_boxes_become_maps_read_from_the_catalogue_folder(ef
     write_room_folder(tmp_path / "pairs", index.meta)
     extra, recall = room_sets(tmp_path / "cache", 6, tmp_path / "pairs", tmp_path / "pairs", [index], max_rank=50)
     ((views, maps),) = extra
-    assert len(views) == 3 and set(views["source"]) == {"room"} and maps.shape == (3, 192 * 7 * 7)  # rank 60 dropped
-    assert recall.base.shape == (4, 192 * 7 * 7) and np.array_equal(recall.base[0], maps[0])  # the same crop
+    assert len(views) == 3 and set(views["source"]) == {"room"} and maps.shape == (3, MAP_SIZE)  # rank 60 dropped
+    assert recall.base.shape == (4, MAP_SIZE) and np.array_equal(recall.base[0], maps[0])  # the same crop
     model = fresh_model()
     gallery = embed_numpy(model, map_data.gallery[0])
     figures = recall.figures(lambda x: embed_numpy(model, x), gallery, map_data.gallery[1])
