@@ -134,11 +134,11 @@ def embed_with_detector(method: str, detector: Detector, items: list[tuple[Path,
     return {"avg": np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)}
 
 
-def detect_rooms(detector: Detector, rooms_dir: Path) -> list[dict]:
-    """The held-out room photos with their proposals and the indices of the drawn boxes."""
+def detect_rooms(detector: Detector, rooms_dir: Path, part: str = "heldout") -> list[dict]:
+    """The room photos of one `room_split` part with their proposals and the indices of the drawn boxes."""
     rows = pd.read_csv(rooms_dir / "rooms.csv", dtype=str, keep_default_na=False).to_dict("records")
     out = []
-    for row in tqdm([r for r in rows if room_split(r["image"]) == "heldout"], desc="detect rooms"):
+    for row in tqdm([r for r in rows if room_split(r["image"]) == part], desc=f"detect {part} rooms"):
         detections = detector.analyse([load_image(rooms_dir / row["image"])])[0].detections
         shown, _ = distinct_detections(detections)
         boxes = [[float(v) for v in d.box] for d in detections]

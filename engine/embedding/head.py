@@ -134,9 +134,9 @@ class Head:
 
     def apply_by_domain(self, vectors: np.ndarray, domains: list[str]) -> np.ndarray:
         """(N, in_dim) base vectors, each of its row's side -> (N, dim): `apply` once per side."""
-        out = np.zeros((len(vectors), self.dim), dtype=np.float32)
+        out, sides = np.zeros((len(vectors), self.dim), dtype=np.float32), np.asarray(domains)
         for domain in set(domains):
-            rows = np.flatnonzero(np.asarray(domains) == domain)
+            rows = np.flatnonzero(sides == domain)
             out[rows] = self.apply(vectors[rows], domain)
         return out
 
@@ -252,5 +252,5 @@ class HeadEmbedder:
         base = embed_many(self.base, analyses, boxes)
         if not base:
             return []
-        domains = [self.domain(a.image) for a, b in zip(analyses, base) for _ in range(len(b))]
+        domains = [side for a, b in zip(analyses, base) for side in [self.domain(a.image)] * len(b)]  # once a photo
         return split_rows(self.head.apply_by_domain(np.concatenate(base), domains), [len(b) for b in base])

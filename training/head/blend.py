@@ -24,8 +24,7 @@ from engine.embedding import EmbeddingConfig, make_embedder
 from engine.embedding.domains import CATALOGUE, ROOM, Blend
 from engine.embedding.head import Head, save_head
 from engine.images import load_image
-from engine.search.query import product_shot_box, whole_image
-from training.detector.rooms import room_split
+from training.crop_inputs import detect_rooms, product_box
 
 BATCH = 16  # photos per crop-network call
 
@@ -38,13 +37,17 @@ class BlendRecipe:
     base_share: float = 0.5  # the base vector's share of the cosine
 
 
-def side_means(base, head: Head, items: list[tuple[Path, list]], desc: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """(photo, boxes) pairs -> the mean unit base vector (D,), the mean head vector (out_dim,) and the crop count."""
+def side_means(
+    base, head: Head, items: list[tuple[Path, list | None]], desc: str
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(photo, boxes) pairs (None: the photo's product box) -> the mean unit base vector (D,), the mean head
+    vector (out_dim,) and the crop count."""
     base_total, head_total, count = 0.0, 0.0, 0
     for start in tqdm(range(0, len(items), BATCH), desc=desc, unit="batch"):
         images, boxes = [], []
         for path, photo_boxes in items[start : start + BATCH]:
             image = load_image(path)
+            photo_boxes = [product_box(image)] if photo_boxes is None else photo_boxes
             images += [image] * len(photo_boxes)
             boxes += [np.asarray(b, np.float32) for b in photo_boxes]
         if images:
@@ -57,25 +60,18 @@ def side_means(base, head: Head, items: list[tuple[Path, list]], desc: str) -> t
     return (base_total / count).astype(np.float32), (head_total / count).astype(np.float32), count
 
 
-def catalogue_items(folders: list[Path]) -> list[tuple[Path, list]]:
-    """Every product photo of the catalogue folders (their products.csv) with its product box."""
+def catalogue_items(folders: list[Path]) -> list[tuple[Path, None]]:
+    """Every product photo of the catalogue folders (their products.csv), to be cropped to its product box."""
     items = []
     for folder in folders:
         frame = pd.read_csv(folder / "products.csv", dtype=str, keep_default_na=False)
-        for image in frame["image"]:
-            photo = load_image(folder / image)
-            items.append((folder / image, [list(product_shot_box(photo) or whole_image(photo.size))]))
+        items += [(folder / image, None) for image in frame["image"]]
     return items
 
 
 def room_items(detector: Detector, rooms: Path) -> list[tuple[Path, list]]:
     """The training-split room photos (rooms.csv) with the detector's proposals."""
-    frame = pd.read_csv(rooms / "rooms.csv", dtype=str, keep_default_na=False)
-    items = []
-    for image in tqdm([i for i in frame["image"] if room_split(i) == "train"], desc="room proposals"):
-        detections = detector.analyse([load_image(rooms / image)])[0].detections
-        items.append((rooms / image, [list(d.box) for d in detections]))
-    return items
+    return [(rooms / room["image"], room["boxes"]) for room in detect_rooms(detector, rooms, part="train")]
 
 
 def blend_head(head: Head, out: Path, catalogues: list[Path], rooms: Path, detector, recipe=BlendRecipe()) -> str:
